@@ -1,0 +1,138 @@
+"""One table of formats: media type, file extension, rdflib and pyoxigraph names.
+
+Content negotiation, the CLI and the release writer all read this table, so a format is added
+in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import pyoxigraph as ox
+
+
+class Kind(Enum):
+    """What a format can carry."""
+
+    RESULTS = "results"  # SELECT / ASK solutions
+    GRAPH = "graph"  # triples (CONSTRUCT, DESCRIBE, documents)
+    DATASET = "dataset"  # quads
+
+
+@dataclass(frozen=True)
+class Format:
+    """A serialisation HODO reads or writes."""
+
+    name: str
+    media_type: str
+    extension: str
+    kind: Kind
+    rdflib: str | None = None
+    oxigraph: ox.RdfFormat | ox.QueryResultsFormat | None = None
+
+
+FORMATS: tuple[Format, ...] = (
+    Format("json", "application/sparql-results+json", "srj", Kind.RESULTS,
+           oxigraph=ox.QueryResultsFormat.JSON),
+    Format("xml", "application/sparql-results+xml", "srx", Kind.RESULTS,
+           oxigraph=ox.QueryResultsFormat.XML),
+    Format("csv", "text/csv", "csv", Kind.RESULTS, oxigraph=ox.QueryResultsFormat.CSV),
+    Format("tsv", "text/tab-separated-values", "tsv", Kind.RESULTS,
+           oxigraph=ox.QueryResultsFormat.TSV),
+    Format("turtle", "text/turtle", "ttl", Kind.GRAPH, "turtle", ox.RdfFormat.TURTLE),
+    Format("ntriples", "application/n-triples", "nt", Kind.GRAPH, "nt", ox.RdfFormat.N_TRIPLES),
+    Format("rdfxml", "application/rdf+xml", "owl", Kind.GRAPH, "xml", ox.RdfFormat.RDF_XML),
+    Format("jsonld", "application/ld+json", "jsonld", Kind.GRAPH, "json-ld",
+           ox.RdfFormat.JSON_LD),
+    Format("nquads", "application/n-quads", "nq", Kind.DATASET, "nquads", ox.RdfFormat.N_QUADS),
+    Format("trig", "application/trig", "trig", Kind.DATASET, "trig", ox.RdfFormat.TRIG),
+)
+
+BY_NAME = {f.name: f for f in FORMATS}
+BY_MEDIA_TYPE = {f.media_type: f for f in FORMATS}
+#: Other media types clients send for the same formats.
+ALIASES = {
+    "application/json": "json",
+    "application/xml": "xml",
+    "text/xml": "xml",
+    "application/x-turtle": "turtle",
+    "text/plain": "ntriples",
+    "application/json+ld": "jsonld",
+}
+
+#: Dataset formats also carry triples, so a CONSTRUCT may be asked for as N-Quads or TriG.
+GRAPH_KINDS = (Kind.GRAPH, Kind.DATASET)
+
+
+def by_extension(ext: str) -> Format | None:
+    """The format for a file extension (``ttl``, ``jsonld`` ...), or None."""
+    ext = ext.lower().lstrip(".")
+    return next((f for f in FORMATS if f.extension == ext), None)
+
+
+def parse_accept(header: str | None) -> list[tuple[str, float]]:
+    """Media ranges of an ``Accept`` header with their q-values, best first.
+
+    Malformed parts are skipped rather than rejected: a client's odd header must not turn into
+    a server error.
+
+    >>> parse_accept("text/csv;q=0.5, application/sparql-results+json")
+    [('application/sparql-results+json', 1.0), ('text/csv', 0.5)]
+    """
+    ranges: list[tuple[str, float, int]] = []
+    for position, part in enumerate((header or "").split(",")):
+        fields = [f.strip() for f in part.split(";")]
+        media = fields[0].lower()
+        if "/" not in media:
+            continue
+        q = 1.0
+        for param in fields[1:]:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+                q = min(max(q, 0.0), 1.0)
+        ranges.append((media, q, position))
+    ranges.sort(key=lambda r: (-r[1], _specificity(r[0]), r[2]))
+    return [(m, q) for m, q, _ in ranges]
+
+
+def _specificity(media: str) -> int:
+    """More specific ranges win ties: ``text/csv`` before ``text/*`` before ``*/*``."""
+    return media.count("*")
+
+
+def negotiate(header: str | None, offers: list[Format]) -> Format | None:
+    """The best of ``offers`` for an ``Accept`` header; the first offer when none is given.
+
+    Returns None when the client accepts none of them (the caller answers 406).
+    """
+    if not header or not header.strip():
+        return offers[0]
+    best: tuple[float, int, Format] | None = None
+    for media, q in parse_accept(header):
+        if q <= 0:
+            continue
+        for index, offer in enumerate(offers):
+            if _matches(media, offer) and (best is None or (q, -index) > (best[0], -best[1])):
+                best = (q, index, offer)
+    return best[2] if best else None
+
+
+def _matches(media: str, offer: Format) -> bool:
+    if media == "*/*":
+        return True
+    kind, _, sub = media.partition("/")
+    if sub == "*":
+        return offer.media_type.startswith(kind + "/")
+    alias = ALIASES.get(media)
+    return media == offer.media_type or (alias is not None and alias == offer.name)
+
+
+def offers_for(kind: Kind) -> list[Format]:
+    """Formats a query result of ``kind`` can be written in, preferred first."""
+    kinds = GRAPH_KINDS if kind is Kind.GRAPH else (kind,)
+    return [f for f in FORMATS if f.kind in kinds]

@@ -1,0 +1,120 @@
+"""Language choice for pages and labels. Pure functions: no Flask, no store.
+
+HODO's languages are English (``en``) and Chinese (``zh``, Simplified script). Readers are served
+by ``?lang=`` first, then ``Accept-Language`` with q-values, then English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+LANGUAGES: tuple[str, ...] = ("en", "zh")
+DEFAULT_LANGUAGE = "en"
+
+
+def normalize_tag(tag: str) -> str | None:
+    """Map a BCP 47 tag onto one of HODO's languages, or None.
+
+    >>> [normalize_tag(t) for t in ("zh-CN", "zh-Hans", "ZH_sg", "en-GB", "fr", "")]
+    ['zh', 'zh', 'zh', 'en', None, None]
+    """
+    primary = tag.strip().replace("_", "-").split("-")[0].lower()
+    return primary if primary in LANGUAGES else None
+
+
+def parse_accept_language(header: str | None) -> list[str]:
+    """HODO languages named in an ``Accept-Language`` header, best first, without repeats.
+
+    >>> parse_accept_language("fr;q=0.9, zh-CN;q=0.8, en;q=0.5")
+    ['zh', 'en']
+    """
+    weighted: list[tuple[float, int, str]] = []
+    for position, part in enumerate((header or "").split(",")):
+        tag, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        lang = normalize_tag(tag)
+        if lang and q > 0:
+            weighted.append((-q, position, lang))
+    seen: list[str] = []
+    for _, _, lang in sorted(weighted):
+        if lang not in seen:
+            seen.append(lang)
+    return seen
+
+
+def choose_language(requested: str | None, accept_language: str | None) -> str:
+    """The page language: ``?lang=`` if it names a HODO language, else the header, else English.
+
+    >>> choose_language("zh", "en"), choose_language(None, "zh-Hans"), choose_language("xx", None)
+    ('zh', 'zh', 'en')
+    """
+    if requested:
+        lang = normalize_tag(requested)
+        if lang:
+            return lang
+    preferred = parse_accept_language(accept_language)
+    return preferred[0] if preferred else DEFAULT_LANGUAGE
+
+
+def pick_label(labels: Mapping[str, str], lang: str) -> tuple[str, str] | None:
+    """The label in ``lang``, else in the other HODO language, with the language it is in.
+
+    The page marks a fallback label with its own ``lang`` attribute.
+
+    >>> pick_label({"en": "osteoporosis", "zh": "骨质疏松症"}, "zh")
+    ('骨质疏松症', 'zh')
+    >>> pick_label({"en": "osteoporosis"}, "zh")
+    ('osteoporosis', 'en')
+    """
+    for candidate in (lang, *fallbacks(lang)):
+        if candidate in labels:
+            return labels[candidate], candidate
+    return None
+
+
+def fallbacks(lang: str) -> Iterable[str]:
+    """Languages tried after ``lang``, in order."""
+    return [other for other in LANGUAGES if other != lang]
+
+
+#: Words of the pages, in both languages.
+MESSAGES: dict[str, dict[str, str]] = {
+    "title": {"en": "HODO: Hepatic Osteodystrophy Ontology", "zh": "HODO：肝性骨病本体"},
+    "tagline": {
+        "en": "The knowledge of a review article on liver disease and osteoporosis (hepatic "
+              "osteodystrophy), as a bilingual OWL ontology with evidence-backed findings.",
+        "zh": "一篇关于肝脏疾病与骨质疏松症（肝性骨病）的综述文章中的知识，构建为中英双语的 OWL "
+              "本体，每项研究发现均有证据支持。",
+    },
+    "who": {
+        "en": "For semantic-web researchers running SPARQL, people integrating biomedical "
+              "ontologies (HODO reuses MONDO, CL, RO, ECO and others by their own IDs), and "
+              "curators validating data.",
+        "zh": "面向使用 SPARQL 的语义网研究者、整合生物医学本体的人员（HODO 以原始 ID 复用 MONDO、"
+              "CL、RO、ECO 等本体）以及校验数据的管理员。",
+    },
+    "sparql": {"en": "SPARQL endpoint", "zh": "SPARQL 查询端点"},
+    "start": {"en": "Start here", "zh": "从这里开始"},
+    "release": {"en": "Release", "zh": "版本"},
+    "statements": {"en": "Statements", "zh": "陈述"},
+    "referenced_by": {"en": "Referenced by", "zh": "被引用"},
+    "findings": {"en": "Findings about this term", "zh": "关于该术语的研究发现"},
+    "language": {"en": "中文", "zh": "English"},
+    "example_queries": {"en": "Example queries", "zh": "示例查询"},
+    "run": {"en": "Run query", "zh": "执行查询"},
+    "error": {"en": "Error", "zh": "错误"},
+    "home": {"en": "Home", "zh": "首页"},
+}
+
+
+def translate(key: str, lang: str) -> str:
+    """A page word in ``lang`` (English when the word has no translation)."""
+    entry = MESSAGES[key]
+    return entry.get(lang) or entry[DEFAULT_LANGUAGE]
