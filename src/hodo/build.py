@@ -1,0 +1,231 @@
+"""Build the release: merge the hand-edited modules and the imports, reason, and write every
+artifact deterministically (the same sources give byte-identical files).
+
+Named graphs of the release:
+``graph/ontology`` (hand-edited terms and axioms), ``graph/imports`` (extracted external terms),
+``graph/findings`` (the article, its references and the findings), ``graph/inferred`` (what HermiT
+adds) and ``graph/metadata`` (the dataset description). The default graph is their union.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.exceptions import ParserError
+from rdflib.namespace import DCTERMS, OWL, RDF, XSD
+
+from hodo import __version__, paths
+from hodo.namespaces import BASE, HODO, VOID
+from hodo.reason import ReasonerReport, reason
+from hodo.serialize import to_bytes, to_nquads
+
+ONTOLOGY_IRI = URIRef(BASE + "hodo.owl")
+
+#: Which source files feed which named graph, relative to ``ontology/``.
+MODULES: dict[str, tuple[str, ...]] = {
+    "ontology": ("hodo-edit.ttl", "external-terms.ttl"),
+    "imports": ("imports/*_import.ttl",),
+    "findings": ("article.ttl", "findings.ttl"),
+}
+GRAPH_NAMES = ("ontology", "imports", "findings", "inferred", "metadata")
+
+#: Release artifacts: file name -> rdflib format of the union graph.
+ARTIFACTS = {
+    "hodo.ttl": "turtle",
+    "hodo.owl": "xml",
+    "hodo.jsonld": "json-ld",
+    "hodo.nt": "nt",
+}
+DATASET_FILE = "hodo.nq"
+CHECKSUMS_FILE = "SHA256SUMS"
+
+
+def graph_iri(name: str) -> URIRef:
+    """The IRI of a named graph of the release."""
+    return HODO[f"graph/{name}"]
+
+
+class InputError(Exception):
+    """A source file cannot be read or parsed; the message names the file and line."""
+
+
+class InconsistentError(Exception):
+    """HermiT found the merged sources inconsistent; carries the report that explains it."""
+
+    def __init__(self, report: ReasonerReport) -> None:
+        super().__init__("; ".join(e.message for e in report.explanations))
+        self.report = report
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build wrote."""
+
+    version: str
+    out_dir: Path
+    files: tuple[Path, ...]
+    triples: dict[str, int]
+
+
+def parse_file(path: Path, graph: Graph | None = None) -> Graph:
+    """Parse one RDF file (format from its extension) into ``graph``.
+
+    Raises:
+        InputError: the file is missing, unreadable or not valid RDF, with file and line.
+    """
+    from hodo.formats import by_extension
+
+    graph = Graph() if graph is None else graph
+    fmt = by_extension(path.suffix)
+    rdflib_format = fmt.rdflib if fmt and fmt.rdflib else "turtle"
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"{path}: cannot read: {error.strerror or error}") from error
+    try:
+        graph.parse(data=data, format=rdflib_format, publicID=path.resolve().as_uri())
+    except (SyntaxError, ParserError, ValueError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: {_parse_message(error)}") from error
+    except Exception as error:
+        raise InputError(f"{path}: not valid {rdflib_format}: {error}") from error
+    return graph
+
+
+def _parse_message(error: Exception) -> str:
+    """rdflib's Turtle errors carry the line; keep the message short and on one line."""
+    lines = getattr(error, "lines", None)
+    message = str(getattr(error, "_why", None) or error)
+    message = " ".join(message.split())
+    if lines is not None:
+        return f"line {lines + 1}: {message}"
+    return message
+
+
+def module_files(name: str, ontology_dir: Path = paths.ONTOLOGY_DIR) -> list[Path]:
+    """Source files of one module, in a fixed order."""
+    files: list[Path] = []
+    for pattern in MODULES[name]:
+        matches = sorted(ontology_dir.glob(pattern))
+        if not matches:
+            raise InputError(f"{ontology_dir / pattern}: no such source file")
+        files.extend(matches)
+    return files
+
+
+def load_sources(ontology_dir: Path = paths.ONTOLOGY_DIR) -> dict[str, Graph]:
+    """The asserted named graphs, parsed from the source files."""
+    graphs: dict[str, Graph] = {}
+    for name in MODULES:
+        graph = Graph()
+        for path in module_files(name, ontology_dir):
+            parse_file(path, graph)
+        graphs[name] = graph
+    return graphs
+
+
+def union(graphs: Iterable[Graph]) -> Graph:
+    """One graph holding every triple of ``graphs``."""
+    merged = Graph()
+    for graph in graphs:
+        for triple in graph:
+            merged.add(triple)
+    return merged
+
+
+def release_version(ontology: Graph) -> str:
+    """The ``owl:versionInfo`` of the ontology header, which names the release."""
+    version = ontology.value(ONTOLOGY_IRI, OWL.versionInfo)
+    if version is None:
+        raise InputError(f"the ontology header <{ONTOLOGY_IRI}> has no owl:versionInfo")
+    return str(version)
+
+
+def version_iri(version: str) -> URIRef:
+    """The IRI of one release of the ontology."""
+    return HODO[f"releases/{version}/hodo.owl"]
+
+
+def metadata_graph(version: str, graphs: dict[str, Graph]) -> Graph:
+    """A VoID description of the release: its version, graphs and counts."""
+    meta = Graph()
+    dataset = HODO["dataset"]
+    meta.add((dataset, RDF.type, VOID.Dataset))
+    meta.add((dataset, DCTERMS.title, Literal("HODO knowledge graph", lang="en")))
+    meta.add((dataset, DCTERMS.title, Literal("HODO 知识图谱", lang="zh")))
+    meta.add((dataset, DCTERMS.hasVersion, Literal(version)))
+    meta.add((dataset, DCTERMS.language, Literal("en")))
+    meta.add((dataset, DCTERMS.language, Literal("zh-Hans")))
+    meta.add((dataset, DCTERMS.creator, Literal(f"hodo {__version__}")))
+    meta.add((dataset, VOID.sparqlEndpoint, HODO["sparql"]))
+    meta.add((dataset, VOID.uriSpace, Literal(BASE)))
+    total = union(graphs.values())
+    meta.add((dataset, VOID.triples, Literal(len(total), datatype=XSD.integer)))
+    for name in GRAPH_NAMES[:-1]:
+        subset = graph_iri(name)
+        meta.add((dataset, VOID.subset, subset))
+        meta.add((subset, RDF.type, VOID.Dataset))
+        meta.add((subset, VOID.triples, Literal(len(graphs.get(name, ())), datatype=XSD.integer)))
+    return meta
+
+
+def assemble(ontology_dir: Path = paths.ONTOLOGY_DIR) -> tuple[str, dict[str, Graph]]:
+    """Load, version, reason and describe: every named graph of the release, in memory.
+
+    Raises:
+        InputError: a source file is unusable.
+        InconsistentError: HermiT finds the sources inconsistent.
+    """
+    graphs = load_sources(ontology_dir)
+    version = release_version(graphs["ontology"])
+    graphs["ontology"].add((ONTOLOGY_IRI, OWL.versionIRI, version_iri(version)))
+    report = reason(union(graphs.values()))
+    if not report.consistent:
+        raise InconsistentError(report)
+    graphs["inferred"] = report.inferred
+    graphs["metadata"] = metadata_graph(version, graphs)
+    return version, graphs
+
+
+def write_release(version: str, graphs: dict[str, Graph], out_dir: Path) -> BuildReport:
+    """Write every artifact and a checksum file into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    merged = union(graphs[name] for name in GRAPH_NAMES)
+    header = (f"GENERATED by hodo {__version__} from ontology/ -- DO NOT EDIT\n"
+              f"HODO release {version}")
+    written: list[Path] = []
+    for name, rdflib_format in ARTIFACTS.items():
+        written.append(_write(out_dir / name, to_bytes(merged, rdflib_format, header)))
+    named = {graph_iri(name): graphs[name] for name in GRAPH_NAMES}
+    written.append(_write(out_dir / DATASET_FILE, to_nquads(named)))
+    sums = "".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in written)
+    written.append(_write(out_dir / CHECKSUMS_FILE, sums.encode()))
+    counts = {name: len(graphs[name]) for name in GRAPH_NAMES}
+    return BuildReport(version, out_dir, tuple(written), counts)
+
+
+def _write(path: Path, data: bytes) -> Path:
+    """Write through a temporary file, so a failed build never leaves half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return path
+
+
+def build(out_dir: Path | None = None, ontology_dir: Path = paths.ONTOLOGY_DIR) -> BuildReport:
+    """Build the release from ``ontology_dir`` into ``out_dir`` (default: ``dist/``)."""
+    version, graphs = assemble(ontology_dir)
+    return write_release(version, graphs, out_dir or paths.dist_dir())
+
+
+def hand_edited_graph(ontology_dir: Path = paths.ONTOLOGY_DIR) -> Graph:
+    """The union of the hand-edited modules (everything but the imports)."""
+    files: Sequence[Path] = [p for name in MODULES if name != "imports"
+                             for p in module_files(name, ontology_dir)]
+    graph = Graph()
+    for path in files:
+        parse_file(path, graph)
+    return graph
