@@ -1,0 +1,63 @@
+"""The Flask application: SPARQL endpoint, pages and health, over one loaded release."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, current_app
+
+from hodo.store import Release, load_release
+from hodo.web.config import configure
+
+EXTENSION = "hodo"
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, release: Release | None = None
+               ) -> Flask:
+    """Build the app; the release is loaded here, once, unless one is passed in.
+
+    Raises:
+        ReleaseError: the configured release cannot be loaded (fail fast at start-up).
+        ValueError: the configuration is invalid.
+    """
+    app = Flask(__name__)
+    configure(app, config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION] = release or load_release(app.config["HODO_DIST"])
+
+    from hodo.web import errors, pages, sparql
+
+    _register_template_helpers(app)
+
+    app.register_blueprint(errors.bp)
+    app.register_blueprint(sparql.bp)
+    app.register_blueprint(pages.bp)
+    return app
+
+
+def get_release() -> Release:
+    """The release of the running app."""
+    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+
+
+def _register_template_helpers(app: Flask) -> None:
+    """``t(key)`` for page words in the page language; ``local_link`` for HODO IRIs."""
+    from urllib.parse import quote
+
+    from flask import url_for
+
+    from hodo.i18n import translate
+
+    @app.context_processor
+    def words() -> dict[str, Any]:
+        from flask import g
+
+        return {"t": lambda key: translate(key, getattr(g, "lang", "en"))}
+
+    @app.template_filter("local_link")
+    def local_link(iri: str, lang: str) -> str:
+        base = app.config["HODO_BASE"]
+        if iri.startswith(base) and len(iri) > len(base):
+            return url_for("pages.resource", local=iri[len(base):], lang=lang)
+        return quote(iri, safe=":/#?=&%~+")

@@ -1,0 +1,43 @@
+"""Configuration: defaults, then ``HODO_*`` environment variables, then the explicit mapping.
+
+Checked at start-up, so a bad setting stops the server before it answers anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from hodo import paths
+from hodo.namespaces import BASE
+
+
+def defaults() -> dict[str, Any]:
+    """Settings used when nothing else is given."""
+    return {
+        "HODO_DIST": paths.dist_dir(),
+        "HODO_BASE": BASE,
+    }
+
+
+def configure(app: Flask, config: Mapping[str, Any] | None) -> None:
+    """Layer the settings onto ``app.config`` and check them.
+
+    Raises:
+        ValueError: a setting is invalid.
+    """
+    app.config.from_mapping(defaults())
+    app.config.from_prefixed_env("HODO", loads=str)
+    # from_prefixed_env strips the prefix; keep HODO_-prefixed keys as the canonical names
+    for key in ("DIST", "BASE"):
+        if key in app.config:
+            app.config[f"HODO_{key}"] = app.config.pop(key)
+    if config:
+        app.config.from_mapping(config)
+    app.config["HODO_DIST"] = Path(app.config["HODO_DIST"])
+    base = str(app.config["HODO_BASE"])
+    if not base.startswith(("http://", "https://")) or not base.endswith(("/", "#")):
+        raise ValueError(f"HODO_BASE must be an http(s) IRI ending in / or #, not {base!r}")

@@ -1,0 +1,47 @@
+"""One error shape: a short message in the right status, as HTML for browsers, else text.
+
+No traceback ever reaches a client.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+bp = Blueprint("errors", __name__)
+
+
+def wants_html() -> bool:
+    """Browsers get pages; SPARQL clients and scripts get plain text."""
+    best = request.accept_mimetypes.best_match(["text/html", "text/plain"])
+    return best == "text/html" and not request.path.startswith("/sparql")
+
+
+def error_response(status: int, message: str) -> Response:
+    """The body every error uses."""
+    if wants_html():
+        from flask import g
+
+        lang = getattr(g, "lang", "en")
+        body = render_template("error.html", status=status, message=message, lang=lang)
+        return Response(body, status, content_type="text/html; charset=utf-8")
+    return Response(message + "\n", status, content_type="text/plain; charset=utf-8")
+
+
+@bp.app_errorhandler(HTTPException)
+def handle_http(error: HTTPException) -> Response:
+    response = error_response(error.code or 500, error.description or error.name)
+    if error.code == 405 and isinstance(error, HTTPException):
+        allowed = error.get_headers()
+        for name, value in allowed:
+            if name.lower() == "allow":
+                response.headers["Allow"] = value
+    return response
+
+
+@bp.app_errorhandler(Exception)
+def handle_unexpected(error: Exception) -> Response:
+    from flask import current_app
+
+    current_app.logger.exception("unhandled error", exc_info=error)
+    return error_response(500, InternalServerError.description or "internal error")
