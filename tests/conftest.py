@@ -1,0 +1,59 @@
+"""Fixtures by layer: the built release (once per session), the loaded store, the app."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+
+from hodo.build import BuildReport, build
+from hodo.store import Release, load_release
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No HODO_* variable of the developer's shell leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("HODO_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def release_build(tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
+    """The release built from the sources in this checkout, into a temporary folder."""
+    return build(tmp_path_factory.mktemp("dist"))
+
+
+@pytest.fixture(scope="session")
+def release_dir(release_build: BuildReport) -> Path:
+    return release_build.out_dir
+
+
+@pytest.fixture(scope="session")
+def release(release_dir: Path) -> Release:
+    return load_release(release_dir)
+
+
+@pytest.fixture()
+def app(release: Release) -> Flask:
+    from hodo.web import create_app
+
+    return create_app({"TESTING": True}, release=release)
+
+
+@pytest.fixture()
+def client(app: Flask) -> Iterator[FlaskClient]:
+    with app.test_client() as test_client:
+        yield test_client
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    return CliRunner()

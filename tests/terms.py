@@ -1,0 +1,14 @@
+"""Named IRIs used in assertions, so a test reads as what it checks."""
+
+HODO = "https://w3id.org/hodo/"
+OBO = "http://purl.obolibrary.org/obo/"
+
+HEPATIC_OSTEODYSTROPHY = HODO + "HODO_0000001"
+CHRONIC_LIVER_DISEASE = HODO + "HODO_0000006"
+FINDING = HODO + "HODO_0000110"
+SOURCE_SENTENCE = HODO + "HODO_0000201"
+CITATION_NUMBER = HODO + "HODO_0000206"
+OSTEOPOROSIS = OBO + "MONDO_0005298"
+PRIMARY_BILIARY_CHOLANGITIS = OBO + "MONDO_0005388"
+NEGATIVE_FINDING = HODO + "finding-0002"
+ONTOLOGY = HODO + "hodo.owl"

@@ -1,0 +1,63 @@
+"""The content is the article's: quotes are verbatim, citations exist, labels are bilingual."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS
+
+from hodo.build import hand_edited_graph
+from hodo.paths import ARTICLE_TEXT
+from tests.terms import CITATION_NUMBER, FINDING, SOURCE_SENTENCE
+
+CONTENT = hand_edited_graph()
+FINDINGS = sorted(CONTENT.subjects(RDF.type, URIRef(FINDING)))
+
+
+def _squeeze(text: str) -> str:
+    """The extracted text breaks lines and spaces out CJK characters; compare without spaces."""
+    return re.sub(r"\s+", "", text)
+
+
+ARTICLE = _squeeze(ARTICLE_TEXT.read_text(encoding="utf-8"))
+
+
+def test_there_are_findings() -> None:
+    assert len(FINDINGS) >= 3
+
+
+@pytest.mark.parametrize("finding", FINDINGS, ids=lambda f: f.split("/")[-1])
+def test_chinese_source_sentence_is_verbatim(finding: URIRef) -> None:
+    sentences = [s for s in CONTENT.objects(finding, URIRef(SOURCE_SENTENCE))
+                 if isinstance(s, Literal) and s.language == "zh"]
+    assert len(sentences) == 1
+    assert _squeeze(str(sentences[0])) in ARTICLE
+
+
+@pytest.mark.parametrize("finding", FINDINGS, ids=lambda f: f.split("/")[-1])
+def test_cited_reference_numbers_appear_in_the_article(finding: URIRef) -> None:
+    from rdflib.namespace import DCTERMS
+
+    numbers = [CONTENT.value(ref, URIRef(CITATION_NUMBER))
+               for ref in CONTENT.objects(finding, DCTERMS.source)]
+    assert numbers and all(n is not None for n in numbers)
+    for number in numbers:
+        assert f"［{int(number)}］" in ARTICLE
+
+
+def test_the_correction_notice_is_not_content() -> None:
+    # The notice after the article concerns another paper: none of its words are HODO's.
+    texts = {str(o) for o in CONTENT.objects() if isinstance(o, Literal)}
+    assert not any("冯文雯" in t or "关节炎" in t for t in texts)
+
+
+def test_no_untagged_human_readable_literal() -> None:
+    for predicate in (RDFS.label, URIRef(SOURCE_SENTENCE)):
+        for literal in CONTENT.objects(None, predicate):
+            assert isinstance(literal, Literal) and literal.language in ("en", "zh"), literal
+
+
+def test_graph_is_not_empty() -> None:
+    assert isinstance(CONTENT, Graph) and len(CONTENT) > 200

@@ -1,0 +1,127 @@
+"""The production server, started as users start it, queried by real SPARQL clients."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDFS
+from SPARQLWrapper import CSV, JSON, TSV, TURTLE, XML, SPARQLWrapper
+
+from tests.terms import HEPATIC_OSTEODYSTROPHY
+
+LABELS = (f"SELECT ?label WHERE {{ <{HEPATIC_OSTEODYSTROPHY}> "
+          "<http://www.w3.org/2000/01/rdf-schema#label> ?label }")
+ZH = "肝性骨病"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(release_dir: Path) -> Iterator[str]:
+    port = _free_port()
+    hodo = Path(sys.executable).with_name("hodo")
+    process = subprocess.Popen(
+        [str(hodo), "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--dist", str(release_dir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy(),
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/health", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(process.stderr.read().decode() if process.stderr
+                                       else "server did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stderr:
+            process.stderr.close()
+
+
+def _client(server: str, fmt: str, query: str = LABELS) -> SPARQLWrapper:
+    client = SPARQLWrapper(server + "/sparql")
+    client.setQuery(query)
+    client.setReturnFormat(fmt)
+    return client
+
+
+def test_sparqlwrapper_json(server: str) -> None:
+    result = _client(server, JSON).queryAndConvert()
+    labels = {(b["label"]["value"], b["label"].get("xml:lang"))
+              for b in result["results"]["bindings"]}  # type: ignore[index]
+    assert (ZH, "zh") in labels
+
+
+def test_sparqlwrapper_xml(server: str) -> None:
+    document = _client(server, XML).queryAndConvert()
+    texts = [n.firstChild.data for n in document.getElementsByTagName("literal")]  # type: ignore[union-attr]
+    assert ZH in texts
+
+
+@pytest.mark.parametrize(("fmt", "delimiter"), [(CSV, ","), (TSV, "\t")])
+def test_sparqlwrapper_csv_tsv(server: str, fmt: str, delimiter: str) -> None:
+    body = _client(server, fmt).queryAndConvert()
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8")), delimiter=delimiter))  # type: ignore[union-attr]
+    assert any(ZH in cell for row in rows for cell in row)
+
+
+def test_sparqlwrapper_construct_turtle(server: str) -> None:
+    query = (f"CONSTRUCT {{ <{HEPATIC_OSTEODYSTROPHY}> ?p ?o }} "
+             f"WHERE {{ <{HEPATIC_OSTEODYSTROPHY}> ?p ?o }}")
+    body = _client(server, TURTLE, query).queryAndConvert()
+    graph = Graph().parse(data=body, format="turtle")  # type: ignore[arg-type]
+    assert (URIRef(HEPATIC_OSTEODYSTROPHY), RDFS.label, Literal(ZH, lang="zh")) in graph
+
+
+def test_rdflib_sparqlstore(server: str) -> None:
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    store = SPARQLStore(server + "/sparql", returnFormat="json")
+    graph = Graph(store=store)
+    labels = {row[0] for row in graph.query(LABELS)}  # type: ignore[index]
+    assert Literal(ZH, lang="zh") in labels
+
+
+def test_bad_query_over_http_is_400(server: str) -> None:
+    request = urllib.request.Request(server + "/sparql", data=b"SELECT ?x WHERE {",
+                                     headers={"Content-Type": "application/sparql-query"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)
+    assert caught.value.code == 400
+    assert caught.value.read().decode().startswith("SPARQL syntax error")
+
+
+def test_term_page_in_chinese(server: str) -> None:
+    with urllib.request.urlopen(server + "/HODO_0000001?lang=zh", timeout=10) as response:
+        assert response.headers["Content-Language"] == "zh"
+        assert ZH in response.read().decode("utf-8")
+
+
+def test_served_by_gunicorn(server: str) -> None:
+    with urllib.request.urlopen(server + "/health", timeout=10) as response:
+        assert response.headers["Server"].startswith("gunicorn")
+        assert json.loads(response.read())["status"] == "ok"
