@@ -27,9 +27,9 @@ ONTOLOGY_IRI = URIRef(BASE + "hodo.owl")
 
 #: Which source files feed which named graph, relative to ``ontology/``.
 MODULES: dict[str, tuple[str, ...]] = {
-    "ontology": ("hodo-edit.ttl", "external-terms.ttl"),
+    "ontology": ("hodo-edit.ttl", "external-terms.ttl", "terms/*.ttl"),
     "imports": ("imports/*_import.ttl",),
-    "findings": ("article.ttl", "findings.ttl"),
+    "findings": ("article.ttl", "findings/*.ttl"),
 }
 GRAPH_NAMES = ("ontology", "imports", "findings", "inferred", "metadata")
 
@@ -106,11 +106,11 @@ def _parse_message(error: Exception) -> str:
 
 
 def module_files(name: str, ontology_dir: Path = paths.ONTOLOGY_DIR) -> list[Path]:
-    """Source files of one module, in a fixed order."""
+    """Source files of one module, in order; a named file must exist, a glob may match none."""
     files: list[Path] = []
     for pattern in MODULES[name]:
         matches = sorted(ontology_dir.glob(pattern))
-        if not matches:
+        if not matches and "*" not in pattern:
             raise InputError(f"{ontology_dir / pattern}: no such source file")
         files.extend(matches)
     return files
