@@ -1,0 +1,95 @@
+"""QC rules: each bad fixture triggers its rule; the release triggers none; bilingual headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Graph
+
+from hodo import paths
+from hodo.validate import (
+    QC_BASE,
+    Check,
+    QcError,
+    QcRule,
+    Severity,
+    load_profile,
+    load_rules,
+    parse_rule,
+    run_rule,
+    to_store,
+    validate,
+)
+from tests.conftest import DATA
+
+RULES = load_rules()
+FIXTURES = DATA / "qc"
+
+
+@pytest.fixture(scope="module")
+def release_store(release_dir: Path) -> ox.Store:
+    return to_store(Graph().parse(release_dir / "hodo.nt", format="nt"))
+
+
+def test_every_rule_is_in_the_profile_and_has_a_fixture() -> None:
+    names = {rule.name for rule in RULES}
+    assert names == set(load_profile())
+    assert names == {p.stem for p in FIXTURES.glob("*.ttl")}
+    assert len(names) >= 20
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.name)
+def test_rule_header_gives_both_languages(rule: QcRule) -> None:
+    assert rule.message_en and rule.message_zh
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in rule.message_zh)
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in rule.message_en.replace("可能", "")
+                   .replace("似乎", "").replace("提示", ""))
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.name)
+def test_bad_fixture_triggers_its_rule(rule: QcRule) -> None:
+    store = to_store(Graph().parse(FIXTURES / f"{rule.name}.ttl"))
+    rows = run_rule(store, rule)
+    assert rows, f"{rule.name} returned no rows on its fixture"
+    assert all(p.source_shape == QC_BASE + rule.name and p.focus for p in rows)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.name)
+def test_release_triggers_no_rule(rule: QcRule, release_store: ox.Store) -> None:
+    rows = run_rule(release_store, rule)
+    assert not rows, [(p.focus, p.path, p.value) for p in rows]
+
+
+def test_qc_check_reports_profile_severity_in_both_languages() -> None:
+    report = validate(Graph().parse(FIXTURES / "missing-label-zh.ttl"), [Check.QC])
+    problem = next(p for p in report.problems if p.source_shape == QC_BASE + "missing-label-zh")
+    assert problem.severity is Severity.VIOLATION and not report.conforms
+    assert "Chinese" in problem.message("en") and "中文" in problem.message("zh")
+    warning = validate(Graph().parse(FIXTURES / "duplicate-definition.ttl"), [Check.QC])
+    assert warning.conforms
+    assert {p.severity for p in warning.problems} == {Severity.WARNING}
+
+
+def test_rule_without_header_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "no-header.rq"
+    bad.write_text("SELECT ?entity ?property ?value WHERE { ?entity ?property ?value }\n")
+    with pytest.raises(QcError, match=r"no-header\.rq"):
+        parse_rule(bad, Severity.VIOLATION)
+
+
+def test_profile_with_unknown_severity_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "profile.tsv").write_text("some-rule\tFATAL\n")
+    with pytest.raises(QcError, match="line 1"):
+        load_profile(tmp_path)
+
+
+def test_profile_and_rules_must_agree(tmp_path: Path) -> None:
+    (tmp_path / "profile.tsv").write_text("missing-label-en\tERROR\n")
+    with pytest.raises(QcError, match="missing-label-en"):
+        load_rules(tmp_path)
+
+
+def test_rules_run_on_the_qc_folder() -> None:
+    assert paths.QC_DIR.is_dir() and (paths.QC_DIR / "profile.tsv").is_file()
