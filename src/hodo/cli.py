@@ -58,32 +58,54 @@ def build(out: Path | None) -> None:
         click.echo(f"  {name:10} {count:6} triples")
 
 
+def _report_format_names() -> list[str]:
+    from hodo.validate import REPORT_FORMATS
+
+    return list(REPORT_FORMATS)
+
+
 @main.command()
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Language of the report.")
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Report format.")
-@click.option("--no-reason", is_flag=True, help="Skip the OWL reasoner (SHACL only).")
-def validate(files: Sequence[Path], lang: str, output: str, no_reason: bool) -> None:
-    """Check HODO, or FILES merged with HODO, against the SHACL shapes and HermiT.
+@click.option("--format", "report_format", type=click.Choice(_report_format_names()),
+              default="text", show_default=True,
+              help="Report format: text, JSON, the SHACL report in Turtle, or an HTML page.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report to this file instead of standard output.")
+@click.option("--no-reason", is_flag=True, help="Skip the OWL reasoner (SHACL and QC only).")
+def validate(files: Sequence[Path], lang: str, report_format: str, output: Path | None,
+             no_reason: bool) -> None:
+    """Check HODO, or FILES merged with HODO, against the SHACL shapes, the QC rules of
+    ontology/sparql/qc and the HermiT reasoner.
 
-    FILES may be Turtle, RDF/XML, JSON-LD, N-Triples or N-Quads (by extension). Exit code 0
-    when clean, 1 on violations, 2 when a file cannot be read or parsed.
+    FILES may be Turtle (.ttl), N-Triples (.nt), RDF/XML (.owl, .rdf), JSON-LD (.jsonld),
+    N-Quads (.nq) or TriG (.trig). Exit code 0 when clean (warnings allowed), 1 on violations,
+    2 when a file cannot be read or parsed (the message names file, line and column).
     """
-    from hodo.build import InputError, load_sources, parse_file, union
-    from hodo.validate import Check, format_text
+    from hodo.build import InputError, load_sources, union
+    from hodo.rdfinput import InputError as DocumentError
+    from hodo.rdfinput import parse_path
+    from hodo.reason import ReasonerUnavailable
+    from hodo.validate import REPORT_FORMATS, Check, QcError
     from hodo.validate import validate as run_validate
 
     try:
         data = union(load_sources().values())
         for path in files:
-            parse_file(path, data)
-    except InputError as error:
+            parse_path(path, data)
+    except (InputError, DocumentError) as error:
         fail(str(error))
-    checks = [Check.SHACL] if no_reason else list(Check)
-    report = run_validate(data, checks)
-    click.echo(report.to_json() if output == "json" else format_text(report, data, lang))
+    checks = [c for c in Check if not (no_reason and c is Check.REASONER)]
+    try:
+        report = run_validate(data, checks)
+    except (ReasonerUnavailable, QcError) as error:
+        fail(str(error))
+    text = REPORT_FORMATS[report_format].write(report, data, lang)
+    if output:
+        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)
     sys.exit(0 if report.conforms else EXIT_PROBLEMS)
 
 

@@ -1,7 +1,8 @@
-"""Validation: SHACL shapes (pySHACL) and the OWL reasoner (HermiT), one report.
+"""Validation: SHACL shapes (pySHACL), SPARQL QC rules and the OWL reasoner (HermiT), one report.
 
 Each check is registered in :data:`CHECKS` and returns problems in one shape, so the CLI, the
-tests and (later) the web report all read the same :class:`Problem` records.
+build, the tests and the web report all read the same :class:`Problem` records; each report
+format is registered in :data:`REPORT_FORMATS`.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Problem:
     path: str | None = None
     value: str | None = None
     source_shape: str | None = None
+    component: str | None = None
 
     def message(self, lang: str) -> str:
         return self.message_zh if lang == "zh" else self.message_en
@@ -63,8 +65,11 @@ class ValidationReport:
     def conforms(self) -> bool:
         return not any(p.severity is Severity.VIOLATION for p in self.problems)
 
-    def to_json(self) -> str:
-        rows = [{**asdict(p), "severity": p.severity.value} for p in self.problems]
+    def to_json(self, labels: dict[str, str] | None = None) -> str:
+        """JSON: ``conforms`` and the problems, with the resource's label where one is given."""
+        rows = [{**asdict(p), "severity": p.severity.value,
+                 **({"label": labels[p.focus]} if labels and p.focus in labels else {})}
+                for p in self.problems]
         return json.dumps({"conforms": self.conforms, "problems": rows}, ensure_ascii=False,
                           indent=2)
 
@@ -90,8 +95,9 @@ def check_shacl(data: Graph, shapes: Graph | None = None) -> list[Problem]:
         )
     problems = []
     for result in results.subjects(SH.resultSeverity, None):
-        messages = _messages(results, result)
         shape = results.value(result, SH.sourceShape)
+        # pySHACL drops the language tags of SPARQL constraints' messages: read the shape's own.
+        messages = _messages(shapes, shape) or _messages(results, result, SH.resultMessage)
         problems.append(Problem(
             check="shacl",
             severity=_SEVERITY_OF.get(results.value(result, SH.resultSeverity),
@@ -102,6 +108,7 @@ def check_shacl(data: Graph, shapes: Graph | None = None) -> list[Problem]:
             path=_str(results.value(result, SH.resultPath)),
             value=_str(results.value(result, SH.value)),
             source_shape=_str(shape) if isinstance(shape, URIRef) else None,
+            component=_str(results.value(result, SH.sourceConstraintComponent)),
         ))
     return problems
 
@@ -138,9 +145,12 @@ def _translated_queries_cached() -> Iterator[None]:
         processor.SPARQLProcessor.query = original  # type: ignore[method-assign]
 
 
-def _messages(results: Graph, result: object) -> dict[str, str]:
+def _messages(graph: Graph, node: object, predicate: URIRef = SH.message) -> dict[str, str]:
+    """The messages of a shape (or a result) by language tag."""
     found: dict[str, str] = {}
-    for message in results.objects(result, SH.resultMessage):  # type: ignore[arg-type]
+    if node is None:
+        return found
+    for message in graph.objects(node, predicate):  # type: ignore[arg-type]
         if isinstance(message, Literal):
             found.setdefault(message.language or "", str(message))
     return found
@@ -225,7 +235,10 @@ def parse_rule(path: Path, severity: Severity) -> QcRule:
     if not {"Problem", "Solution", "问题", "解决"} <= parts.keys():
         raise QcError(f"{path.name}: the header needs **Problem:**, **Solution:**, **问题：** "
                       "and **解决：**")
-    join = {key: " ".join(" ".join(lines).split()) for key, lines in parts.items()}
+    # English lines join with a space; Chinese lines join directly, as Chinese has no spaces.
+    join = {key: (" ".join(" ".join(lines).split()) if key.isascii()
+                  else "".join(line.strip() for line in lines))
+            for key, lines in parts.items()}
     return QcRule(path.stem, severity, text, f"{join['Problem']} {join['Solution']}",
                   f"{join['问题']}{join['解决']}")
 
@@ -258,7 +271,7 @@ def run_rule(store: ox.Store, rule: QcRule) -> list[Problem]:
             message_en=rule.message_en, message_zh=rule.message_zh,
             path=_term_str(prop) if prop is not None else None,
             value=_term_str(value) if value is not None else None,
-            source_shape=rule.iri,
+            source_shape=rule.iri, component=str(SH.SPARQLConstraintComponent),
         ))
     return problems
 
@@ -310,29 +323,168 @@ def labels_for(data: Graph, iris: Iterable[str], lang: str) -> dict[str, str]:
     return found
 
 
+#: Words of the reports, in both languages.
+WORDS: dict[str, dict[str, str]] = {
+    "ok": {"en": "OK: no problems found.", "zh": "通过：未发现问题。"},
+    "violation": {"en": "VIOLATION", "zh": "违规"},
+    "warning": {"en": "WARNING", "zh": "警告"},
+    "info": {"en": "INFO", "zh": "提示"},
+    "value": {"en": "value", "zh": "值"},
+    "summary": {"en": "{violation} violation(s), {warning} warning(s), {info} info",
+                "zh": "{violation} 个违规，{warning} 个警告，{info} 条提示"},
+    "title": {"en": "HODO validation report", "zh": "HODO 校验报告"},
+    "resource": {"en": "Resource", "zh": "资源"},
+    "severity": {"en": "Severity", "zh": "严重程度"},
+    "rule": {"en": "Shape or rule", "zh": "约束或规则"},
+    "property": {"en": "Property", "zh": "属性"},
+    "message": {"en": "Message", "zh": "说明"},
+    "conforms": {"en": "The data conforms.", "zh": "数据符合要求。"},
+    "fails": {"en": "The data does not conform.", "zh": "数据不符合要求。"},
+    "whole": {"en": "(the data as a whole)", "zh": "（数据整体）"},
+}
+
+
+def word(key: str, lang: str) -> str:
+    """A report word in ``lang`` (English unless ``lang`` is zh)."""
+    return WORDS[key]["zh" if lang == "zh" else "en"]
+
+
+def rule_name(problem: Problem) -> str:
+    """A short name for the shape or QC rule that found a problem."""
+    source = problem.source_shape or problem.check
+    for prefix, short in ((QC_BASE, "qc:"), ("https://w3id.org/hodo/shapes/", "")):
+        if source.startswith(prefix):
+            return short + source[len(prefix):]
+    return source
+
+
+def summary(report: ValidationReport, lang: str) -> str:
+    """How many problems of each severity."""
+    counts = _counts(report.problems)
+    return word("summary", lang).format(**{s.value: n for s, n in counts.items()})
+
+
+def grouped(report: ValidationReport) -> list[tuple[str, list[Problem]]]:
+    """Problems by resource, in report order."""
+    groups: dict[str, list[Problem]] = {}
+    for problem in report.problems:
+        groups.setdefault(problem.focus, []).append(problem)
+    return list(groups.items())
+
+
 def format_text(report: ValidationReport, data: Graph, lang: str = "en") -> str:
     """A readable report, grouped by resource, in English or Chinese."""
+    from hodo.namespaces import shorten
+
     if not report.problems:
-        return "OK: no problems found." if lang != "zh" else "通过：未发现问题。"
+        return word("ok", lang)
     labels = labels_for(data, {p.focus for p in report.problems}, lang)
     lines: list[str] = []
-    current = None
+    for focus, problems in grouped(report):
+        name = labels.get(focus)
+        lines.append(f"\n{focus or word('whole', lang)}" + (f"  ({name})" if name else ""))
+        for problem in problems:
+            where = f" [{shorten(problem.path)}]" if problem.path else ""
+            value = (f" {word('value', lang)}: {shorten(problem.value)}"
+                     if problem.value else "")
+            lines.append(f"  {word(problem.severity.value, lang)} {rule_name(problem)}{where}: "
+                         f"{problem.message(lang)}{value}")
+    return "\n".join(lines).lstrip("\n") + "\n\n" + summary(report, lang)
+
+
+_IRI = re.compile(r"^(https?|urn|file):[^\s<>\"{}|\\^`]*$")
+_SH_SEVERITY = {v: k for k, v in _SEVERITY_OF.items()}
+#: Names the reasoner's results in a SHACL report: it has no shape of its own.
+REASONER_IRI = "https://w3id.org/hodo/checks/reasoner"
+
+
+def to_shacl_report(report: ValidationReport) -> Graph:
+    """The report as a standard SHACL validation report graph (``sh:ValidationReport``).
+
+    QC rules and the reasoner appear as results too, their rule IRI as ``sh:sourceShape``.
+    """
+    from rdflib import BNode
+    from rdflib.namespace import RDF, XSD
+
+    from hodo.build import ONTOLOGY_IRI
+
+    graph = Graph()
+    graph.bind("sh", SH)
+    node = BNode()
+    graph.add((node, RDF.type, SH.ValidationReport))
+    graph.add((node, SH.conforms, Literal(report.conforms, datatype=XSD.boolean)))
     for problem in report.problems:
-        if problem.focus != current:
-            current = problem.focus
-            name = labels.get(current)
-            lines.append(f"\n{current}" + (f"  ({name})" if name else ""))
-        where = f" [{problem.path}]" if problem.path else ""
-        value = f" value: {problem.value}" if problem.value else ""
-        lines.append(f"  {problem.severity.value.upper()} {problem.check}{where}: "
-                     f"{problem.message(lang)}{value}")
-    counts = _counts(report.problems)
-    summary = (f"{counts[Severity.VIOLATION]} violation(s), {counts[Severity.WARNING]} "
-               f"warning(s), {counts[Severity.INFO]} info")
-    if lang == "zh":
-        summary = (f"{counts[Severity.VIOLATION]} 个违规，{counts[Severity.WARNING]} 个警告，"
-                   f"{counts[Severity.INFO]} 条提示")
-    return "\n".join(lines).lstrip("\n") + "\n\n" + summary
+        result = BNode()
+        graph.add((node, SH.result, result))
+        graph.add((result, RDF.type, SH.ValidationResult))
+        graph.add((result, SH.focusNode, _rdf_node(problem.focus) if problem.focus
+                   else ONTOLOGY_IRI))
+        graph.add((result, SH.resultSeverity, _SH_SEVERITY[problem.severity]))
+        graph.add((result, SH.sourceShape, URIRef(problem.source_shape or REASONER_IRI)))
+        graph.add((result, SH.sourceConstraintComponent,
+                   URIRef(problem.component or REASONER_IRI)))
+        graph.add((result, SH.resultMessage, Literal(problem.message_en, lang="en")))
+        graph.add((result, SH.resultMessage, Literal(problem.message_zh, lang="zh")))
+        if problem.path:
+            graph.add((result, SH.resultPath, _rdf_node(problem.path)))
+        if problem.value:
+            graph.add((result, SH.value, _rdf_node(problem.value)))
+    return graph
+
+
+def _rdf_node(text: str) -> URIRef | Literal:
+    return URIRef(text) if _IRI.match(text) else Literal(text)
+
+
+def format_turtle(report: ValidationReport, data: Graph, lang: str = "en") -> str:
+    """The SHACL validation report in Turtle (both languages: it is for machines)."""
+    return to_shacl_report(report).serialize(format="turtle")
+
+
+def format_json(report: ValidationReport, data: Graph, lang: str = "en") -> str:
+    """The report as JSON, with display labels of the resources in ``lang``."""
+    return report.to_json(labels_for(data, {p.focus for p in report.problems}, lang))
+
+
+def report_context(report: ValidationReport, data: Graph, lang: str) -> dict[str, Any]:
+    """What the HTML templates need to show a report."""
+    from hodo.namespaces import shorten
+
+    return {
+        "report": report, "lang": lang, "groups": grouped(report),
+        "labels": labels_for(data, {p.focus for p in report.problems}, lang),
+        "summary": summary(report, lang), "w": lambda key: word(key, lang),
+        "rule_name": rule_name, "shorten": shorten,
+    }
+
+
+def format_html(report: ValidationReport, data: Graph, lang: str = "en") -> str:
+    """A standalone HTML page of the report, grouped by resource, in English or Chinese."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "web" / "templates"),
+        autoescape=True,
+    )
+    return env.get_template("validate_document.html").render(
+        **report_context(report, data, lang))
+
+
+@dataclass(frozen=True)
+class ReportFormat:
+    """A way to write a report: its name, media type and writer."""
+
+    name: str
+    media_type: str
+    write: Callable[[ValidationReport, Graph, str], str]
+
+
+REPORT_FORMATS: dict[str, ReportFormat] = {f.name: f for f in (
+    ReportFormat("text", "text/plain", format_text),
+    ReportFormat("json", "application/json", format_json),
+    ReportFormat("turtle", "text/turtle", format_turtle),
+    ReportFormat("html", "text/html", format_html),
+)}
 
 
 def _counts(problems: Sequence[Problem]) -> dict[Severity, int]:
