@@ -87,7 +87,7 @@ def validate(files: Sequence[Path], lang: str, report_format: str, output: Path 
     from hodo.rdfinput import InputError as DocumentError
     from hodo.rdfinput import parse_path
     from hodo.reason import ReasonerUnavailable
-    from hodo.validate import REPORT_FORMATS, Check, QcError
+    from hodo.validate import REPORT_FORMATS, Check, QcError, ShapesError
     from hodo.validate import validate as run_validate
 
     try:
@@ -99,7 +99,7 @@ def validate(files: Sequence[Path], lang: str, report_format: str, output: Path 
     checks = [c for c in Check if not (no_reason and c is Check.REASONER)]
     try:
         report = run_validate(data, checks)
-    except (ReasonerUnavailable, QcError) as error:
+    except (ReasonerUnavailable, QcError, ShapesError) as error:
         fail(str(error))
     text = REPORT_FORMATS[report_format].write(report, data, lang)
     if output:

@@ -74,6 +74,10 @@ class ValidationReport:
                           indent=2)
 
 
+class ShapesError(Exception):
+    """The shapes graph itself is broken (a shapes file, not the data, needs fixing)."""
+
+
 def load_shapes(shapes_dir: Path = paths.SHAPES_DIR) -> Graph:
     """Every shapes file at the top of ``shapes/`` (examples are fixtures, not shapes)."""
     from hodo.build import parse_file
@@ -93,6 +97,9 @@ def check_shacl(data: Graph, shapes: Graph | None = None) -> list[Problem]:
         _, results, _ = pyshacl.validate(
             data, shacl_graph=shapes, advanced=True, inference="none", allow_warnings=True,
         )
+    if not isinstance(results, Graph):  # pySHACL returns a failure object for broken shapes
+        reason = getattr(results, "message", results)
+        raise ShapesError(f"the SHACL shapes cannot be used: {reason}")
     problems = []
     for result in results.subjects(SH.resultSeverity, None):
         shape = results.value(result, SH.sourceShape)
