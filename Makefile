@@ -20,7 +20,7 @@ $(BIN)/hodo: pyproject.toml
 
 install: $(BIN)/hodo
 
-dist/hodo.nq: $(BIN)/hodo $(wildcard ontology/*.ttl ontology/imports/*.ttl)
+dist/hodo.nq: $(BIN)/hodo $(wildcard ontology/*.ttl ontology/*/*.ttl ontology/mappings/*.tsv)
 	$(BIN)/hodo build
 
 build: dist/hodo.nq

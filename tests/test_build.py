@@ -12,7 +12,16 @@ from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import OWL
 
-from hodo.build import ARTIFACTS, CHECKSUMS_FILE, DATASET_FILE, GRAPH_NAMES, BuildReport, graph_iri
+from hodo.build import (
+    ARTIFACTS,
+    CHECKSUMS_FILE,
+    CONTEXT_FILE,
+    DATASET_FILE,
+    GRAPH_NAMES,
+    BuildReport,
+    graph_iri,
+)
+from hodo.mappings import MAPPINGS_FILE
 from tests.terms import ONTOLOGY
 
 BUILD = ("from pathlib import Path; import sys; from hodo.build import build; "
@@ -58,7 +67,8 @@ def test_checksums_match_the_files(release_dir: Path) -> None:
     import hashlib
 
     lines = (release_dir / CHECKSUMS_FILE).read_text().splitlines()
-    assert len(lines) == len(ARTIFACTS) + 1
+    assert {line.split("  ")[1] for line in lines} == {
+        *ARTIFACTS, DATASET_FILE, CONTEXT_FILE, MAPPINGS_FILE}
     for line in lines:
         digest, name = line.split("  ")
         assert hashlib.sha256((release_dir / name).read_bytes()).hexdigest() == digest

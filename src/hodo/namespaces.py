@@ -42,7 +42,7 @@ PREFIX_SPEC: dict[str, str | None] = {
     "obo": None, "owl": None, "rdf": None, "rdfs": None, "xsd": None, "skos": None,
     "dcterms": None, "oboInOwl": None, "oban": None, "biolink": "https://w3id.org/biolink/vocab/",
     "schema": "http://schema.org/", "cito": None, "doco": None, "prov": None, "void": None,
-    "sd": None, "semapv": None, "sssom": None,
+    "sd": None, "sh": None, "bibo": None, "semapv": None, "sssom": None,
     # ontologies whose terms HODO reuses or maps to
     "MONDO": None, "HP": None, "CHEBI": None, "GO": None, "CL": None, "UBERON": None,
     "DOID": None, "MAXO": None, "RO": None, "ECO": None, "UO": None, "STATO": None, "OBI": None,
@@ -132,3 +132,18 @@ def expand(curie: str) -> str:
     if prefix not in PREFIXES:
         raise ValueError(f"unknown prefix in {curie!r}")
     return PREFIXES[prefix] + local
+
+
+def jsonld_context() -> dict[str, object]:
+    """The JSON-LD context of :data:`PREFIXES` (``dist/context.jsonld``).
+
+    JSON-LD 1.1 expands a CURIE only through a prefix whose IRI ends in a URI gen-delim
+    character, or one flagged ``@prefix``: OBO prefixes end in ``_`` and need the flag.
+
+    >>> jsonld_context()["@context"]["MONDO"]
+    {'@id': 'http://purl.obolibrary.org/obo/MONDO_', '@prefix': True}
+    """
+    return {"@context": {
+        prefix: ns if ns[-1] in "/#:?[]@" else {"@id": ns, "@prefix": True}
+        for prefix, ns in PREFIXES.items()
+    }}

@@ -21,6 +21,8 @@ PREFIX_TABLE: dict[str, tuple[str, str | None, str]] = {
     'prov': ('http://www.w3.org/ns/prov#', None, 'prov'),
     'void': ('http://rdfs.org/ns/void#', None, 'void'),
     'sd': ('http://www.w3.org/ns/sparql-service-description#', None, 'sd'),
+    'sh': ('http://www.w3.org/ns/shacl#', None, 'sh'),
+    'bibo': ('http://purl.org/ontology/bibo/', None, 'bibo'),
     'semapv': ('https://w3id.org/semapv/vocab/', '^\\w+$', 'semapv'),
     'sssom': ('https://w3id.org/sssom/', '^[A-Za-z_]+$', 'sssom'),
     'MONDO': ('http://purl.obolibrary.org/obo/MONDO_', '^\\d{7}$', 'mondo'),
