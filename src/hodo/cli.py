@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 the data has problems (violations, inconsistency), 2 un
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -154,11 +155,21 @@ def run_gunicorn(app: object, host: str, port: int, workers: int) -> None:
     """Run ``app`` under gunicorn; the release is loaded once, before the workers fork."""
     from gunicorn.app.base import BaseApplication
 
+    from hodo.web import ops
+
+    settings = ops.state(app).settings  # type: ignore[arg-type]
+    # a web worker must outlive its slowest query: gunicorn's timeout is no query timeout
+    timeout = math.ceil(max(30.0, settings.pool.deadline + settings.pool.queue_timeout + 10))
+
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
+            self.cfg.set("timeout", timeout)
+            # query workers are forked by each web worker once it is up, and killed with it
+            self.cfg.set("post_worker_init", lambda worker: ops.prestart(app))  # type: ignore[arg-type]
+            self.cfg.set("worker_exit", lambda server, worker: ops.shutdown(app))  # type: ignore[arg-type]
 
         def load(self) -> object:
             return app

@@ -6,7 +6,13 @@ would reach outside HODO (``SERVICE``) or name datasets (``FROM``, ``FROM NAMED`
 
 from __future__ import annotations
 
+import re
+import sys
+from collections.abc import Collection
 from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 from pyparsing import ParseResults
@@ -20,7 +26,22 @@ MAX_NESTING = 64
 
 
 class QueryError(Exception):
-    """The query cannot be run as sent (HTTP 400): bad syntax or a refused feature."""
+    """The query cannot be run as sent (HTTP 400): bad syntax or a refused feature.
+
+    ``reason`` is a short fixed word (``syntax``, ``service``, ``dataset`` ...) that metrics
+    count by; the message is what the client reads.
+    """
+
+    def __init__(self, message: str, reason: str = "invalid") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.reason))
+
+
+class ResultTooLarge(QueryError):
+    """The result is larger than the configured cap: refused whole, never cut short."""
 
 
 class NotAcceptable(Exception):
@@ -49,7 +70,7 @@ def precheck(query: str) -> None:
     hodo.query.QueryError: query nests deeper than 64 levels
     """
     if len(query.encode("utf-8", "surrogatepass")) > MAX_QUERY_BYTES:
-        raise QueryError(f"query longer than {MAX_QUERY_BYTES} bytes")
+        raise QueryError(f"query longer than {MAX_QUERY_BYTES} bytes", "too_large")
     depth = deepest = 0
     for char in query:
         if char in "({[":
@@ -58,44 +79,127 @@ def precheck(query: str) -> None:
         elif char in ")}]":
             depth -= 1
     if deepest > MAX_NESTING:
-        raise QueryError(f"query nests deeper than {MAX_NESTING} levels")
+        raise QueryError(f"query nests deeper than {MAX_NESTING} levels", "too_deep")
 
 
-def refuse_unsafe(query: str) -> None:
-    """Refuse SERVICE and dataset clauses, decided on the query as rdflib's parser reads it.
+#: Words that only SPARQL Update uses; a query that contains one is refused in public mode.
+UPDATE_WORDS = frozenset({"insert", "delete", "load", "clear", "drop", "create", "add", "move",
+                          "copy", "with", "using"})
 
-    A query that rdflib cannot parse at all is left to pyoxigraph, whose syntax error is the
-    one the client sees; a query rdflib parses is walked for the refused features.
+_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_LEXEME = re.compile(r"""
+    "{3}(?:[^"\\]|\\.|"(?!""))*"{3} | '{3}(?:[^'\\]|\\.|'(?!''))*'{3}   # long strings
+  | "(?:[^"\\\n\r]|\\.)*" | '(?:[^'\\\n\r]|\\.)*'                       # strings
+  | <[^<>"{}|^`\\\x00-\x20]*>                                          # IRIs
+  | \#[^\n\r]*                                                         # comments
+  | [?$]\w+                                                            # variables
+  | @[A-Za-z]+(?:-[A-Za-z0-9]+)*                                       # language tags
+  | (?:[^\W\d_][\w.-]*)?:(?:[\w.:%-]|\\.)*                             # prefixed names
+  | (?P<word>[^\W\d]\w*)                                               # keywords
+  | .
+""", re.VERBOSE | re.DOTALL)
+
+
+def keywords(query: str) -> frozenset[str]:
+    """The bare words of a query (keywords), lower-cased, read both as written and unescaped.
+
+    Strings, IRIs, comments, variables and prefixed names are skipped, so a label that says
+    "service" is not a keyword. Both readings count, because SPARQL decodes ``\\u`` escapes
+    before parsing but an engine may not.
+
+    >>> sorted(keywords('SELECT * WHERE { SERVICE#x\\n<http://a> { ?s ex:from "load" } }'))
+    ['select', 'service', 'where']
+    >>> "service" in keywords("SELECT * WHERE { \\\\u0053ERVICE <http://a> {} }")
+    True
     """
-    from pyparsing import ParseException
-    from rdflib.plugins.sparql.parser import parseQuery
+    decoded = _ESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), query)
+    return frozenset(m.group("word").lower()
+                     for text in {query, decoded} for m in _LEXEME.finditer(text)
+                     if m.group("word"))
 
+
+def refuse_unsafe(query: str, allowed_graphs: Collection[str] = ()) -> None:
+    """Refuse updates, SERVICE, and FROM / FROM NAMED outside ``allowed_graphs``.
+
+    Two readings must agree: rdflib's parse tree and the query's keywords. pyoxigraph, which
+    runs the query, may read a text differently from rdflib, so a feature that either reading
+    sees is refused (fail closed), and a FROM that cannot be resolved to a graph is refused.
+
+    Raises:
+        QueryError: the query uses a refused feature; ``reason`` says which.
+    """
+    words = keywords(query)
+    parsed, is_update = _parse(query)
+    if is_update or words & UPDATE_WORDS:
+        raise QueryError("SPARQL Update (INSERT, DELETE, LOAD, CLEAR ...) is not allowed on the "
+                         "public endpoint", "update")
+    if "service" in words or _find(parsed, "ServiceGraphPattern"):
+        raise QueryError("SERVICE is not allowed on this endpoint: HODO does not query other "
+                         "servers", "service")
+    graphs = _dataset_iris(parsed)
+    if "from" in words or graphs:
+        if graphs and set(graphs) <= set(allowed_graphs):
+            return
+        allowed = ", ".join(sorted(allowed_graphs))
+        raise QueryError("FROM and FROM NAMED are not allowed here except on HODO's own graphs"
+                         + (f" ({allowed})" if allowed else "")
+                         + "; the default graph is already the union of them all", "dataset")
+
+
+def _parse(query: str) -> tuple[ParseResults | None, bool]:
+    """rdflib's parse of the query (None if it cannot read it) and whether it is an update."""
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+
+    _allow_nesting()
     try:
-        parsed = parseQuery(query)
-    except (ParseException, ValueError, TypeError):
-        if _mentions_service(query):
-            raise QueryError("SERVICE is not allowed on this endpoint") from None
-        return
-    if _contains(parsed, "ServiceGraphPattern"):
-        raise QueryError("SERVICE is not allowed on this endpoint")
-    if _contains(parsed, "DatasetClause"):
-        raise QueryError("FROM and FROM NAMED are not allowed on this endpoint; "
-                         "every HODO graph is already in the default graph")
+        return parseQuery(query), False
+    except RecursionError:
+        raise QueryError("query too deeply nested to check", "too_deep") from None
+    except Exception:  # any parse failure: pyoxigraph's error is the one shown
+        pass
+    try:
+        parseUpdate(query)
+    except Exception:  # not an update either
+        return None, False
+    return None, True
 
 
-def _mentions_service(query: str) -> bool:
-    """Fail closed where the two parsers disagree: any SERVICE keyword is refused."""
-    return "service" in query.lower()
+def _allow_nesting() -> None:
+    """rdflib's parser recurses deeply: MAX_NESTING levels need more than Python's default."""
+    if sys.getrecursionlimit() < 8000:
+        sys.setrecursionlimit(8000)
 
 
-def _contains(node: object, name: str) -> bool:
+def _dataset_iris(parsed: ParseResults | None) -> list[str | None]:
+    """The IRIs of the FROM / FROM NAMED clauses; None for one that does not resolve."""
+    if parsed is None:
+        return []
+    prologue = parsed[0] if len(parsed) else []
+    prefixes = {str(d.get("prefix") or ""): str(d["iri"]) for d in prologue
+                if getattr(d, "name", None) == "PrefixDecl"}
+    iris: list[str | None] = []
+    for clause in _find(parsed, "DatasetClause"):
+        term = clause.get("default", clause.get("named"))
+        if getattr(term, "name", None) == "pname":
+            base = prefixes.get(str(term.get("prefix") or ""))
+            iris.append(None if base is None else base + str(term.get("localname") or ""))
+        else:
+            iri = str(term)
+            iris.append(iri if urlsplit(iri).scheme else None)
+    return iris
+
+
+def _find(node: object, name: str) -> list[Any]:
+    """Every node of the parse tree called ``name``, however deep (subqueries, EXISTS ...)."""
+    if node is None:
+        return []
     if getattr(node, "name", None) == name:
-        return True
+        return [node]
     if isinstance(node, dict):
-        return any(_contains(v, name) for v in node.values())
+        return [f for v in node.values() for f in _find(v, name)]
     if isinstance(node, list | tuple | ParseResults):
-        return any(_contains(v, name) for v in node)
-    return False
+        return [f for v in node for f in _find(v, name)]
+    return []
 
 
 def _short(error: Exception) -> str:
@@ -104,28 +208,68 @@ def _short(error: Exception) -> str:
     return text if len(text) <= 200 else text[:200] + " …"
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Caps on one result; None is no cap. A result over a cap is refused, never truncated."""
+
+    max_rows: int | None = None
+    max_bytes: int | None = None
+
+
+NO_LIMITS = Limits()
+
+
 def execute(store: ox.Store, query: str, accept: str | None = None,
-            format_name: str | None = None) -> QueryResult:
+            format_name: str | None = None, *, limits: Limits = NO_LIMITS,
+            allowed_graphs: Collection[str] = ()) -> QueryResult:
     """Run a SPARQL query over the union of HODO's graphs and serialise the result.
 
     Raises:
-        QueryError: refused or malformed query.
+        QueryError: refused or malformed query, or (ResultTooLarge) a result over a cap.
         NotAcceptable: no acceptable format for this kind of result.
     """
     precheck(query)
-    refuse_unsafe(query)
+    refuse_unsafe(query, allowed_graphs)
     try:
         result = store.query(query, use_default_graph_as_union=True)
     except SyntaxError as error:
-        raise QueryError(f"SPARQL syntax error: {_short(error)}") from None
+        raise QueryError(f"SPARQL syntax error: {_short(error)}", "syntax") from None
     kind = Kind.GRAPH if isinstance(result, ox.QueryTriples) else Kind.RESULTS
     offers = offers_for(kind)
     chosen = _choose(offers, accept, format_name)
     try:
-        body = result.serialize(format=chosen.oxigraph)  # type: ignore[arg-type]
-    except (OSError, ValueError) as error:
-        raise QueryError(f"query failed: {_short(error)}") from None
-    return QueryResult(body or b"", chosen)
+        body = _serialize(result, chosen, limits)
+    except (OSError, ValueError, SyntaxError) as error:
+        raise QueryError(f"query failed: {_short(error)}", "failed") from None
+    if limits.max_bytes is not None and len(body) > limits.max_bytes:
+        raise ResultTooLarge(f"the result is larger than {limits.max_bytes} bytes, the cap of "
+                             "this endpoint; ask for less (LIMIT, fewer variables)",
+                             "result_bytes")
+    return QueryResult(body, chosen)
+
+
+Result = ox.QuerySolutions | ox.QueryTriples | ox.QueryBoolean
+
+
+def _serialize(result: Result, chosen: Format, limits: Limits) -> bytes:
+    """The result in ``chosen``; with a row cap, rows are pulled only up to one past it."""
+    if limits.max_rows is None or isinstance(result, ox.QueryBoolean):
+        return result.serialize(format=chosen.oxigraph) or b""  # type: ignore[arg-type]
+    rows = list(islice(result, limits.max_rows + 1))
+    if len(rows) > limits.max_rows:
+        raise ResultTooLarge(f"the result has more than {limits.max_rows} rows, the cap of this "
+                             "endpoint; page through it with LIMIT and OFFSET", "result_rows")
+    if isinstance(result, ox.QueryTriples):
+        return ox.serialize(rows, format=chosen.oxigraph) or b""  # type: ignore[arg-type]
+    return _replay(result.variables, rows).serialize(format=chosen.oxigraph) or b""  # type: ignore[arg-type]
+
+
+def _replay(variables: list[ox.Variable], rows: list[ox.QuerySolution]) -> ox.QuerySolutions:
+    """Solutions already pulled, as a result again: SPARQL TSV writes terms as N-Triples does."""
+    lines = ["\t".join(str(v) for v in variables)]
+    lines += ["\t".join("" if term is None else str(term) for term in row) for row in rows]
+    replayed = ox.parse_query_results("\n".join(lines) + "\n", ox.QueryResultsFormat.TSV)
+    return replayed  # type: ignore[return-value]
 
 
 def _choose(offers: list[Format], accept: str | None, format_name: str | None) -> Format:

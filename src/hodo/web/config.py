@@ -13,6 +13,7 @@ from flask import Flask
 
 from hodo import paths
 from hodo.namespaces import BASE
+from hodo.web import ops
 
 
 def defaults() -> dict[str, Any]:
@@ -20,6 +21,7 @@ def defaults() -> dict[str, Any]:
     return {
         "HODO_DIST": paths.dist_dir(),
         "HODO_BASE": BASE,
+        **ops.DEFAULTS,
     }
 
 
@@ -32,7 +34,7 @@ def configure(app: Flask, config: Mapping[str, Any] | None) -> None:
     app.config.from_mapping(defaults())
     app.config.from_prefixed_env("HODO", loads=str)
     # from_prefixed_env strips the prefix; keep HODO_-prefixed keys as the canonical names
-    for key in ("DIST", "BASE"):
+    for key in [name.removeprefix("HODO_") for name in defaults()]:
         if key in app.config:
             app.config[f"HODO_{key}"] = app.config.pop(key)
     if config:

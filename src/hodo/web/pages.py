@@ -1,8 +1,8 @@
-"""Human pages: the landing page, one page per HODO resource, and health."""
+"""Human pages: the landing page and one page per HODO resource (health is in ``ops``)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, g, render_template, request
 
 from hodo.i18n import choose_language, pick_label
 from hodo.namespaces import shorten
@@ -16,12 +16,6 @@ bp = Blueprint("pages", __name__)
 def set_language() -> None:
     """Every page, error pages included, speaks the reader's language."""
     g.lang = choose_language(request.args.get("lang"), request.headers.get("Accept-Language"))
-
-
-@bp.route("/health")
-def health() -> Response:
-    release = get_release()
-    return jsonify(status="ok", version=release.version)
 
 
 @bp.route("/")

@@ -6,9 +6,10 @@ from flask import Blueprint, Response, render_template, request
 
 from hodo.namespaces import sparql_prologue
 from hodo.paths import EXAMPLES_DIR
-from hodo.query import NotAcceptable, QueryError, execute
+from hodo.query import NotAcceptable, QueryError
 from hodo.web import get_release
 from hodo.web.errors import error_response
+from hodo.web.ops import run_query
 
 bp = Blueprint("sparql", __name__)
 
@@ -46,8 +47,8 @@ def endpoint() -> Response:
         return _query_page()
     release = get_release()
     try:
-        result = execute(release.store, query, request.headers.get("Accept"),
-                         request.args.get("format"))
+        result = run_query(release.store, query, request.headers.get("Accept"),
+                           request.args.get("format"))
     except QueryError as error:
         return error_response(400, str(error))
     except NotAcceptable as error:

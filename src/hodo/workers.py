@@ -1,0 +1,453 @@
+"""Pre-forked query processes: every public query runs in one, under a deadline and a memory cap.
+
+pyoxigraph cannot cancel a query, crashes on some inputs and can be asked for gigabytes by a
+small query (see HAZARDS.md), so a query runs in a child process forked from the process that
+holds the loaded store (the store is shared by fork, not copied). The parent waits for the
+answer; when the deadline passes, or the child dies, the child is killed and a fresh one forked.
+
+A child is also boxed in: its address space is capped (``RLIMIT_AS``), its CPU time is capped a
+little past each deadline (so an orphan cannot run on), it dumps no core, and it holds no file
+descriptor but its pipe and may open none: even a ``SERVICE`` that slipped past the checks could
+not open a socket.
+
+Messages are length-prefixed JSON headers plus raw bytes, never pickles: the parent does not
+trust what comes back from a process that just ran untrusted input.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import os
+import resource
+import select
+import signal
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyoxigraph as ox
+
+from hodo.formats import BY_NAME
+from hodo.query import Limits, NotAcceptable, QueryError, QueryResult, execute
+
+#: The child's end of its pipe, after every other descriptor above stderr is closed.
+CHILD_FD = 3
+_FRAME = struct.Struct("!II")
+_SIGNALS_TO_RESET = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGCHLD",
+                     "SIGWINCH", "SIGTTIN", "SIGTTOU", "SIGABRT", "SIGPIPE")
+
+
+class Unavailable(Exception):
+    """The query could not be answered now (HTTP 503 with Retry-After).
+
+    ``reason`` is a fixed word for metrics: ``timeout``, ``crash``, ``busy``, ``overloaded``.
+    """
+
+    def __init__(self, message: str, reason: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """How many children, how long a query may run and how much memory it may add."""
+
+    size: int = 1
+    deadline: float = 10.0
+    memory_bytes: int = 512 * 2**20
+    #: A query still running after this many seconds counts as slow (see ``SlowSlots``).
+    slow_after: float = 1.0
+    #: How long a request waits for an idle child before it is answered 503.
+    queue_timeout: float = 5.0
+
+
+class SlowSlots:
+    """Cross-process admission control: only so many slow queries may run at once.
+
+    Made before the web server forks, so all its workers share the table. A query that runs
+    past ``slow_after`` must take a slot; when none is free it is stopped, so that slow
+    queries can never hold every worker and fast ones always find one. A slot whose holder
+    process died is taken back.
+    """
+
+    def __init__(self, count: int) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self.count = count
+        self._pids = context.RawArray("i", max(count, 1))
+        self._lock = context.Lock()
+
+    def claim(self) -> int | None:
+        """A slot index, or None when every slot is held by a live process."""
+        if self.count <= 0 or not self._lock.acquire(timeout=1):
+            return None
+        try:
+            for index in range(self.count):
+                pid = self._pids[index]
+                if pid == 0 or not _alive(pid):
+                    self._pids[index] = os.getpid()
+                    return index
+            return None
+        finally:
+            self._lock.release()
+
+    def release(self, index: int) -> None:
+        self._pids[index] = 0
+
+    def held(self) -> int:
+        """How many slots are held now (for metrics)."""
+        return sum(1 for index in range(self.count) if self._pids[index] != 0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# Framing
+
+
+def _send(fd: int, header: dict[str, Any], body: bytes = b"") -> None:
+    data = json.dumps(header, ensure_ascii=False).encode("utf-8")
+    _write_all(fd, _FRAME.pack(len(data), len(body)) + data + body)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _receive(fd: int) -> tuple[dict[str, Any], bytes] | None:
+    """One message, or None at end of file (the other side is gone)."""
+    head = _read_exactly(fd, _FRAME.size)
+    if head is None:
+        return None
+    header_size, body_size = _FRAME.unpack(head)
+    header = _read_exactly(fd, header_size)
+    body = _read_exactly(fd, body_size) if body_size else b""
+    if header is None or body is None:
+        return None
+    return json.loads(header), body
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    chunks = bytearray()
+    while len(chunks) < size:
+        chunk = os.read(fd, min(size - len(chunks), 1 << 20))
+        if not chunk:
+            return None
+        chunks += chunk
+    return bytes(chunks)
+
+
+# --------------------------------------------------------------------------------------------
+# The child
+
+
+def _child_main(fd: int, store: ox.Store, settings: PoolSettings) -> None:
+    """Serve queries on ``fd`` until the parent goes away; never returns."""
+    status = 0
+    try:
+        _box_in(fd, settings)
+        while (message := _receive(CHILD_FD)) is not None:
+            _cap_cpu(settings.deadline)
+            header, _ = message
+            _answer(store, header)
+    except BaseException:  # the parent sees the end of file and reports a crash
+        status = 70
+    os._exit(status)
+
+
+def _box_in(fd: int, settings: PoolSettings) -> None:
+    """Default signals, no core, capped memory, and no descriptor but stdio and the pipe."""
+    gc.freeze()  # objects inherited from the parent are never finalised here
+    for name in _SIGNALS_TO_RESET:
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    with suppress(ValueError):
+        signal.set_wakeup_fd(-1)
+    address_space = _address_space()
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if fd != CHILD_FD:
+        os.dup2(fd, CHILD_FD, inheritable=False)
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    os.closerange(CHILD_FD + 1, max(soft, 1024))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (CHILD_FD + 1, CHILD_FD + 1))
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = address_space + settings.memory_bytes
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _address_space() -> int:
+    """The process's current virtual size: the memory cap is headroom above it."""
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        pages = int(statm.read().split()[0])
+    return pages * resource.getpagesize()
+
+
+def _cap_cpu(deadline: float) -> None:
+    """CPU time may run a little past this query's deadline, then the kernel stops it."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    used = usage.ru_utime + usage.ru_stime
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = int(used) + math.ceil(deadline) + 2
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def _answer(store: ox.Store, header: dict[str, Any]) -> None:
+    kwargs = dict(header.get("kwargs", {}))
+    if "limits" in kwargs:
+        kwargs["limits"] = Limits(**kwargs["limits"])
+    try:
+        result = execute(store, header["query"], **kwargs)
+    except NotAcceptable as error:
+        _send(CHILD_FD, {"error": "not_acceptable", "offers": [f.name for f in error.offers]})
+    except QueryError as error:
+        _send(CHILD_FD, {"error": "query", "message": str(error), "reason": error.reason,
+                         "class": type(error).__name__})
+    except MemoryError:
+        _send(CHILD_FD, {"error": "memory"})
+        raise
+    except Exception as error:  # a bug, not the client's fault: the parent answers 500
+        _send(CHILD_FD, {"error": f"internal: {type(error).__name__}"})
+    else:
+        _send(CHILD_FD, {"format": result.format.name}, result.body)
+
+
+# --------------------------------------------------------------------------------------------
+# The parent
+
+
+@dataclass
+class _Child:
+    pid: int
+    sock: socket.socket
+
+
+@dataclass
+class PoolStats:
+    """What the pool did, for metrics: restarts by cause."""
+
+    restarts: dict[str, int] = field(default_factory=lambda: {"timeout": 0, "crash": 0,
+                                                              "busy": 0})
+
+
+class WorkerPool:
+    """Children forked from this process, each running one query at a time.
+
+    Thread-safe: requests take an idle child, or wait up to ``queue_timeout`` for one.
+    """
+
+    def __init__(self, store: ox.Store, settings: PoolSettings,
+                 on_restart: Callable[[str], None] | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.owner = os.getpid()
+        self._on_restart = on_restart or (lambda cause: None)
+        self._idle: list[_Child] = []
+        self._children: dict[int, _Child] = {}
+        self._available = threading.Condition()
+        self._closed = False
+
+    def start(self) -> None:
+        """Fork the children now, before any query needs them."""
+        _prepare_for_fork()
+        with self._available:
+            while len(self._children) < self.settings.size:
+                self._idle.append(self._spawn())
+            self._available.notify_all()
+
+    def _spawn(self) -> _Child:
+        parent, child = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child's coverage is not collected
+            parent.close()
+            _child_main(child.detach(), self.store, self.settings)
+        child.close()
+        record = _Child(pid, parent)
+        self._children[pid] = record
+        return record
+
+    def run(self, query: str, kwargs: dict[str, Any], slots: SlowSlots | None = None
+            ) -> QueryResult:
+        """Run ``execute(store, query, **kwargs)`` in a child, within the deadline.
+
+        Raises:
+            QueryError, NotAcceptable: as ``execute`` does.
+            Unavailable: timed out, crashed, or no capacity now.
+        """
+        with self._checked_out() as child:
+            started = time.monotonic()
+            _send(child.sock.fileno(), {"query": query, "kwargs": kwargs})
+            reply = self._wait(child, started, slots)
+        return _decode(*reply)
+
+    @contextmanager
+    def _checked_out(self) -> Iterator[_Child]:
+        child = self._take()
+        healthy = False
+        try:
+            yield child
+            healthy = True
+        finally:
+            with self._available:
+                if healthy and not self._closed:
+                    self._idle.append(child)
+                else:
+                    self._discard(child)
+                    if not self._closed:
+                        self._idle.append(self._spawn())
+                self._available.notify()
+
+    def _take(self) -> _Child:
+        if os.getpid() != self.owner:
+            raise RuntimeError("a worker pool is used only by the process that made it")
+        with self._available:
+            if not self._children and not self._closed:
+                self.start()
+            if not self._available.wait_for(lambda: self._idle or self._closed,
+                                            self.settings.queue_timeout):
+                raise Unavailable("every query worker is busy; try again shortly", "busy",
+                                  math.ceil(self.settings.queue_timeout))
+            if self._closed:
+                raise Unavailable("the server is shutting down", "busy")
+            child = self._idle.pop()
+            if not self._is_running(child):  # died while idle (killed from outside)
+                self._on_restart("crash")
+                child = self._spawn()
+            return child
+
+    def _is_running(self, child: _Child) -> bool:
+        try:
+            pid, _ = os.waitpid(child.pid, os.WNOHANG)
+        except ChildProcessError:
+            pid = child.pid
+        if pid == 0:
+            return True
+        self._children.pop(child.pid, None)
+        child.sock.close()
+        return False
+
+    def _wait(self, child: _Child, started: float, slots: SlowSlots | None
+              ) -> tuple[dict[str, Any], bytes]:
+        settings = self.settings
+        if _readable(child.sock, min(settings.slow_after, settings.deadline)):
+            return self._reply(child)
+        slot = slots.claim() if slots is not None else None
+        if slots is not None and slot is None:
+            self._on_restart("busy")
+            raise Unavailable("too many long-running queries right now; try again shortly, "
+                              "or ask for less", "overloaded", math.ceil(settings.deadline))
+        try:
+            remaining = settings.deadline - (time.monotonic() - started)
+            if remaining > 0 and _readable(child.sock, remaining):
+                return self._reply(child)
+        finally:
+            if slots is not None and slot is not None:
+                slots.release(slot)
+        self._on_restart("timeout")
+        raise Unavailable(f"the query ran longer than {settings.deadline:g} s, the limit of "
+                          "this endpoint, and was stopped", "timeout", 1)
+
+    def _reply(self, child: _Child) -> tuple[dict[str, Any], bytes]:
+        child.sock.settimeout(max(self.settings.deadline, 5.0))
+        try:
+            message = _receive(child.sock.fileno())
+        except OSError:
+            message = None
+        if message is None:
+            cause = self._reap(child)
+            self._on_restart("crash")
+            raise Unavailable(f"the query stopped its worker ({cause}); the worker was "
+                              "replaced. A query that needs more memory than "
+                              f"{self.settings.memory_bytes // 2**20} MiB cannot run here",
+                              "crash", 1)
+        if message[0].get("error") == "memory":
+            self._on_restart("crash")
+            raise Unavailable("the query needed more memory than "
+                              f"{self.settings.memory_bytes // 2**20} MiB and was stopped",
+                              "crash", 1)
+        return message
+
+    def _reap(self, child: _Child) -> str:
+        """Wait for a dead child and say how it died."""
+        self._children.pop(child.pid, None)
+        child.sock.close()
+        try:
+            _, status = os.waitpid(child.pid, 0)
+        except ChildProcessError:
+            return "it exited"
+        if os.WIFSIGNALED(status):
+            return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+        return f"exit status {os.WEXITSTATUS(status)}"
+
+    def _discard(self, child: _Child) -> None:
+        """Kill a child that overran or failed, and reap it."""
+        if child.pid in self._children:
+            with suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGKILL)
+            self._reap(child)
+
+    def idle(self) -> int:
+        return len(self._idle)
+
+    def pids(self) -> list[int]:
+        return list(self._children)
+
+    def close(self) -> None:
+        """Kill and reap every child (at shutdown); only the owner process does this."""
+        if os.getpid() != self.owner:
+            return
+        with self._available:
+            self._closed = True
+            for child in list(self._children.values()):
+                self._discard(child)
+            self._idle.clear()
+            self._available.notify_all()
+
+
+def _readable(sock: socket.socket, timeout: float) -> bool:
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
+    return bool(poller.poll(max(timeout, 0) * 1000))
+
+
+def _decode(header: dict[str, Any], body: bytes) -> QueryResult:
+    """The child's answer as a result, or its error raised again here."""
+    error = header.get("error")
+    if error == "not_acceptable":
+        raise NotAcceptable([BY_NAME[name] for name in header["offers"]])
+    if error == "query":
+        from hodo import query
+
+        cls = query.ResultTooLarge if header.get("class") == "ResultTooLarge" else QueryError
+        raise cls(str(header["message"]), str(header["reason"]))
+    if error is not None:
+        raise RuntimeError(f"query worker error: {error}")
+    return QueryResult(body, BY_NAME[header["format"]])
+
+
+def _prepare_for_fork() -> None:
+    """Import now what a child needs later: a child may open no file, so cannot import."""
+    from rdflib.plugins.sparql import parser  # noqa: F401
