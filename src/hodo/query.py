@@ -175,18 +175,23 @@ def _dataset_iris(parsed: ParseResults | None) -> list[str | None]:
     if parsed is None:
         return []
     prologue = parsed[0] if len(parsed) else []
-    prefixes = {str(d.get("prefix") or ""): str(d["iri"]) for d in prologue
+    prefixes = {_field(d, "prefix"): str(d["iri"]) for d in prologue
                 if getattr(d, "name", None) == "PrefixDecl"}
     iris: list[str | None] = []
     for clause in _find(parsed, "DatasetClause"):
-        term = clause.get("default", clause.get("named"))
+        term = clause["default"] if "default" in clause else clause["named"]
         if getattr(term, "name", None) == "pname":
-            base = prefixes.get(str(term.get("prefix") or ""))
-            iris.append(None if base is None else base + str(term.get("localname") or ""))
+            base = prefixes.get(_field(term, "prefix"))
+            iris.append(None if base is None else base + _field(term, "localname"))
         else:
             iri = str(term)
             iris.append(iri if urlsplit(iri).scheme else None)
     return iris
+
+
+def _field(node: Any, key: str) -> str:
+    """A parse-tree field, "" when absent (rdflib's CompValue.get answers the key itself)."""
+    return str(node[key]) if key in node else ""
 
 
 def _find(node: object, name: str) -> list[Any]:

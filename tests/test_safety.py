@@ -1,0 +1,298 @@
+"""Query safety without a server: refusals on the parsed query, result caps, the worker pool."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from hodo.query import (
+    MAX_NESTING,
+    MAX_QUERY_BYTES,
+    Limits,
+    QueryError,
+    ResultTooLarge,
+    execute,
+    keywords,
+    precheck,
+    refuse_unsafe,
+)
+from hodo.store import Release
+from hodo.workers import PoolSettings, SlowSlots, Unavailable, WorkerPool
+
+TARGET = "http://127.0.0.1:9/sparql"
+
+#: The same SERVICE call written every way the two parsers accept, and nested everywhere.
+SERVICE_SPELLINGS = {
+    "plain": f"SELECT * WHERE {{ SERVICE <{TARGET}> {{ ?s ?p ?o }} }}",
+    "lower-case": f"select * where {{ service <{TARGET}> {{ ?s ?p ?o }} }}",
+    "silent": f"SELECT * WHERE {{ SERVICE SILENT <{TARGET}> {{ ?s ?p ?o }} }}",
+    "prefixed-name": (f"PREFIX r: <{TARGET[:-6]}> "
+                      "SELECT * WHERE { SERVICE r:sparql { ?s ?p ?o } }"),
+    "comment-between": f"SELECT * WHERE {{ SERVICE#x\n<{TARGET}> {{ ?s ?p ?o }} }}",
+    "u-escape": f"SELECT * WHERE {{ \\u0053ERVICE <{TARGET}> {{ ?s ?p ?o }} }}",
+    "U-escape": f"SELECT * WHERE {{ \\U00000073ervice <{TARGET}> {{ ?s ?p ?o }} }}",
+    "variable": f"SELECT * WHERE {{ BIND(<{TARGET}> AS ?u) SERVICE ?u {{ ?s ?p ?o }} }}",
+    "subquery": ("SELECT * WHERE { { SELECT * WHERE { "
+                 f"SERVICE <{TARGET}> {{ ?s ?p ?o }} }} }} }}"),
+    "optional": f"SELECT * WHERE {{ ?a ?b ?c OPTIONAL {{ SERVICE <{TARGET}> {{ ?a ?p ?o }} }} }}",
+    "union": f"SELECT * WHERE {{ {{ ?a ?b ?c }} UNION {{ SERVICE <{TARGET}> {{ ?s ?p ?o }} }} }}",
+    "minus": f"SELECT * WHERE {{ ?a ?b ?c MINUS {{ SERVICE <{TARGET}> {{ ?a ?p ?o }} }} }}",
+    "exists": ("SELECT * WHERE { ?a ?b ?c FILTER EXISTS { "
+               f"SERVICE <{TARGET}> {{ ?a ?p ?o }} }} }}"),
+    "not-exists": f"ASK {{ FILTER NOT EXISTS {{ SERVICE <{TARGET}> {{ ?a ?p ?o }} }} }}",
+    "construct": f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ SERVICE <{TARGET}> {{ ?s ?p ?o }} }}",
+    "escaped-quote-trick": (f'SELECT * WHERE {{ BIND("\\u0022" AS ?x) SERVICE <{TARGET}> {{}} '
+                            'BIND("\\u0022" AS ?y) }'),
+    "unparseable-by-rdflib": f"SELECT * WHERE {{ SERVICE <{TARGET}> {{ ?s ?p ?o }} }} GARBAGE",
+}
+
+UPDATES = {
+    "load-file": "LOAD <file:///etc/passwd>",
+    "load-into": "LOAD SILENT <http://127.0.0.1:9/x> INTO GRAPH <http://g>",
+    "insert-data": "INSERT DATA { <http://a> <http://b> <http://c> }",
+    "delete-where": "DELETE WHERE { ?s ?p ?o }",
+    "clear": "CLEAR ALL",
+    "drop": "DROP DEFAULT",
+    "escaped": "\\u0049NSERT DATA { <http://a> <http://b> <http://c> }",
+}
+
+HODO_GRAPH = "https://w3id.org/hodo/graph/findings"
+
+
+@pytest.mark.parametrize("query", SERVICE_SPELLINGS.values(), ids=SERVICE_SPELLINGS.keys())
+def test_service_is_refused_in_every_spelling(query: str) -> None:
+    with pytest.raises(QueryError) as caught:
+        refuse_unsafe(query)
+    assert caught.value.reason == "service"
+    assert "SERVICE is not allowed" in str(caught.value)
+
+
+@pytest.mark.parametrize("query", UPDATES.values(), ids=UPDATES.keys())
+def test_updates_are_refused(query: str) -> None:
+    with pytest.raises(QueryError) as caught:
+        refuse_unsafe(query)
+    assert caught.value.reason == "update"
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }",
+    "SELECT * FROM NAMED <http://127.0.0.1:9/g> WHERE { GRAPH ?g { ?s ?p ?o } }",
+    "PREFIX e: <http://127.0.0.1:9/> SELECT * FROM e:g WHERE { ?s ?p ?o }",
+    "SELECT * FROM <relative> WHERE { ?s ?p ?o }",
+    "SELECT * FROM undeclared:g WHERE { ?s ?p ?o }",
+    f"SELECT * FROM <{HODO_GRAPH}> FROM <http://elsewhere/g> WHERE {{ ?s ?p ?o }}",
+    "SELECT * \\u0046ROM <file:///etc/passwd> WHERE { ?s ?p ?o }",
+], ids=["file", "named", "prefixed", "relative", "undeclared-prefix", "one-outside",
+        "escaped"])
+def test_datasets_outside_hodo_are_refused(query: str) -> None:
+    with pytest.raises(QueryError) as caught:
+        refuse_unsafe(query, allowed_graphs={HODO_GRAPH})
+    assert caught.value.reason == "dataset"
+    assert "not allowed" in str(caught.value)
+
+
+@pytest.mark.parametrize("query", [
+    f"SELECT * FROM <{HODO_GRAPH}> WHERE {{ ?s ?p ?o }}",
+    f"PREFIX g: <{HODO_GRAPH[:-8]}> SELECT * FROM NAMED g:findings WHERE {{ ?s ?p ?o }}",
+], ids=["iri", "prefixed"])
+def test_datasets_of_hodo_may_be_named(query: str) -> None:
+    refuse_unsafe(query, allowed_graphs={HODO_GRAPH})
+    with pytest.raises(QueryError):
+        refuse_unsafe(query)  # no graph is allowed unless the caller says so
+
+
+@pytest.mark.parametrize("query", [
+    'SELECT * WHERE { ?s ?p "service from load insert" }',
+    "PREFIX ex: <http://x/> SELECT ?service WHERE { ?service ex:from ex:load }",
+    "SELECT * WHERE { ?s <http://x/service> ?o } # SERVICE <http://x> in a comment",
+    "SELECT * WHERE { ?s ?p ?o FILTER(langMatches(lang(?o), 'zh')) } LIMIT 1",
+], ids=["string", "names", "iri-and-comment", "ordinary"])
+def test_words_in_strings_names_and_comments_are_not_keywords(query: str) -> None:
+    refuse_unsafe(query)
+
+
+def test_keywords_skip_strings_iris_variables_and_prefixed_names() -> None:
+    text = 'SELECT ?from WHERE { ?from ex:service "load" ; <http://x/drop> ?o @en }'
+    assert keywords(text) == {"select", "where"}
+
+
+@pytest.mark.parametrize("opener", ["(", "{", "["])
+def test_deep_nesting_is_refused_before_any_parser(opener: str) -> None:
+    with pytest.raises(QueryError) as caught:
+        precheck("SELECT * WHERE { FILTER" + opener * 5000)
+    assert caught.value.reason == "too_deep"
+
+
+def test_nesting_up_to_the_limit_is_checked_by_both_readings() -> None:
+    depth = MAX_NESTING - 2
+    query = "SELECT * WHERE { FILTER(" + "(" * depth + "1" + ")" * depth + ") }"
+    precheck(query)
+    refuse_unsafe(query)
+
+
+def test_oversized_query_is_refused() -> None:
+    with pytest.raises(QueryError) as caught:
+        precheck("#" * (MAX_QUERY_BYTES + 1))
+    assert caught.value.reason == "too_large"
+
+
+# --------------------------------------------------------------------------------------------
+# Result caps
+
+
+ALL_TRIPLES = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
+
+
+@pytest.mark.parametrize("query", [ALL_TRIPLES, "CONSTRUCT WHERE { ?s ?p ?o }"],
+                         ids=["select", "construct"])
+def test_row_cap_refuses_the_whole_result(release: Release, query: str) -> None:
+    with pytest.raises(ResultTooLarge) as caught:
+        execute(release.store, query, limits=Limits(max_rows=10))
+    assert caught.value.reason == "result_rows"
+    assert "more than 10 rows" in str(caught.value)
+
+
+def test_byte_cap_refuses_the_whole_result(release: Release) -> None:
+    with pytest.raises(ResultTooLarge) as caught:
+        execute(release.store, ALL_TRIPLES + " LIMIT 50", limits=Limits(max_bytes=2000))
+    assert caught.value.reason == "result_bytes"
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv", "turtle", "jsonld"])
+def test_results_under_the_cap_are_unchanged(release: Release, fmt: str) -> None:
+    query = ALL_TRIPLES + " ORDER BY ?s ?p ?o LIMIT 40"
+    if fmt in ("turtle", "jsonld"):
+        query = ("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o FILTER(isIRI(?s)) } "
+                 "ORDER BY ?s ?p ?o LIMIT 40")
+    capped = execute(release.store, query, format_name=fmt, limits=Limits(max_rows=40))
+    plain = execute(release.store, query, format_name=fmt)
+    assert capped.body == plain.body
+    assert capped.body
+
+
+# --------------------------------------------------------------------------------------------
+# The worker pool, forked from this process
+
+SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+FAST = "ASK { ?s ?p ?o }"
+BOMB = ('SELECT ?n WHERE { BIND("aaaaaaaaaaaaaaaa" AS ?a0) '
+        + " ".join(f"BIND(CONCAT(?a{i}, ?a{i}) AS ?a{i + 1})" for i in range(34))
+        + " BIND(STRLEN(?a34) AS ?n) }")
+
+
+@pytest.fixture()
+def pool(release: Release) -> Iterator[WorkerPool]:
+    workers = WorkerPool(release.store, PoolSettings(size=1, deadline=1.5, slow_after=0.2,
+                                                     memory_bytes=256 * 2**20))
+    workers.start()
+    yield workers
+    workers.close()
+
+
+def _ask(pool: WorkerPool) -> bool:
+    return bool(json.loads(pool.run(FAST, {"format_name": "json"}).body)["boolean"])
+
+
+def test_pool_answers_like_execute(pool: WorkerPool, release: Release) -> None:
+    query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    assert pool.run(query, {"format_name": "csv"}).body == \
+        execute(release.store, query, format_name="csv").body
+
+
+def test_pool_reports_query_errors(pool: WorkerPool) -> None:
+    with pytest.raises(QueryError) as caught:
+        pool.run("SELECT ?x WHERE {", {})
+    assert caught.value.reason == "syntax"
+    with pytest.raises(ResultTooLarge):
+        pool.run(ALL_TRIPLES, {"limits": {"max_rows": 5, "max_bytes": None}})
+    assert _ask(pool)
+
+
+def test_overrun_is_stopped_at_the_deadline_and_replaced(pool: WorkerPool) -> None:
+    before = pool.pids()
+    started = time.monotonic()
+    with pytest.raises(Unavailable) as caught:
+        pool.run(SLOW, {})
+    elapsed = time.monotonic() - started
+    assert caught.value.reason == "timeout"
+    assert 1.5 <= elapsed < 2.5
+    assert pool.pids() != before and len(pool.pids()) == 1
+    assert not _pid_exists(before[0])
+    assert _ask(pool)
+
+
+def test_a_child_killed_mid_query_is_replaced(pool: WorkerPool) -> None:
+    victim = pool.pids()[0]
+    threading.Timer(0.3, os.kill, (victim, signal.SIGKILL)).start()
+    with pytest.raises(Unavailable) as caught:
+        pool.run(SLOW, {})
+    assert caught.value.reason == "crash"
+    assert "SIGKILL" in str(caught.value)
+    assert _ask(pool)
+
+
+def test_a_child_killed_while_idle_is_replaced(pool: WorkerPool) -> None:
+    victim = pool.pids()[0]
+    os.kill(victim, signal.SIGKILL)
+    time.sleep(0.1)
+    assert _ask(pool)
+    assert victim not in pool.pids()
+
+
+def test_memory_bomb_is_contained(pool: WorkerPool) -> None:
+    with pytest.raises(Unavailable) as caught:
+        pool.run(BOMB, {})
+    assert caught.value.reason == "crash"
+    assert _ask(pool)
+
+
+def test_slow_queries_beyond_the_slots_are_stopped(release: Release) -> None:
+    slots = SlowSlots(1)
+    held = slots.claim()
+    assert held is not None and slots.claim() is None
+    workers = WorkerPool(release.store, PoolSettings(size=1, deadline=5, slow_after=0.2))
+    try:
+        started = time.monotonic()
+        with pytest.raises(Unavailable) as caught:
+            workers.run(SLOW, {}, slots)
+        assert caught.value.reason == "overloaded"
+        assert time.monotonic() - started < 2.0  # stopped at slow_after, not the deadline
+        assert workers.run(FAST, {}, slots).body  # a fast query needs no slot
+    finally:
+        workers.close()
+        slots.release(held)
+    assert slots.held() == 0
+
+
+def test_a_slot_of_a_dead_process_is_taken_back() -> None:
+    slots = SlowSlots(1)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child only claims and exits
+        slots.claim()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert slots.held() == 1
+    assert slots.claim() is not None
+
+
+def test_close_leaves_no_child(release: Release) -> None:
+    workers = WorkerPool(release.store, PoolSettings(size=2))
+    workers.start()
+    children = workers.pids()
+    assert len(children) == 2
+    workers.close()
+    assert not any(_pid_exists(pid) for pid in children)
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

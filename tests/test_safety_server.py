@@ -1,0 +1,288 @@
+"""Refusals and limits through a real server process (``hodo serve``, gunicorn, 2 workers).
+
+Every request here leaves from its own loopback address (127.0.0.x), so the per-client rate
+limit sees each test as a different client, as it would see different people.
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.test_safety import BOMB, FAST, SERVICE_SPELLINGS, SLOW
+
+DEADLINE = 2.0
+MAX_ROWS = 100
+RATE_BURST = 8
+_addresses = (f"127.0.0.{n}" for n in itertools.count(10))
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: dict[str, str]
+    text: str
+    seconds: float
+
+
+@dataclass
+class Server:
+    host: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None, source: str | None = None) -> Reply:
+        """One request from ``source`` (a fresh loopback address unless given)."""
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=30,
+                                                source_address=(source or next(_addresses), 0))
+        started = time.monotonic()
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            text = response.read().decode("utf-8")
+            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()},
+                         text, time.monotonic() - started)
+        finally:
+            connection.close()
+
+    def query(self, query: str, source: str | None = None,
+              accept: str = "application/sparql-results+json") -> Reply:
+        return self.request("POST", "/sparql", query.encode("utf-8"),
+                            {"Content-Type": "application/sparql-query", "Accept": accept},
+                            source)
+
+    def metric(self, line_prefix: str) -> float:
+        for line in self.request("GET", "/metrics").text.splitlines():
+            if line.startswith(line_prefix + " "):
+                return float(line.rsplit(" ", 1)[1])
+        raise AssertionError(f"no metric {line_prefix}")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(release_dir: Path, log: Path, **settings: str) -> Server:
+    """``hodo serve`` with these HODO_* settings, once /health answers."""
+    port = _free_port()
+    env = {**os.environ, **{f"HODO_{k.upper()}": v for k, v in settings.items()}}
+    hodo = Path(sys.executable).with_name("hodo")
+    with log.open("wb") as out:
+        process = subprocess.Popen([str(hodo), "serve", "--port", str(port), "--dist",
+                                    str(release_dir)], stdout=out, stderr=out, env=env)
+    server = Server("127.0.0.1", port, process)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if server.request("GET", "/health").status == 200:
+                return server
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(log.read_text(errors="replace")) from None
+            time.sleep(0.2)
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(timeout=10)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid``, read from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.fixture(scope="module")
+def server(release_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    running = start_server(release_dir, log, query_timeout=str(DEADLINE),
+                           slow_query_after="0.5", max_rows=str(MAX_ROWS),
+                           rate_limit="60", rate_burst=str(RATE_BURST),
+                           query_memory_mb="256")
+    yield running
+    stop_server(running)
+
+
+class Listener:
+    """A loopback TCP listener that counts the connections it receives."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = int(self.sock.getsockname()[1])
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            connection.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def listener() -> Iterator[Listener]:
+    running = Listener()
+    yield running
+    running.close()
+
+
+@pytest.mark.parametrize("spelling", SERVICE_SPELLINGS, ids=SERVICE_SPELLINGS.keys())
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_service_never_reaches_the_listener(server: Server, listener: Listener, spelling: str,
+                                            method: str) -> None:
+    query = SERVICE_SPELLINGS[spelling].replace("127.0.0.1:9", f"127.0.0.1:{listener.port}")
+    before = server.metric('hodo_query_rejections_total{reason="service"}')
+    if method == "GET":
+        reply = server.request("GET", "/sparql?" + urllib.parse.urlencode({"query": query}))
+    else:
+        reply = server.query(query)
+    assert reply.status == 400
+    assert "SERVICE is not allowed" in reply.text
+    time.sleep(0.2)
+    assert listener.connections == 0
+    assert server.metric('hodo_query_rejections_total{reason="service"}') == before + 1
+
+
+def test_overrun_is_503_within_the_deadline_while_a_fast_query_is_answered(
+        server: Server) -> None:
+    before = server.metric("hodo_query_timeouts_total")
+    slow: list[Reply] = []
+    thread = threading.Thread(target=lambda: slow.append(server.query(SLOW)))
+    thread.start()
+    time.sleep(0.3)
+    fast = server.query(FAST)
+    thread.join(timeout=30)
+    assert fast.status == 200 and '"boolean":true' in fast.text
+    assert fast.seconds < DEADLINE
+    (answer,) = slow
+    assert answer.status == 503
+    assert int(answer.headers["retry-after"]) >= 1
+    assert "longer than 2 s" in answer.text
+    assert answer.seconds < DEADLINE + 1
+    assert server.metric("hodo_query_timeouts_total") == before + 1
+    assert server.query(FAST).status == 200
+
+
+def test_worker_killed_mid_query_is_replaced(server: Server) -> None:
+    before = server.metric('hodo_query_worker_restarts_total{cause="crash"}')
+    slow: list[Reply] = []
+    thread = threading.Thread(target=lambda: slow.append(server.query(SLOW)))
+    thread.start()
+    time.sleep(0.5)
+    # below the server: web workers, and below each its query worker (a leaf)
+    query_workers = {pid for pid in descendants(server.process.pid) if not descendants(pid)}
+    assert query_workers, "no query worker found"
+    for pid in query_workers:
+        os.kill(pid, signal.SIGKILL)
+    thread.join(timeout=30)
+    assert slow[0].status == 503
+    assert "SIGKILL" in slow[0].text
+    for _ in range(3):  # both web workers: every query worker was replaced
+        assert server.query(FAST).status == 200
+    assert server.metric('hodo_query_worker_restarts_total{cause="crash"}') > before
+
+
+def test_memory_bomb_is_contained(server: Server) -> None:
+    reply = server.query(BOMB)
+    assert reply.status == 503
+    assert "MiB" in reply.text and "retry-after" in reply.headers
+    assert server.query(FAST).status == 200
+
+
+@pytest.mark.parametrize("depth", [100, 5000])
+def test_deep_nesting_is_refused(server: Server, depth: int) -> None:
+    reply = server.query("SELECT * WHERE " + "{" * depth + " ?s ?p ?o " + "}" * depth)
+    assert reply.status == 400
+    assert "nests deeper" in reply.text
+    assert server.query(FAST).status == 200
+
+
+def test_result_cap_is_reported_not_truncated(server: Server) -> None:
+    reply = server.query("SELECT * WHERE { ?s ?p ?o }", accept="text/csv")
+    assert reply.status == 400
+    assert f"more than {MAX_ROWS} rows" in reply.text
+    paged = server.query(f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {MAX_ROWS}", accept="text/csv")
+    assert paged.status == 200
+    assert len(paged.text.strip().splitlines()) == MAX_ROWS + 1
+    assert server.metric('hodo_query_rejections_total{reason="result_rows"}') >= 1
+
+
+def test_per_client_limit_is_429_with_retry_after(server: Server) -> None:
+    client = next(_addresses)
+    before = server.metric('hodo_query_rejections_total{reason="rate_limited"}')
+    statuses = [server.query(FAST, source=client).status for _ in range(RATE_BURST + 2)]
+    assert statuses[:RATE_BURST] == [200] * RATE_BURST
+    assert statuses[-1] == 429
+    limited = server.query(FAST, source=client)
+    assert limited.status == 429 and int(limited.headers["retry-after"]) >= 1
+    assert server.query(FAST).status == 200  # another client is not affected
+    assert server.metric('hodo_query_rejections_total{reason="rate_limited"}') >= before + 2
+
+
+def test_shutdown_leaves_no_process(release_dir: Path, tmp_path: Path) -> None:
+    running = start_server(release_dir, tmp_path / "server.log")
+    assert running.query(FAST).status == 200
+    deadline = time.monotonic() + 20
+    while len(below := descendants(running.process.pid)) < 4 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the second web worker may still be starting
+    assert len(below) == 4  # two web workers, each with its query worker
+    stop_server(running)
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in below) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in below)
