@@ -93,3 +93,18 @@ def test_profile_and_rules_must_agree(tmp_path: Path) -> None:
 
 def test_rules_run_on_the_qc_folder() -> None:
     assert paths.QC_DIR.is_dir() and (paths.QC_DIR / "profile.tsv").is_file()
+
+
+@pytest.mark.parametrize(("labels", "flagged"), [
+    (('"Hypogonadism"@en', '"hypogonadism"@en'), False),
+    (('"性腺功能减退"@zh', '"性腺功能减退"@zh'), True),
+], ids=["shared-english-label-of-two-sources", "shared-chinese-label"])
+def test_duplicate_label_between_external_terms(labels: tuple[str, str], flagged: bool) -> None:
+    data = Graph().parse(data=(
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        f"<http://purl.obolibrary.org/obo/HP_0000135> a owl:Class ; rdfs:label {labels[0]} .\n"
+        f"<http://purl.obolibrary.org/obo/MONDO_0002146> a owl:Class ; rdfs:label {labels[1]} .\n"
+    ), format="turtle")
+    (rule,) = [r for r in RULES if r.name == "duplicate-label"]
+    assert bool(run_rule(to_store(data), rule)) is flagged

@@ -95,7 +95,8 @@ def check_shacl(data: Graph, shapes: Graph | None = None) -> list[Problem]:
     shapes = load_shapes() if shapes is None else shapes
     with _translated_queries_cached():
         _, results, _ = pyshacl.validate(
-            data, shacl_graph=shapes, advanced=True, inference="none", allow_warnings=True,
+            data, shacl_graph=materialise_targets(shapes, data), advanced=True,
+            inference="none", allow_warnings=True,
         )
     if not isinstance(results, Graph):  # pySHACL returns a failure object for broken shapes
         reason = getattr(results, "message", results)
@@ -118,6 +119,63 @@ def check_shacl(data: Graph, shapes: Graph | None = None) -> list[Problem]:
             component=_str(results.value(result, SH.sourceConstraintComponent)),
         ))
     return problems
+
+
+#: Blank nodes become IRIs under this prefix in the store that evaluates SPARQL targets, so
+#: that the nodes found can be named again in the data graph (Oxigraph renames blank nodes).
+_SKOLEM = "urn:x-hodo-blank:"
+
+
+def materialise_targets(shapes: Graph, data: Graph) -> Graph:
+    """A copy of ``shapes`` whose SPARQL targets are replaced by the nodes they select.
+
+    SHACL-AF defines a SPARQL target as the set of nodes its query returns; Oxigraph finds that
+    set in milliseconds, where rdflib under pySHACL took about half of a validation's time.
+    """
+    from rdflib import BNode
+    from rdflib.namespace import RDF
+
+    store = to_store(_skolemised(data))
+    prologue = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in _declared_prefixes(shapes))
+    result = Graph()
+    for triple in shapes:
+        result.add(triple)
+    for shape, target in shapes.subject_objects(SH.target):
+        select = shapes.value(target, SH.select)
+        if (target, RDF.type, SH.SPARQLTarget) not in shapes or select is None:
+            continue
+        result.remove((shape, SH.target, target))
+        for row in store.query(prologue + str(select)):  # type: ignore[union-attr]
+            node = row["this"]
+            if isinstance(node, ox.NamedNode):
+                iri = node.value
+                result.add((shape, SH.targetNode, BNode(iri[len(_SKOLEM):])
+                            if iri.startswith(_SKOLEM) else URIRef(iri)))
+            elif isinstance(node, ox.Literal):
+                result.add((shape, SH.targetNode, Literal(node.value)))
+    return result
+
+
+def _skolemised(data: Graph) -> Graph:
+    """``data`` with every blank node replaced by an IRI that keeps its identifier."""
+    from rdflib import BNode
+
+    def name(node: Any) -> Any:
+        return URIRef(_SKOLEM + str(node)) if isinstance(node, BNode) else node
+
+    if not any(isinstance(node, BNode) for triple in data for node in triple):
+        return data
+    result = Graph()
+    for s, p, o in data:
+        result.add((name(s), p, name(o)))
+    return result
+
+
+def _declared_prefixes(shapes: Graph) -> list[tuple[str, str]]:
+    """The ``sh:declare`` prefixes of the shapes graph."""
+    found = {(str(shapes.value(d, SH.prefix)), str(shapes.value(d, SH.namespace)))
+             for d in shapes.objects(None, SH.declare)}
+    return sorted(found)
 
 
 @lru_cache(maxsize=1024)
@@ -465,15 +523,25 @@ def report_context(report: ValidationReport, data: Graph, lang: str) -> dict[str
     }
 
 
-def format_html(report: ValidationReport, data: Graph, lang: str = "en") -> str:
-    """A standalone HTML page of the report, grouped by resource, in English or Chinese."""
+def _templates() -> Any:
+    """The report templates, outside Flask: the CLI renders them too."""
     import jinja2
 
-    env = jinja2.Environment(
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "web" / "templates"),
         autoescape=True,
     )
-    return env.get_template("validate_document.html").render(
+
+
+def format_html(report: ValidationReport, data: Graph, lang: str = "en") -> str:
+    """A standalone HTML page of the report, grouped by resource, in English or Chinese."""
+    return _templates().get_template("validate_document.html").render(
+        **report_context(report, data, lang))
+
+
+def format_html_fragment(report: ValidationReport, data: Graph, lang: str = "en") -> str:
+    """The report as an HTML section, for embedding in a page (escaped: safe to insert)."""
+    return _templates().get_template("validate_report.html").render(
         **report_context(report, data, lang))
 
 
