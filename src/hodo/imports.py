@@ -596,3 +596,48 @@ def refresh_prefix_table() -> Path:
     if path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+_WHEEL_NAME = re.compile(r"([A-Za-z][\w]*?)-(\d[\w.]*)-py\d")
+
+
+def _short_origin(origin: str) -> str:
+    """A wheel file name in a source origin -> ``name version``."""
+    wheels = [f"{m.group(1).replace('_', '-')} {m.group(2)}" for m in _WHEEL_NAME.finditer(origin)]
+    return " + ".join(dict.fromkeys(wheels)) if wheels else origin
+
+
+def reuse_table(imports_dir: Path) -> str:
+    """The README's table of the ontologies HODO reuses, computed from the import modules."""
+    graph = Graph()
+    for path in sorted(imports_dir.glob("*_import.ttl")):
+        graph.parse(path, format="turtle")
+    lines = ["| ontology | version | read from | terms HODO uses | ancestors imported |"
+             " cross-references |", "|---|---|---|---:|---:|---:|"]
+    for header in sorted(set(graph.subjects(RDF.type, VOID.Dataset)), key=str):
+        name = str(header).rsplit("/", 1)[-1].upper()
+        terms = set(graph.subjects(RDFS.isDefinedBy, header))
+        if not terms:
+            continue
+        ancestors = {t for t in terms if (t, OBOINOWL.inSubset, ANCESTOR_SUBSET) in graph}
+        xrefs = sum(1 for t in terms for _ in graph.objects(t, OBO_IN_OWL_XREF))
+        lines.append(f"| {name} | {graph.value(header, DCTERMS.hasVersion)} | "
+                     f"{_short_origin(str(graph.value(header, DCTERMS.source)))} | "
+                     f"{len(terms - ancestors)} | {len(ancestors)} | {xrefs} |")
+    return "\n".join(lines) + "\n"
+
+
+README_TABLE_START, README_TABLE_END = "<!-- reuse-table:start -->\n", "<!-- reuse-table:end -->"
+
+
+def refresh_readme_table(readme: Path, imports_dir: Path) -> bool:
+    """Rewrite the reuse table between its markers in the README; True when it changed."""
+    text = readme.read_text(encoding="utf-8")
+    if README_TABLE_START not in text or README_TABLE_END not in text:
+        raise ImportError_(f"{readme}: the reuse-table markers are missing")
+    head, rest = text.split(README_TABLE_START, 1)
+    _, tail = rest.split(README_TABLE_END, 1)
+    fresh = head + README_TABLE_START + reuse_table(imports_dir) + README_TABLE_END + tail
+    if fresh != text:
+        readme.write_text(fresh, encoding="utf-8")
+    return fresh != text
