@@ -7,7 +7,7 @@ from pathlib import Path
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDFS
 
-from hodo.reason import reason
+from hodo.reason import is_consistent, reason
 from hodo.validate import Check, validate
 from tests.conftest import DATA
 
@@ -46,3 +46,43 @@ def test_validation_reports_the_inconsistency_in_both_languages() -> None:
     assert not report.conforms
     problem = report.problems[0]
     assert "inconsistent" in problem.message("en") and "不一致" in problem.message("zh")
+
+
+def test_domain_clash_is_explained_with_the_domain_axiom() -> None:
+    report = reason(Graph().parse(DATA / "inconsistent-domain.ttl"), search_budget=0)
+    assert not report.consistent
+    (explanation,) = report.explanations
+    assert explanation.subject == EX + "figure"
+    assert f"{EX}measuresIncidence rdfs:domain {EX}Incidence" in explanation.axioms
+    assert f"{EX}figure {EX}measuresIncidence {EX}cohort" in explanation.axioms
+    assert f"{EX}figure rdf:type {EX}Prevalence" in explanation.axioms
+
+
+def test_clash_without_disjointness_is_narrowed_to_the_axioms_involved() -> None:
+    report = reason(Graph().parse(DATA / "inconsistent-restriction.ttl"), search_budget=10)
+    assert not report.consistent
+    (explanation,) = report.explanations
+    assert "inconsistent together (3 of 5" in explanation.message
+    assert set(explanation.axioms) == {
+        f"{EX}Partless owl:equivalentClass [ owl:maxCardinality \"0\" ; "
+        f"owl:onProperty {EX}hasPart ]",
+        f"{EX}thing {EX}hasPart {EX}piece",
+        f"{EX}thing rdf:type {EX}Partless",
+    }
+    # the axioms named really are inconsistent on their own
+    assert not is_consistent(Graph().parse(data="\n".join([
+        "@prefix ex: <http://example.org/> .",
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> .",
+        "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .",
+        "ex:hasPart a owl:ObjectProperty . ex:Partless a owl:Class .",
+        "ex:thing a owl:NamedIndividual . ex:piece a owl:NamedIndividual .",
+        "ex:Partless owl:equivalentClass [ a owl:Restriction ; owl:onProperty ex:hasPart ;",
+        '    owl:maxCardinality "0"^^xsd:nonNegativeInteger ] .',
+        "ex:thing a ex:Partless ; ex:hasPart ex:piece .",
+    ]), format="turtle"))
+
+
+def test_search_is_bounded() -> None:
+    report = reason(Graph().parse(DATA / "inconsistent-restriction.ttl"), search_budget=0)
+    (explanation,) = report.explanations
+    assert explanation.axioms == () and "ran out of reasoner runs" in explanation.message
