@@ -409,6 +409,10 @@ class WorkerPool:
                 os.kill(child.pid, signal.SIGKILL)
             self._reap(child)
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def idle(self) -> int:
         return len(self._idle)
 

@@ -61,6 +61,8 @@ REASONS = ("too_large", "too_deep", "syntax", "service", "dataset", "update", "i
            "failed", "result_rows", "result_bytes", "not_acceptable", "rate_limited", "busy",
            "overloaded", "crash", "timeout")
 RESTART_CAUSES = ("timeout", "crash", "busy")
+#: Unavailable reasons after which the query worker was killed and replaced.
+_RESTARTED_BY = {"timeout": "timeout", "crash": "crash", "overloaded": "busy"}
 
 
 @dataclass(frozen=True)
@@ -241,7 +243,6 @@ class OpsState:
     limiter: RateLimiter
     slots: SlowSlots
     pool: WorkerPool | None = None
-    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
 
 def init_app(app: Flask) -> None:
@@ -261,16 +262,21 @@ def state(app: Flask | None = None) -> OpsState:
     return (app or current_app).extensions[EXTENSION]  # type: ignore[no-any-return]
 
 
+#: Pools by (process, store, settings): apps over the same release in one process share one.
+_POOLS: dict[tuple[int, int, PoolSettings], WorkerPool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
 def pool_for(app: Flask, store: ox.Store) -> WorkerPool:
     """This process's pool over ``store``: made (and forked) on first use in each process."""
     ops = state(app)
-    with ops.lock:
-        pool = ops.pool
-        if pool is None or pool.owner != os.getpid() or pool.store is not store:
-            pool = WorkerPool(store, ops.settings.pool,
-                              lambda cause: ops.metrics.add("restarts", cause))
-            ops.pool = pool
+    key = (os.getpid(), id(store), ops.settings.pool)
+    with _POOLS_LOCK:
+        pool = _POOLS.get(key)
+        if pool is None or pool.store is not store or pool.closed:
+            pool = _POOLS[key] = WorkerPool(store, ops.settings.pool)
             atexit.register(pool.close)
+        ops.pool = pool
         return pool
 
 
@@ -316,6 +322,8 @@ def run_query(store: ox.Store, query: str, accept: str | None = None,
             query, _plain(options), ops.slots)
     except (QueryError, Unavailable) as error:
         metrics.add("rejections", error.reason)
+        if error.reason in _RESTARTED_BY:
+            metrics.add("restarts", _RESTARTED_BY[error.reason])
         raise
     except NotAcceptable:
         metrics.add("rejections", "not_acceptable")
