@@ -122,6 +122,16 @@ def test_keywords_skip_strings_iris_variables_and_prefixed_names() -> None:
     assert keywords(text) == {"select", "where"}
 
 
+@pytest.mark.parametrize("text", [
+    '"left open\nSELECT * WHERE { SERVICE <http://a> {} }',
+    "SELECT * WHERE { ?s ?p ?o.SERVICE <http://a> {} }",
+    "SELECT * WHERE { ?s a true.SERVICE <http://a> {} }",
+    "a." * 2000 + " SERVICE <http://a> {}",
+], ids=["open-string", "after-dot", "after-keyword-dot", "long-run"])
+def test_keyword_scan_sees_past_odd_tokens(text: str) -> None:
+    assert "service" in keywords(text)
+
+
 @pytest.mark.parametrize("opener", ["(", "{", "["])
 def test_deep_nesting_is_refused_before_any_parser(opener: str) -> None:
     with pytest.raises(QueryError) as caught:

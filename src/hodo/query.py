@@ -87,14 +87,17 @@ UPDATE_WORDS = frozenset({"insert", "delete", "load", "clear", "drop", "create",
                           "copy", "with", "using"})
 
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+# Linear on any input: a string left open runs to the end of its line (or text), and a
+# prefixed name is tried only where a name starts, without backtracking.
 _LEXEME = re.compile(r"""
-    "{3}(?:[^"\\]|\\.|"(?!""))*"{3} | '{3}(?:[^'\\]|\\.|'(?!''))*'{3}   # long strings
-  | "(?:[^"\\\n\r]|\\.)*" | '(?:[^'\\\n\r]|\\.)*'                       # strings
+    "{3}(?:[^"\\]|\\.|"(?!""))*(?:"{3}|\Z)                               # long strings
+  | '{3}(?:[^'\\]|\\.|'(?!''))*(?:'{3}|\Z)
+  | "(?:[^"\\\n\r]|\\.)*"? | '(?:[^'\\\n\r]|\\.)*'?                     # strings
   | <[^<>"{}|^`\\\x00-\x20]*>                                          # IRIs
   | \#[^\n\r]*                                                         # comments
   | [?$]\w+                                                            # variables
   | @[A-Za-z]+(?:-[A-Za-z0-9]+)*                                       # language tags
-  | (?:[^\W\d_][\w.-]*)?:(?:[\w.:%-]|\\.)*                             # prefixed names
+  | (?<![\w.-])(?:[^\W\d_][\w.-]*+)?:(?:[\w.:%-]|\\.)*                # prefixed names
   | (?P<word>[^\W\d]\w*)                                               # keywords
   | .
 """, re.VERBOSE | re.DOTALL)
