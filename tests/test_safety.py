@@ -306,3 +306,23 @@ def _pid_exists(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_recycled_children_see_a_changed_store() -> None:
+    import pyoxigraph as ox
+
+    store = ox.Store()
+    workers = WorkerPool(store, PoolSettings(size=1))
+    workers.start()
+    try:
+        query = {"format_name": "json"}
+        assert b"false" in workers.run(FAST, query).body
+        store.add(ox.Quad(ox.NamedNode("http://a"), ox.NamedNode("http://b"),
+                          ox.Literal("c")))
+        assert b"false" in workers.run(FAST, query).body  # forked before the change
+        old = workers.pids()
+        workers.recycle()
+        assert workers.pids() != old
+        assert b"true" in workers.run(FAST, query).body
+    finally:
+        workers.close()

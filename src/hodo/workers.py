@@ -243,6 +243,7 @@ def _answer(store: ox.Store, header: dict[str, Any]) -> None:
 class _Child:
     pid: int
     sock: socket.socket
+    generation: int = 0
 
 
 @dataclass
@@ -269,6 +270,8 @@ class WorkerPool:
         self._children: dict[int, _Child] = {}
         self._available = threading.Condition()
         self._closed = False
+        #: Bumped when the store changes: older children hold an old copy and are replaced.
+        self._generation = 0
 
     def start(self) -> None:
         """Fork the children now, before any query needs them."""
@@ -285,7 +288,7 @@ class WorkerPool:
             parent.close()
             _child_main(child.detach(), self.store, self.settings)
         child.close()
-        record = _Child(pid, parent)
+        record = _Child(pid, parent, self._generation)
         self._children[pid] = record
         return record
 
@@ -312,7 +315,7 @@ class WorkerPool:
             healthy = True
         finally:
             with self._available:
-                if healthy and not self._closed:
+                if healthy and not self._closed and child.generation == self._generation:
                     self._idle.append(child)
                 else:
                     self._discard(child)
@@ -408,6 +411,22 @@ class WorkerPool:
             with suppress(ProcessLookupError):
                 os.kill(child.pid, signal.SIGKILL)
             self._reap(child)
+
+    def recycle(self) -> None:
+        """The store changed (a curator's update): fork fresh children from it.
+
+        A child holds the store as it was when forked; idle ones are replaced now, busy ones
+        when their query ends.
+        """
+        with self._available:
+            self._generation += 1
+            stale, self._idle = self._idle, []
+            for child in stale:
+                self._discard(child)
+            if not self._closed:
+                while len(self._idle) < len(stale):
+                    self._idle.append(self._spawn())
+            self._available.notify_all()
 
     @property
     def closed(self) -> bool:

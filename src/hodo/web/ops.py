@@ -280,6 +280,13 @@ def pool_for(app: Flask, store: ox.Store) -> WorkerPool:
         return pool
 
 
+def store_changed(app: Flask) -> None:
+    """Call after the store is written to (curator mode): query workers fork again from it."""
+    pool = state(app).pool
+    if pool is not None and pool.owner == os.getpid():
+        pool.recycle()
+
+
 def prestart(app: Flask) -> None:
     """Fork this process's query workers now (a web server worker calls this as it starts)."""
     from hodo.web import get_release
