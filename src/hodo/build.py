@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.exceptions import ParserError
@@ -22,6 +23,9 @@ from rdflib.namespace import DCTERMS, OWL, RDF, XSD
 from hodo import __version__, paths
 from hodo.namespaces import BASE, HODO, VOID
 from hodo.reason import ReasonerReport, reason
+
+if TYPE_CHECKING:
+    from hodo.validate import Problem
 from hodo.serialize import to_bytes, to_nquads
 
 ONTOLOGY_IRI = URIRef(BASE + "hodo.owl")
@@ -62,6 +66,19 @@ class InconsistentError(Exception):
     def __init__(self, report: ReasonerReport) -> None:
         super().__init__("; ".join(e.message for e in report.explanations))
         self.report = report
+
+
+class QualityError(Exception):
+    """QC rules of severity ERROR (``ontology/sparql/qc/profile.tsv``) found problems."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        from hodo.validate import rule_name
+
+        shown = [f"{p.focus} {rule_name(p)}: {p.value or ''}" for p in problems[:10]]
+        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+        super().__init__(f"{len(problems)} QC error(s); run `hodo validate` for the report: "
+                         + "; ".join(shown) + more)
+        self.problems = tuple(problems)
 
 
 @dataclass(frozen=True)
@@ -181,7 +198,10 @@ def assemble(ontology_dir: Path = paths.ONTOLOGY_DIR) -> tuple[str, dict[str, Gr
     Raises:
         InputError: a source file is unusable.
         InconsistentError: HermiT finds the sources inconsistent.
+        QualityError: a QC rule of severity ERROR finds problems.
     """
+    from hodo.validate import qc_errors
+
     graphs = load_sources(ontology_dir)
     version = release_version(graphs["ontology"])
     graphs["ontology"].add((ONTOLOGY_IRI, OWL.versionIRI, version_iri(version)))
@@ -191,6 +211,9 @@ def assemble(ontology_dir: Path = paths.ONTOLOGY_DIR) -> tuple[str, dict[str, Gr
     graphs["inferred"] = report.inferred
     graphs["mappings"] = _mappings(ontology_dir)
     graphs["metadata"] = metadata_graph(version, graphs)
+    errors = qc_errors(union(graphs.values()))
+    if errors:
+        raise QualityError(errors)
     return version, graphs
 
 

@@ -42,10 +42,11 @@ def main() -> None:
 def build(out: Path | None) -> None:
     """Merge ontology/ into release artifacts (Turtle, RDF/XML, JSON-LD, N-Triples, N-Quads).
 
-    Runs HermiT to check consistency and add the inferred hierarchy. The same sources give
-    byte-identical files.
+    Runs HermiT to check consistency and add the inferred hierarchy, and the QC rules of
+    severity ERROR (exit code 1 when any finds a problem). The same sources give byte-identical
+    files.
     """
-    from hodo.build import InconsistentError, InputError
+    from hodo.build import InconsistentError, InputError, QualityError
     from hodo.build import build as run_build
 
     try:
@@ -54,6 +55,8 @@ def build(out: Path | None) -> None:
         fail(str(error))
     except InconsistentError as error:
         fail(f"the ontology is inconsistent: {error}", EXIT_PROBLEMS)
+    except QualityError as error:
+        fail(str(error), EXIT_PROBLEMS)
     click.echo(f"HODO {report.version} written to {report.out_dir}")
     for name, count in report.triples.items():
         click.echo(f"  {name:10} {count:6} triples")

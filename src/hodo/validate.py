@@ -351,6 +351,11 @@ def check_qc(data: Graph, shapes: Graph | None = None) -> list[Problem]:
     return [problem for rule in load_rules() for problem in run_rule(store, rule)]
 
 
+def qc_errors(data: Graph) -> list[Problem]:
+    """The QC problems of severity ERROR: the ones that stop a build."""
+    return [p for p in check_qc(data) if p.severity is Severity.VIOLATION]
+
+
 class Check(Enum):
     """The kinds of validation, each with its function in :data:`CHECKS`."""
 

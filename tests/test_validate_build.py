@@ -1,0 +1,32 @@
+"""The build stops on QC errors: a source that breaks an ERROR rule of the profile fails it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hodo import paths
+from hodo.build import QualityError, build
+
+
+def test_build_fails_on_a_qc_error(tmp_path: Path) -> None:
+    sources = tmp_path / "ontology"
+    shutil.copytree(paths.ONTOLOGY_DIR, sources, ignore=shutil.ignore_patterns("source"))
+    (sources / "terms").mkdir(exist_ok=True)
+    (sources / "terms" / "curation.ttl").write_text(
+        "@prefix hodo: <https://w3id.org/hodo/> .\n"
+        "@prefix obo: <http://purl.obolibrary.org/obo/> .\n"
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "hodo:HODO_0000197 a owl:Class ; rdfs:subClassOf hodo:HODO_0000100 ;\n"
+        '    rdfs:label "mechanism left untranslated"@en ;\n'
+        '    obo:IAO_0000115 "A mechanism nobody translated."@en , "无人翻译的机制。"@zh .\n',
+        encoding="utf-8")
+    with pytest.raises(QualityError) as caught:
+        build(tmp_path / "dist", ontology_dir=sources)
+    assert "https://w3id.org/hodo/HODO_0000197 qc:missing-label-zh" in str(caught.value)
+    assert {p.source_shape for p in caught.value.problems} == {
+        "https://w3id.org/hodo/qc/missing-label-zh"}
+    assert not (tmp_path / "dist" / "hodo.nq").exists()
