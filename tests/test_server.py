@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,14 +33,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(release_dir: Path) -> Iterator[str]:
+@contextmanager
+def serving(release_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """``hodo serve`` on a free loopback port, as users start it; yields its base URL."""
     port = _free_port()
     hodo = Path(sys.executable).with_name("hodo")
     process = subprocess.Popen(
         [str(hodo), "serve", "--host", "127.0.0.1", "--port", str(port),
          "--dist", str(release_dir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -60,6 +62,12 @@ def server(release_dir: Path) -> Iterator[str]:
         process.wait(timeout=10)
         if process.stderr:
             process.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def server(release_dir: Path) -> Iterator[str]:
+    with serving(release_dir) as url:
+        yield url
 
 
 def _client(server: str, fmt: str, query: str = LABELS) -> SPARQLWrapper:

@@ -151,6 +151,10 @@ def serve(host: str, port: int, workers: int, dist: Path | None) -> None:
         app = create_app(config)
     except (ReleaseError, ValueError) as error:
         fail(str(error))
+    if app.config["HODO_CURATOR_TOKEN"] and workers > 1:
+        # staged changes live in one process's memory: a second worker would not see them
+        click.echo("curator mode (HODO_CURATOR_TOKEN set): serving with one worker", err=True)
+        workers = 1
     run_gunicorn(app, host, port, workers)
 
 

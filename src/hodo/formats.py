@@ -71,6 +71,19 @@ def by_extension(ext: str) -> Format | None:
     return next((f for f in FORMATS if f.extension == ext), None)
 
 
+def by_any_name(value: str) -> Format | None:
+    """The format a ``format=`` parameter names: by name, extension, media type or alias.
+
+    >>> by_any_name("text/tab-separated-values").name
+    'tsv'
+    >>> by_any_name("ttl").name
+    'turtle'
+    """
+    value = value.strip().lower()
+    return (BY_NAME.get(value) or BY_MEDIA_TYPE.get(value) or BY_NAME.get(ALIASES.get(value, ""))
+            or by_extension(value))
+
+
 def parse_accept(header: str | None) -> list[tuple[str, float]]:
     """Media ranges of an ``Accept`` header with their q-values, best first.
 
@@ -108,28 +121,55 @@ def _specificity(media: str) -> int:
 def negotiate(header: str | None, offers: list[Format]) -> Format | None:
     """The best of ``offers`` for an ``Accept`` header; the first offer when none is given.
 
-    Returns None when the client accepts none of them (the caller answers 406).
+    Each offer gets the q-value of the most specific range that matches it (so
+    ``text/turtle;q=0, */*`` refuses Turtle); the highest q wins, then the offer named most
+    specifically, then the server's order. Returns None when the client accepts none of them
+    (the caller answers 406).
+
+    >>> negotiate("text/csv, */*", [BY_NAME["json"], BY_NAME["csv"]]).name
+    'csv'
+    >>> negotiate("text/csv;q=0, */*", [BY_NAME["csv"]]) is None
+    True
     """
     if not header or not header.strip():
         return offers[0]
-    best: tuple[float, int, Format] | None = None
-    for media, q in parse_accept(header):
-        if q <= 0:
-            continue
-        for index, offer in enumerate(offers):
-            if _matches(media, offer) and (best is None or (q, -index) > (best[0], -best[1])):
-                best = (q, index, offer)
-    return best[2] if best else None
+    ranges = parse_accept(header)
+    best: tuple[float, int, int, Format] | None = None
+    for index, offer in enumerate(offers):
+        q, specificity = quality(ranges, offer.media_type, offer.name)
+        if q > 0 and (best is None or (q, specificity, -index) > best[:3]):
+            best = (q, specificity, -index, offer)
+    return best[3] if best else None
 
 
-def _matches(media: str, offer: Format) -> bool:
+def quality(ranges: list[tuple[str, float]], media_type: str, name: str | None = None
+            ) -> tuple[float, int]:
+    """The q-value ``ranges`` give ``media_type``, and how specific the deciding range was.
+
+    The most specific matching range decides (RFC 9110, 12.5.1): 2 for the type itself or an
+    alias of it, 1 for ``type/*``, 0 for ``*/*``. No matching range gives q 0.
+
+    >>> quality(parse_accept("text/html, */*;q=0.8"), "text/turtle")
+    (0.8, 0)
+    """
+    found: tuple[float, int] | None = None
+    for media, q in ranges:
+        specificity = _specificity_of_match(media, media_type, name)
+        if specificity is not None and (found is None or specificity > found[1]):
+            found = (q, specificity)
+    return found or (0.0, -1)
+
+
+def _specificity_of_match(media: str, media_type: str, name: str | None) -> int | None:
     if media == "*/*":
-        return True
+        return 0
     kind, _, sub = media.partition("/")
     if sub == "*":
-        return offer.media_type.startswith(kind + "/")
+        return 1 if media_type.startswith(kind + "/") else None
     alias = ALIASES.get(media)
-    return media == offer.media_type or (alias is not None and alias == offer.name)
+    if media == media_type or (name is not None and alias == name):
+        return 2
+    return None
 
 
 def offers_for(kind: Kind) -> list[Format]:

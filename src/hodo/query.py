@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -121,8 +121,12 @@ def keywords(query: str) -> frozenset[str]:
                      if m.group("word"))
 
 
-def refuse_unsafe(query: str, allowed_graphs: Collection[str] = ()) -> None:
+def refuse_unsafe(query: str, allowed_graphs: Collection[str] = (), *,
+                  protocol_dataset: bool = False) -> None:
     """Refuse updates, SERVICE, and FROM / FROM NAMED outside ``allowed_graphs``.
+
+    With ``protocol_dataset`` the request names the dataset itself (``default-graph-uri``,
+    ``named-graph-uri``), which overrides FROM and FROM NAMED: those are then harmless.
 
     Two readings must agree: rdflib's parse tree and the query's keywords. pyoxigraph, which
     runs the query, may read a text differently from rdflib, so a feature that either reading
@@ -140,6 +144,8 @@ def refuse_unsafe(query: str, allowed_graphs: Collection[str] = ()) -> None:
         raise QueryError("SERVICE is not allowed on this endpoint: HODO does not query other "
                          "servers", "service")
     graphs = _dataset_iris(parsed)
+    if protocol_dataset:
+        return
     if "from" in words or graphs:
         if graphs and set(graphs) <= set(allowed_graphs):
             return
@@ -229,17 +235,32 @@ NO_LIMITS = Limits()
 
 def execute(store: ox.Store, query: str, accept: str | None = None,
             format_name: str | None = None, *, limits: Limits = NO_LIMITS,
-            allowed_graphs: Collection[str] = ()) -> QueryResult:
+            allowed_graphs: Collection[str] = (),
+            default_graph: Sequence[str] | None = None,
+            named_graphs: Sequence[str] | None = None,
+            base_iri: str | None = None) -> QueryResult:
     """Run a SPARQL query over the union of HODO's graphs and serialise the result.
+
+    ``default_graph`` and ``named_graphs`` are the protocol's ``default-graph-uri`` and
+    ``named-graph-uri``: when either is given they are the whole dataset, and any FROM or
+    FROM NAMED of the query is overridden (so it is not refused either).
 
     Raises:
         QueryError: refused or malformed query, or (ResultTooLarge) a result over a cap.
         NotAcceptable: no acceptable format for this kind of result.
     """
     precheck(query)
-    refuse_unsafe(query, allowed_graphs)
+    protocol_dataset = default_graph is not None or named_graphs is not None
+    refuse_unsafe(query, allowed_graphs, protocol_dataset=protocol_dataset)
     try:
-        result = store.query(query, use_default_graph_as_union=True)
+        if protocol_dataset:
+            result = store.query(query, base_iri=base_iri,
+                                 default_graph=_nodes(default_graph or ()),
+                                 named_graphs=_nodes(named_graphs or ()))
+        else:
+            result = store.query(query, base_iri=base_iri, use_default_graph_as_union=True)
+    except ValueError as error:
+        raise QueryError(f"invalid graph IRI or base IRI: {_short(error)}", "invalid") from None
     except SyntaxError as error:
         raise QueryError(f"SPARQL syntax error: {_short(error)}", "syntax") from None
     kind = Kind.GRAPH if isinstance(result, ox.QueryTriples) else Kind.RESULTS
@@ -254,6 +275,10 @@ def execute(store: ox.Store, query: str, accept: str | None = None,
                              "this endpoint; ask for less (LIMIT, fewer variables)",
                              "result_bytes")
     return QueryResult(body, chosen)
+
+
+def _nodes(iris: Sequence[str]) -> list[ox.NamedNode]:
+    return [ox.NamedNode(iri) for iri in iris]
 
 
 Result = ox.QuerySolutions | ox.QueryTriples | ox.QueryBoolean
@@ -382,3 +407,103 @@ def resource_view(store: ox.Store, iri: str) -> ResourceView | None:
                                substitutions={ox.Variable("s"): node})
     )
     return ResourceView(iri, labels_of(store, iri), outgoing, incoming, findings)
+
+
+# ---------------------------------------------------------------------------------------------
+# Updates, for curators only: checked like queries, on the parse and on the keywords.
+
+
+def refuse_unsafe_update(update: str) -> None:
+    """Refuse LOAD and SERVICE in an update: even a curator may not make HODO fetch anything.
+
+    Raises:
+        QueryError: the update loads or queries another server, or nests too deeply.
+    """
+    precheck(update)
+    words = keywords(update)
+    parsed = _parse_update(update)
+    if "load" in words or _find(parsed, "Load"):
+        raise QueryError("LOAD is not allowed: HODO does not fetch documents; send the data "
+                         "to the Graph Store endpoint instead", "update")
+    if "service" in words or _find(parsed, "ServiceGraphPattern"):
+        raise QueryError("SERVICE is not allowed on this endpoint: HODO does not query other "
+                         "servers", "service")
+
+
+def _parse_update(update: str) -> ParseResults | None:
+    """rdflib's parse of an update, or None if it cannot read it (pyoxigraph then decides)."""
+    from rdflib.plugins.sparql.parser import parseUpdate
+
+    _allow_nesting()
+    try:
+        return parseUpdate(update)
+    except RecursionError:
+        raise QueryError("update too deeply nested to check", "too_deep") from None
+    except Exception:  # pyoxigraph's syntax error is the one shown
+        return None
+
+
+def with_using(update: str, graphs: Sequence[str], named: Sequence[str]) -> str:
+    """The update with ``USING`` / ``USING NAMED`` clauses for the protocol's dataset.
+
+    These are the ``using-graph-uri`` and ``using-named-graph-uri`` parameters, which the
+    engine cannot take directly: the clauses go before the ``WHERE`` of every
+    ``DELETE``/``INSERT ... WHERE`` operation, found by reading the update's tokens.
+
+    Raises:
+        QueryError: the update has its own USING or WITH (the protocol forbids both), or has
+            a ``DELETE WHERE`` shorthand, which cannot carry a dataset.
+
+    >>> with_using("INSERT { ?s a 1 } WHERE { ?s ?p ?o }", ["http://g"], [])
+    'INSERT { ?s a 1 } USING <http://g> WHERE { ?s ?p ?o }'
+    """
+    words = keywords(update)
+    parsed = _parse_update(update)
+    if {"using", "with"} & words or _has_using(parsed):
+        raise QueryError("give the dataset either as using-graph-uri / using-named-graph-uri "
+                         "or as USING / WITH in the update, not both", "dataset")
+    clauses = "".join(f"USING <{iri}> " for iri in graphs)
+    clauses += "".join(f"USING NAMED <{iri}> " for iri in named)
+    for iri in (*graphs, *named):
+        ox.NamedNode(iri)  # raises ValueError on an invalid IRI
+    positions = _modify_wheres(update)
+    modifies = len(_find(parsed, "Modify")) if parsed is not None else len(positions)
+    if len(positions) != modifies:
+        raise QueryError("cannot apply using-graph-uri to this update: write its dataset as "
+                         "USING clauses instead", "dataset")
+    for position in reversed(positions):
+        update = update[:position] + clauses + update[position:]
+    return update
+
+
+def _has_using(parsed: ParseResults | None) -> bool:
+    """Whether an operation of the parsed update names its own dataset (USING or WITH)."""
+    return any("using" in op or "withClause" in op for op in _find(parsed, "Modify"))
+
+
+def _modify_wheres(update: str) -> list[int]:
+    """Offsets of the ``WHERE`` keywords that end a ``DELETE``/``INSERT`` template.
+
+    A top-level ``WHERE`` right after a closing brace belongs to a Modify operation; one right
+    after ``DELETE`` is the shorthand, which takes no dataset.
+    """
+    positions: list[int] = []
+    depth = 0
+    previous = ""
+    for match in _LEXEME.finditer(update):
+        token = match.group(0)
+        if token.isspace() or token.startswith("#"):
+            continue
+        word = (match.group("word") or "").lower()
+        if token == "{":
+            depth += 1
+        elif token == "}":
+            depth -= 1
+        elif word == "where" and depth == 0:
+            if previous == "delete":
+                raise QueryError("DELETE WHERE cannot take using-graph-uri: write it as "
+                                 "DELETE { ... } WHERE { ... }", "dataset")
+            if previous == "}":
+                positions.append(match.start())
+        previous = word or token
+    return positions

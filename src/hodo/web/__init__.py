@@ -26,13 +26,16 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = release or load_release(app.config["HODO_DIST"])
 
-    from hodo.web import errors, ops, pages, sparql, validate
+    from hodo.web import curator, errors, ops, pages, sparql, ui, validate, void
 
     _register_template_helpers(app)
 
     app.register_blueprint(errors.bp)
     ops.init_app(app)
     app.register_blueprint(sparql.bp)
+    app.register_blueprint(ui.bp)
+    app.register_blueprint(curator.bp)
+    app.register_blueprint(void.bp)
     app.register_blueprint(validate.bp)
     app.register_blueprint(pages.bp)
     return app

@@ -21,6 +21,7 @@ def defaults() -> dict[str, Any]:
     return {
         "HODO_DIST": paths.dist_dir(),
         "HODO_BASE": BASE,
+        "HODO_CURATOR_TOKEN": "",
         **ops.DEFAULTS,
     }
 
@@ -40,6 +41,9 @@ def configure(app: Flask, config: Mapping[str, Any] | None) -> None:
     if config:
         app.config.from_mapping(config)
     app.config["HODO_DIST"] = Path(app.config["HODO_DIST"])
+    from hodo.web.curator import check_token_setting
+
+    check_token_setting(app.config["HODO_CURATOR_TOKEN"])
     base = str(app.config["HODO_BASE"])
     if not base.startswith(("http://", "https://")) or not base.endswith(("/", "#")):
         raise ValueError(f"HODO_BASE must be an http(s) IRI ending in / or #, not {base!r}")

@@ -1,0 +1,270 @@
+"""Curator mode: SPARQL Update at ``/sparql/update``, the Graph Store Protocol at ``/graph-store``.
+
+Both stage changes in the server's in-memory store, never in the release files; they exist only
+when ``HODO_CURATOR_TOKEN`` is set, and every request must carry that token as
+``Authorization: Bearer <token>``. A token in the URL is refused, whatever its value, because
+URLs end up in logs and browser histories. LOAD and SERVICE are refused even for curators.
+
+Query workers are forked from the store and see it as it was at the fork, so after every change
+they are replaced; staged changes live in one process, so curator mode runs one web worker.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, current_app, request
+
+from hodo.formats import Kind, negotiate, offers_for
+from hodo.query import QueryError, refuse_unsafe_update, with_using
+from hodo.rdfinput import InputError, format_for
+from hodo.web import get_release, ops
+from hodo.web.errors import error_response
+from hodo.web.sparql import (
+    UPDATE_TYPE,
+    ProtocolError,
+    decode_params,
+    graph_list,
+    read_operation,
+)
+
+bp = Blueprint("curator", __name__)
+
+#: Shortest token accepted at start-up: a guessable token would open the store to writes.
+MIN_TOKEN_LENGTH = 16
+#: Largest document a curator may upload to the Graph Store.
+MAX_UPLOAD_BYTES = 64 * 2**20
+#: URL parameters that would carry a credential (RFC 6750 names ``access_token``).
+TOKEN_PARAMS = ("access_token", "token", "bearer", "api_key")
+REALM = 'Bearer realm="hodo-curator"'
+
+_write_lock = threading.Lock()
+
+
+def check_token_setting(token: object) -> None:
+    """Start-up check of ``HODO_CURATOR_TOKEN``: empty (curator mode off) or long enough.
+
+    Raises:
+        ValueError: the token is set but shorter than :data:`MIN_TOKEN_LENGTH`.
+    """
+    if token and len(str(token)) < MIN_TOKEN_LENGTH:
+        raise ValueError(f"HODO_CURATOR_TOKEN must be at least {MIN_TOKEN_LENGTH} characters "
+                         "long, or unset to turn curator mode off")
+
+
+def curator_enabled() -> bool:
+    return bool(current_app.config.get("HODO_CURATOR_TOKEN"))
+
+
+def _authorise() -> None:
+    """Let the request through only with the configured bearer token.
+
+    Raises:
+        ProtocolError: 400 for a token in the URL, 403 when curator mode is off or the token
+            is wrong, 401 (with ``WWW-Authenticate``) when there is none.
+    """
+    if any(name in request.args for name in TOKEN_PARAMS):
+        raise ProtocolError(400, "never put a token in the URL; send it in the header "
+                                 "Authorization: Bearer <token>")
+    expected = str(current_app.config.get("HODO_CURATOR_TOKEN") or "")
+    if not expected:
+        raise ProtocolError(403, "curator mode is off on this server (HODO_CURATOR_TOKEN is "
+                                 "not set): it is read-only")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        raise ProtocolError(401, "this needs a curator token: Authorization: Bearer <token>")
+    if not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        raise ProtocolError(403, "wrong curator token")
+
+
+def _error(error: ProtocolError) -> Response:
+    response = error_response(error.status, str(error))
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = REALM
+    return response
+
+
+def _refresh_query_workers() -> None:
+    """Replace this process's query workers: they hold the store as it was when forked."""
+    ops.shutdown(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------------------------
+# SPARQL Update
+
+
+def no_content() -> Response:
+    """204, with no body and so no Content-Type."""
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    return response
+
+
+@bp.route("/sparql/update", methods=["GET", "POST"])
+def update() -> Response:
+    """Run one SPARQL Update request against the staged store (POST only, as the protocol says).
+
+    GET is routed here only to answer it with 405: the term pages would otherwise take the path.
+    """
+    if request.method != "POST":
+        response = error_response(405, "SPARQL Update goes by POST only")
+        response.headers["Allow"] = "POST"
+        return response
+    try:
+        _authorise()
+        operation = read_operation("update", UPDATE_TYPE, "query")
+        if operation.text is None:
+            raise ProtocolError(400, "no update: send one in the update parameter")
+        text = operation.text
+        refuse_unsafe_update(text)
+        graphs = graph_list(operation.params, "using-graph-uri")
+        named = graph_list(operation.params, "using-named-graph-uri")
+        if graphs is not None or named is not None:
+            text = with_using(text, graphs or [], named or [])
+        _apply(text, request.base_url)
+    except ProtocolError as error:
+        return _error(error)
+    except QueryError as error:
+        return error_response(400, str(error))
+    return no_content()
+
+
+def _apply(text: str, base_iri: str) -> None:
+    """Run the update (all of it or nothing), then refresh the query workers.
+
+    Raises:
+        ProtocolError: 400 with the engine's message for a syntax or evaluation error.
+    """
+    store = get_release().store
+    with _write_lock:
+        try:
+            store.update(text, base_iri=base_iri)
+        except (SyntaxError, ValueError, OSError) as error:
+            message = " ".join(str(error).split())[:300]
+            raise ProtocolError(400, f"SPARQL Update failed: {message}") from None
+        finally:
+            _refresh_query_workers()
+
+
+# --------------------------------------------------------------------------------------------
+# Graph Store Protocol
+
+
+GRAPH_STORE_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"]
+
+
+@bp.route("/graph-store", methods=GRAPH_STORE_METHODS)
+def graph_store() -> Response:
+    """GET, HEAD, PUT, POST and DELETE on ``?graph=<iri>`` or ``?default``."""
+    try:
+        _authorise()
+        target = _target()
+        if request.method in ("GET", "HEAD"):
+            return _get(target)
+        if request.method == "DELETE":
+            return _delete(target)
+        return _write(target, replace=request.method == "PUT")
+    except ProtocolError as error:
+        return _error(error)
+
+
+def _target() -> ox.NamedNode | ox.DefaultGraph:
+    """The graph the request names: exactly one of ``graph=<iri>`` and ``default``.
+
+    Raises:
+        ProtocolError: 400 when neither or both are given, or the IRI is not absolute.
+    """
+    params = decode_params(request.query_string, "URL")
+    iris = graph_list(params, "graph") or []
+    default = "default" in params
+    if default == bool(iris) or len(iris) > 1:
+        raise ProtocolError(400, "name exactly one graph: ?graph=<IRI> or ?default")
+    return ox.DefaultGraph() if default else ox.NamedNode(iris[0])
+
+
+def _exists(store: ox.Store, target: ox.NamedNode | ox.DefaultGraph) -> bool:
+    return isinstance(target, ox.DefaultGraph) or store.contains_named_graph(target)
+
+
+def _get(target: ox.NamedNode | ox.DefaultGraph) -> Response:
+    store = get_release().store
+    if not _exists(store, target):
+        raise ProtocolError(404, f"no graph named <{target.value}>")  # type: ignore[union-attr]
+    offers = offers_for(Kind.GRAPH)
+    chosen = negotiate(request.headers.get("Accept"), offers)
+    if chosen is None:
+        raise ProtocolError(406, "acceptable here: " + ", ".join(f.media_type for f in offers))
+    triples = [ox.Triple(q.subject, q.predicate, q.object)
+               for q in store.quads_for_pattern(None, None, None, target)]
+    body = ox.serialize(triples, format=chosen.oxigraph) or b""  # type: ignore[arg-type]
+    response = Response(body, 200, content_type=f"{chosen.media_type}; charset=utf-8")
+    response.vary.add("Accept")
+    return response
+
+
+def _delete(target: ox.NamedNode | ox.DefaultGraph) -> Response:
+    store = get_release().store
+    with _write_lock:
+        if not _exists(store, target):
+            raise ProtocolError(404, f"no graph named <{target.value}>")  # type: ignore[union-attr]
+        if isinstance(target, ox.DefaultGraph):
+            store.clear_graph(target)
+        else:
+            store.remove_graph(target)
+        _refresh_query_workers()
+    return no_content()
+
+
+def _write(target: ox.NamedNode | ox.DefaultGraph, *, replace: bool) -> Response:
+    """PUT replaces the graph with the body, POST adds the body to it; 201 when it is new."""
+    if (request.content_length or 0) > MAX_UPLOAD_BYTES:
+        raise ProtocolError(413, f"the document is larger than {MAX_UPLOAD_BYTES} bytes")
+    try:
+        fmt = format_for("upload", request.headers.get("Content-Type") or "")
+    except InputError as error:
+        raise ProtocolError(415, str(error)) from None
+    if fmt.kind is not Kind.GRAPH:
+        raise ProtocolError(415, "send one graph: Turtle, N-Triples, RDF/XML or JSON-LD")
+    triples = _parse(request.get_data(), fmt)
+    store = get_release().store
+    with _write_lock:
+        created = not _exists(store, target)
+        if replace and not created:
+            store.clear_graph(target)
+        store.extend([ox.Quad(t.subject, t.predicate, t.object, target) for t in triples])
+        if created and isinstance(target, ox.NamedNode):
+            store.add_graph(target)
+        _refresh_query_workers()
+    return Response(status=201) if created else no_content()
+
+
+def _parse(data: bytes, fmt: object) -> list[ox.Triple]:
+    """The triples of an uploaded document, parsed safely (no entities, no remote context).
+
+    Raises:
+        ProtocolError: 400 naming the line and column of a syntax error.
+    """
+    from hodo.rdfinput import parse_document
+
+    try:
+        graph = parse_document(data, fmt, "upload")  # type: ignore[arg-type]
+    except InputError as error:
+        raise ProtocolError(400, str(error)) from None
+    return [ox.Triple(*(_term(n) for n in triple)) for triple in graph]
+
+
+def _term(node: object) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    from rdflib import BNode, Literal, URIRef
+
+    if isinstance(node, URIRef):
+        return ox.NamedNode(str(node))
+    if isinstance(node, BNode):
+        return ox.BlankNode(str(node))
+    assert isinstance(node, Literal)
+    if node.language:
+        return ox.Literal(str(node), language=node.language)
+    if node.datatype:
+        return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
+    return ox.Literal(str(node))
