@@ -266,3 +266,13 @@ def test_external_terms_in_shapes_and_queries_are_imported() -> None:
     missing = sorted(c for c in _terms_in_shapes_and_queries()
                      if (imp.iri_of(c), RDFS.label, None) not in IMPORTED)
     assert not missing, f"used by shapes or queries but not imported: {missing}"
+
+
+def test_imports_command_refuses_a_malformed_source_option() -> None:
+    from click.testing import CliRunner
+
+    from hodo.cli import main
+
+    result = CliRunner().invoke(main, ["imports", "--source", "mondo.obo"])
+    assert result.exit_code == 2
+    assert "PREFIX=PATH" in result.output

@@ -17,7 +17,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -132,8 +132,26 @@ used_obo_terms = used_external_terms
 def _zst_json(data: bytes) -> Any:
     import zstandard
 
-    raw = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data))
-    return json.load(io.TextIOWrapper(raw, encoding="utf-8"))
+    return json.loads(zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data)).read())
+
+
+class _LazyTerms(Mapping[str, TermRecord]):
+    """Terms built from the raw entries only when asked for: ChEBI has 200,000 of them."""
+
+    def __init__(self, raw: Mapping[str, Any], convert: Callable[[str, Any], TermRecord]) -> None:
+        self._raw, self._convert = raw, convert
+        self._built: dict[str, TermRecord] = {}
+
+    def __getitem__(self, curie: str) -> TermRecord:
+        if curie not in self._built:
+            self._built[curie] = self._convert(curie, self._raw[curie])
+        return self._built[curie]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
 
 
 @functools.cache
@@ -150,8 +168,9 @@ def read_cellxgene(wheel: Path, prefix: str) -> Source:
         data = _zst_json(archive.read(name))
     version = re.search(rf"{prefix}-ontology-(.*)\.json\.zst$", name).group(1)  # type: ignore[union-attr]
     hierarchy = prefix not in CELLXGENE_MIXED_ANCESTORS
-    terms = {
-        curie: TermRecord(
+
+    def convert(curie: str, entry: Mapping[str, Any]) -> TermRecord:
+        return TermRecord(
             curie=curie,
             label=entry["label"],
             definition=entry.get("description") or None,
@@ -161,9 +180,8 @@ def read_cellxgene(wheel: Path, prefix: str) -> Source:
             parents=tuple(sorted(a for a, d in (entry.get("ancestors") or {}).items() if d == 1))
             if hierarchy else (),
         )
-        for curie, entry in data.items()
-    }
-    return Source(prefix, version, f"{wheel.name}:{name}", terms, hierarchy)
+
+    return Source(prefix, version, f"{wheel.name}:{name}", _LazyTerms(data, convert), hierarchy)
 
 
 def read_obo(text: str, prefix: str, origin: str) -> Source:
