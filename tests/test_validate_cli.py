@@ -157,3 +157,17 @@ def test_unknown_extension_exits_2(runner: CliRunner, tmp_path: Path) -> None:
     path.write_text("a,b\n")
     code, output = run(runner, str(path))
     assert code == 2 and "unknown RDF file extension .csv" in output
+
+
+def test_oversize_file_exits_2(runner: CliRunner) -> None:
+    code, output = run(runner, "--max-bytes", "100", str(GOOD))
+    assert code == 2
+    assert f"{GOOD}: {GOOD.stat().st_size} bytes, more than the limit of 100" in output
+
+
+def test_release_sources_include_the_mappings() -> None:
+    from rdflib.namespace import SKOS
+
+    from hodo.validate import release_sources
+
+    assert any(release_sources().triples((None, SKOS.exactMatch, None)))

@@ -161,3 +161,12 @@ def test_time_limit_kills_the_validation_with_503(web_app: Flask, web: FlaskClie
                         headers={"Content-Type": "text/turtle", "Accept": "text/plain"})
     assert response.status_code == 503
     assert "校验未能在 0.05 秒内完成" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("fmt", "media"), [(ox.RdfFormat.N_QUADS, "application/n-quads"),
+                                            (ox.RdfFormat.TRIG, "application/trig")],
+                         ids=["nquads", "trig"])
+def test_good_data_in_dataset_formats(web: FlaskClient, fmt: ox.RdfFormat, media: str) -> None:
+    response = web.post("/validate?reason=0&format=json", data=convert(GOOD, fmt),
+                        headers={"Content-Type": media})
+    assert response.status_code == 200 and response.get_json()["conforms"] is True

@@ -61,7 +61,8 @@ class InputError(Exception):
 
 
 class InconsistentError(Exception):
-    """HermiT found the merged sources inconsistent; carries the report that explains it."""
+    """HermiT found the merged sources inconsistent or a class unsatisfiable; carries the
+    report that explains it."""
 
     def __init__(self, report: ReasonerReport) -> None:
         super().__init__("; ".join(e.message for e in report.explanations))
@@ -206,7 +207,7 @@ def assemble(ontology_dir: Path = paths.ONTOLOGY_DIR) -> tuple[str, dict[str, Gr
     version = release_version(graphs["ontology"])
     graphs["ontology"].add((ONTOLOGY_IRI, OWL.versionIRI, version_iri(version)))
     report = reason(union(graphs.values()))
-    if not report.consistent:
+    if not report.ok:  # inconsistent, or a class that can have no instances
         raise InconsistentError(report)
     graphs["inferred"] = report.inferred
     graphs["mappings"] = _mappings(ontology_dir)

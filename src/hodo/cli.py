@@ -54,7 +54,7 @@ def build(out: Path | None) -> None:
     except InputError as error:
         fail(str(error))
     except InconsistentError as error:
-        fail(f"the ontology is inconsistent: {error}", EXIT_PROBLEMS)
+        fail(f"the ontology is inconsistent or has an unsatisfiable class: {error}", EXIT_PROBLEMS)
     except QualityError as error:
         fail(str(error), EXIT_PROBLEMS)
     click.echo(f"HODO {report.version} written to {report.out_dir}")
@@ -78,8 +78,10 @@ def _report_format_names() -> list[str]:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report to this file instead of standard output.")
 @click.option("--no-reason", is_flag=True, help="Skip the OWL reasoner (SHACL and QC only).")
+@click.option("--max-bytes", type=click.IntRange(1), default=100_000_000, show_default=True,
+              help="Refuse a FILE larger than this.")
 def validate(files: Sequence[Path], lang: str, report_format: str, output: Path | None,
-             no_reason: bool) -> None:
+             no_reason: bool, max_bytes: int) -> None:
     """Check HODO, or FILES merged with HODO, against the SHACL shapes, the QC rules of
     ontology/sparql/qc and the HermiT reasoner.
 
@@ -87,17 +89,17 @@ def validate(files: Sequence[Path], lang: str, report_format: str, output: Path 
     N-Quads (.nq) or TriG (.trig). Exit code 0 when clean (warnings allowed), 1 on violations,
     2 when a file cannot be read or parsed (the message names file, line and column).
     """
-    from hodo.build import InputError, load_sources, union
+    from hodo.build import InputError
     from hodo.rdfinput import InputError as DocumentError
     from hodo.rdfinput import parse_path
     from hodo.reason import ReasonerUnavailable
-    from hodo.validate import REPORT_FORMATS, Check, QcError, ShapesError
+    from hodo.validate import REPORT_FORMATS, Check, QcError, ShapesError, release_sources
     from hodo.validate import validate as run_validate
 
     try:
-        data = union(load_sources().values())
+        data = release_sources()
         for path in files:
-            parse_path(path, data)
+            parse_path(path, data, max_bytes)
     except (InputError, DocumentError) as error:
         fail(str(error))
     checks = [c for c in Check if not (no_reason and c is Check.REASONER)]

@@ -85,14 +85,19 @@ def parse_document(data: bytes, fmt: Format, name: str, graph: Graph | None = No
     return graph
 
 
-def parse_path(path: Path, graph: Graph | None = None) -> Graph:
+def parse_path(path: Path, graph: Graph | None = None,
+               max_bytes: int | None = None) -> Graph:
     """Read and parse a curator's file, its format from its extension.
 
     Raises:
-        InputError: the file is missing, unreadable, of an unknown kind or not valid RDF.
+        InputError: the file is missing, unreadable, larger than ``max_bytes``, of an unknown
+            kind or not valid RDF.
     """
     fmt = format_for(str(path))
     try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise InputError(f"{path}: {size} bytes, more than the limit of {max_bytes}")
         data = path.read_bytes()
     except OSError as error:
         raise InputError(f"{path}: cannot read: {error.strerror or error}") from None

@@ -351,6 +351,27 @@ def check_qc(data: Graph, shapes: Graph | None = None) -> list[Problem]:
     return [problem for rule in load_rules() for problem in run_rule(store, rule)]
 
 
+def release_sources(ontology_dir: Path = paths.ONTOLOGY_DIR) -> Graph:
+    """What the release is made of, without building it: the source modules and the SKOS
+    mappings of the SSSOM set (the release adds only the reasoner's conclusions and metadata).
+
+    Raises:
+        hodo.build.InputError: a source file is unusable.
+    """
+    from hodo.build import InputError, load_sources, union
+    from hodo.mappings import MAPPINGS_FILE, MappingError, mapping_graph, read_mapping_set
+
+    data = union(load_sources(ontology_dir).values())
+    mappings = ontology_dir / "mappings" / MAPPINGS_FILE
+    if mappings.is_file():
+        try:
+            for triple in mapping_graph(read_mapping_set(mappings)):
+                data.add(triple)
+        except MappingError as error:
+            raise InputError(str(error)) from error
+    return data
+
+
 def qc_errors(data: Graph) -> list[Problem]:
     """The QC problems of severity ERROR: the ones that stop a build."""
     return [p for p in check_qc(data) if p.severity is Severity.VIOLATION]
