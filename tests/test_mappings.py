@@ -127,6 +127,8 @@ def test_hodo_terms_of_the_brief_are_mapped() -> None:
     assert ("bone mineral density", "HP") in mapped
     assert ("chronic liver disease", "MONDO") in mapped
     assert ("chronic liver disease", "DOID") in mapped
+    kinds = {r["predicate_id"] for r in MAPPINGS.rows}
+    assert {"skos:exactMatch", "skos:closeMatch", "skos:broadMatch", "skos:narrowMatch"} <= kinds
 
 
 def test_unknown_predicate_is_refused(tmp_path: Path) -> None:
