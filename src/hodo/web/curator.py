@@ -141,7 +141,7 @@ def _apply(text: str, base_iri: str) -> None:
     with _write_lock:
         try:
             store.update(text, base_iri=base_iri)
-        except (SyntaxError, ValueError, OSError) as error:
+        except (SyntaxError, ValueError, OSError, RuntimeError) as error:
             message = " ".join(str(error).split())[:300]
             raise ProtocolError(400, f"SPARQL Update failed: {message}") from None
         finally:
