@@ -108,3 +108,14 @@ def test_duplicate_label_between_external_terms(labels: tuple[str, str], flagged
     ), format="turtle")
     (rule,) = [r for r in RULES if r.name == "duplicate-label"]
     assert bool(run_rule(to_store(data), rule)) is flagged
+
+
+def test_ancestor_only_terms_need_no_chinese_label() -> None:
+    data = Graph().parse(data=(
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "@prefix oboInOwl: <http://www.geneontology.org/formats/oboInOwl#> .\n"
+        "<http://purl.obolibrary.org/obo/MONDO_0000001> a owl:Class ; rdfs:label \"disease\"@en ;\n"
+        "    oboInOwl:inSubset <https://w3id.org/hodo/subsets/ancestor> .\n"
+    ), format="turtle")
+    assert not validate(data, [Check.QC]).problems
