@@ -9,8 +9,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+NPM ?= npm
+# npm's record of what `npm ci` installed: newer than the lock file when the install is current.
+UI := node_modules/.package-lock.json
 
-.PHONY: install build validate serve test lint clean
+.PHONY: install ui build validate serve test lint clean
 
 $(BIN)/hodo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +23,15 @@ $(BIN)/hodo: pyproject.toml
 
 install: $(BIN)/hodo
 
+# The query page's front end (YASGUI), from the npm registry as package-lock.json pins it. Without
+# npm the page is a plain form, and the query UI tests fail.
+$(UI): package.json package-lock.json
+	@if command -v $(NPM) >/dev/null; then \
+		$(NPM) ci --no-audit --no-fund --ignore-scripts && touch $@; \
+	else echo "npm not found: the query page will be a plain form"; fi
+
+ui: $(UI)
+
 dist/hodo.nq: $(BIN)/hodo $(wildcard ontology/*.ttl ontology/*/*.ttl ontology/mappings/*.tsv)
 	$(BIN)/hodo build
 
@@ -28,13 +40,13 @@ build: dist/hodo.nq
 validate: $(BIN)/hodo
 	$(BIN)/hodo validate
 
-serve: dist/hodo.nq
+serve: dist/hodo.nq $(UI)
 	$(BIN)/hodo serve --host $(HOST) --port $(PORT)
 
 lint: $(BIN)/hodo
 	$(BIN)/ruff check src tests server.py
 
-test: lint
+test: lint $(UI)
 	$(BIN)/pytest
 
 clean:
