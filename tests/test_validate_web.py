@@ -170,3 +170,13 @@ def test_good_data_in_dataset_formats(web: FlaskClient, fmt: ox.RdfFormat, media
     response = web.post("/validate?reason=0&format=json", data=convert(GOOD, fmt),
                         headers={"Content-Type": media})
     assert response.status_code == 200 and response.get_json()["conforms"] is True
+
+
+def test_pasted_data_comes_back_in_the_form_escaped(web: FlaskClient) -> None:
+    pasted = BAD.decode() + "\n# </textarea><script>alert(1)</script>\n"
+    response = web.post("/validate?reason=0", data={"data": pasted},
+                        headers={"Accept": "text/html"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "&lt;/textarea&gt;&lt;script&gt;" in page and "<script>alert(1)" not in page
+    assert "hodo:HODO_0000198 a owl:Class" in page

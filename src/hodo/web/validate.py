@@ -250,17 +250,20 @@ def validate_page() -> Response:
         current_app.logger.error("validation failed: %s", outcome.failure)
         return error_response(500, say("crashed", lang))
     if report_format == "html":
-        return _page(lang, limit, timeout, outcome)
+        pasted = data.decode("utf-8", "replace") if name == "pasted data" else ""
+        return _page(lang, limit, timeout, outcome, pasted)
     media = next(m for m, f in MEDIA_TYPES.items() if f == report_format)
     return _response(outcome.body, media, lang, outcome.conforms)
 
 
-def _page(lang: str, limit: int, timeout: float, outcome: Outcome | None = None) -> Response:
+def _page(lang: str, limit: int, timeout: float, outcome: Outcome | None = None,
+          pasted: str = "") -> Response:
+    """The form (with what was pasted, to edit and resubmit) and the report, if there is one."""
     from hodo.rdfinput import INPUT_FORMATS
 
     body = render_template("validate.html", lang=lang, formats=INPUT_FORMATS,
                            s=lambda key, **v: say(key, lang, **v), limit=limit, timeout=timeout,
-                           report=outcome.body if outcome else None)
+                           report=outcome.body if outcome else None, pasted=pasted)
     conforms = outcome.conforms if outcome else None
     return _response(body, "text/html", lang, conforms)
 
