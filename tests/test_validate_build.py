@@ -21,14 +21,14 @@ def sources_with(tmp_path: Path, turtle: str) -> Path:
 
 
 def test_build_fails_on_a_qc_error(tmp_path: Path) -> None:
-    sources = sources_with(tmp_path, 
+    sources = sources_with(tmp_path, (
         "@prefix hodo: <https://w3id.org/hodo/> .\n"
         "@prefix obo: <http://purl.obolibrary.org/obo/> .\n"
         "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
         "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
         "hodo:HODO_0000197 a owl:Class ; rdfs:subClassOf hodo:HODO_0000100 ;\n"
         '    rdfs:label "mechanism left untranslated"@en ;\n'
-        '    obo:IAO_0000115 "A mechanism nobody translated."@en , "无人翻译的机制。"@zh .\n')
+        '    obo:IAO_0000115 "A mechanism nobody translated."@en , "无人翻译的机制。"@zh .\n'))
     with pytest.raises(QualityError) as caught:
         build(tmp_path / "dist", ontology_dir=sources)
     assert "https://w3id.org/hodo/HODO_0000197 qc:missing-label-zh" in str(caught.value)
