@@ -237,6 +237,25 @@ def test_results_show_chinese(ui: Tab, site: str, sink: Sink) -> None:
     ui.stayed_local(sink)
 
 
+def test_hodo_iri_in_results_opens_its_local_page(ui: Tab, site: str, sink: Sink) -> None:
+    page = ui.page
+    page.click("#tab-example-chinese-labels")
+    panel = page.locator("div.tabPanel#example-chinese-labels")
+    panel.locator(".yasqe_queryButton").click()
+    link = panel.locator('.yasr table.dataTable a.iri[href^="https://w3id.org/hodo/"]').first
+    iri = link.get_attribute("href")
+    assert iri
+    with page.context.expect_page() as opened:
+        link.click()
+    target = opened.value
+    target.wait_for_load_state()
+    assert target.url == f"{site}/{iri.removeprefix('https://w3id.org/hodo/')}?lang=en"
+    assert iri in target.content()
+    target.close()
+    assert ui.problems == []
+    ui.stayed_local(sink)
+
+
 def test_page_in_chinese_names_tabs_in_chinese(browser: Browser, site: str, sink: Sink) -> None:
     tab = _open(browser, sink, site + "/sparql?lang=zh")
     try:

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, send_from_directory
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    send_from_directory,
+    url_for,
+)
 
 from hodo import paths
 
@@ -100,15 +108,19 @@ def assets_available(config: Mapping[str, Any]) -> bool:
 
 
 def ui_settings(examples: list[Example], lang: str, prologue: str,
-                prefixes: Mapping[str, str]) -> dict[str, Any]:
+                prefixes: Mapping[str, str], iri_base: str = "", local_root: str = "/"
+                ) -> dict[str, Any]:
     """What the page's script needs: tabs, prefixes and a storage key tied to the examples.
 
     The key changes when the examples do, so that returning visitors see the current ones.
+    HODO's IRIs (under ``iri_base``) in results link to their pages under ``local_root``.
     """
     digest = hashlib.sha256("\0".join(e.text for e in examples).encode()).hexdigest()[:12]
     return {
         "storageKey": f"hodo-sparql-{digest}",
         "lang": lang,
+        "iriBase": iri_base,
+        "localRoot": local_root,
         "prefixes": dict(prefixes),
         "newTabQuery": prologue + "SELECT * WHERE {\n  ?s ?p ?o\n} LIMIT 10\n",
         "tabs": [{"id": f"example-{e.slug}", "name": tab_name(e.title(lang)), "query": e.text}
@@ -217,6 +229,7 @@ def page_context(lang: str, config: Mapping[str, Any]) -> dict[str, Any]:
         "examples": examples,
         "prologue": prologue,
         "yasgui": assets_available(config),
-        "settings": ui_settings(examples, lang, prologue, PREFIXES),
+        "settings": ui_settings(examples, lang, prologue, PREFIXES, str(config["HODO_BASE"]),
+                                url_for("pages.index")),
         "w": lambda key: WORDS[key]["zh" if lang == "zh" else "en"],
     }

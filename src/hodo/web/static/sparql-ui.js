@@ -64,6 +64,19 @@
   if (!yasgui.getTab()) {
     yasgui.addTab(true);
   }
+
+  /* HODO's own IRIs in the results open their page on this server, in the page's language,
+   * rather than the public IRI; the link is rewritten as it is followed. */
+  function toLocalPage(event) {
+    var link = event.target.closest ? event.target.closest("a.iri") : null;
+    if (link && settings.iriBase && link.href.indexOf(settings.iriBase) === 0) {
+      link.href = settings.localRoot + link.href.slice(settings.iriBase.length) +
+        "?lang=" + encodeURIComponent(settings.lang);
+    }
+  }
+  root.addEventListener("click", toLocalPage, true);
+  root.addEventListener("auxclick", toLocalPage, true);
+
   document.body.classList.add("yasgui-ready");
   window.hodoYasgui = yasgui;
 }());
