@@ -171,3 +171,9 @@ def test_release_sources_include_the_mappings() -> None:
     from hodo.validate import release_sources
 
     assert any(release_sources().triples((None, SKOS.exactMatch, None)))
+
+
+def test_warnings_alone_exit_0(runner: CliRunner) -> None:
+    code, output = run(runner, str(DATA / "qc" / "duplicate-definition.ttl"))
+    assert code == 0, output
+    assert "WARNING qc:duplicate-definition" in output and "0 violation(s), 2 warning(s)" in output
