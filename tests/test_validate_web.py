@@ -180,3 +180,17 @@ def test_pasted_data_comes_back_in_the_form_escaped(web: FlaskClient) -> None:
     assert response.status_code == 200
     assert "&lt;/textarea&gt;&lt;script&gt;" in page and "<script>alert(1)" not in page
     assert "hodo:HODO_0000198 a owl:Class" in page
+
+
+def test_reasoner_unavailable_is_503(web: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hodo import reason
+
+    def no_java(*_: object, **__: object) -> None:
+        raise reason.ReasonerUnavailable("HermiT could not run: java not found")
+
+    monkeypatch.setattr(reason, "_hermit", no_java)
+    response = web.post("/validate?lang=zh", data=GOOD,
+                        headers={"Content-Type": "text/turtle", "Accept": "text/plain"})
+    assert response.status_code == 503
+    text = response.get_data(as_text=True)
+    assert "java not found" in text and "reason=0" in text and "推理机" in text

@@ -48,6 +48,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                       "run `hodo validate` locally",
                 "zh": "校验未能在 {seconds:g} 秒内完成；请减少数据量或在本地运行 `hodo validate`"},
     "crashed": {"en": "validation failed unexpectedly", "zh": "校验意外失败"},
+    "no_reasoner": {"en": "the OWL reasoner cannot run here ({why}); send reason=0 to validate "
+                          "without it",
+                    "zh": "此处无法运行 OWL 推理机（{why}）；请加 reason=0 在不推理的情况下校验"},
     "not_acceptable": {"en": "the report is available as " + ", ".join(MEDIA_TYPES),
                        "zh": "报告可用的格式为 " + ", ".join(MEDIA_TYPES)},
     "no_base": {"en": "the release has no hodo.nt to validate against; run `hodo build`",
@@ -93,6 +96,7 @@ class Outcome:
     body: str = ""
     conforms: bool = True
     input_error: str | None = None
+    unavailable: str | None = None
     failure: str | None = None
 
 
@@ -100,6 +104,7 @@ def run_job(base: Graph, job: Job) -> Outcome:
     """Parse, merge with ``base`` and validate; render the report (runs in the child)."""
     from hodo.formats import BY_NAME
     from hodo.rdfinput import InputError, parse_document
+    from hodo.reason import ReasonerUnavailable
     from hodo.validate import REPORT_FORMATS, Check, format_html_fragment, validate
 
     try:
@@ -107,7 +112,10 @@ def run_job(base: Graph, job: Job) -> Outcome:
     except InputError as error:
         return Outcome(input_error=str(error))
     checks = [c for c in Check if job.reason or c is not Check.REASONER]
-    report = validate(base, checks)
+    try:
+        report = validate(base, checks)
+    except ReasonerUnavailable as error:
+        return Outcome(unavailable=str(error))
     if job.report_format == "html":
         body = format_html_fragment(report, base, job.lang)
     else:
@@ -246,6 +254,8 @@ def validate_page() -> Response:
         return error_response(503, say("timeout", lang, seconds=timeout))
     if outcome.input_error:
         return error_response(400, outcome.input_error)
+    if outcome.unavailable:
+        return error_response(503, say("no_reasoner", lang, why=outcome.unavailable))
     if outcome.failure:
         current_app.logger.error("validation failed: %s", outcome.failure)
         return error_response(500, say("crashed", lang))
