@@ -364,7 +364,7 @@ def _limit_rate() -> Response | None:
     g.ops_started = time.monotonic()
     if not request.path.startswith("/sparql") or request.method == "OPTIONS":
         return None
-    if request.method in ("GET", "HEAD") and not request.args:
+    if request.method in ("GET", "HEAD") and "query" not in request.args:
         return None  # the query page and the service description cost nothing
     wait = state().limiter.take(request.remote_addr or "unknown")
     if wait is None:
