@@ -182,7 +182,7 @@ def _rows(site: str, query: str) -> list[dict]:
         return json.load(response)["results"]["bindings"]  # type: ignore[no-any-return]
 
 
-def test_chromium_is_headless_and_off_the_network(browser: Browser, sink: Sink) -> None:
+def test_proxy_sees_a_request_for_a_remote_host(browser: Browser, sink: Sink) -> None:
     """The proxy does catch a request for a remote host, so an empty proxy log means something."""
     context = _context(browser, sink)
     try:
@@ -221,6 +221,20 @@ def test_example_runs_in_the_editor(ui: Tab, site: str, sink: Sink, path: Path) 
     assert shown == len(_rows(site, path.read_text(encoding="utf-8"))) > 0
     expect(panel.locator(".yasr table.dataTable tbody tr").first).to_be_visible()
     assert site + "/sparql" in ui.requests[before:]
+    assert ui.problems == []
+    ui.stayed_local(sink)
+
+
+def test_typing_a_hodo_prefix_declares_it(ui: Tab, sink: Sink) -> None:
+    page = ui.page
+    page.click("#tab-example-negative-findings")
+    panel = page.locator("div.tabPanel#example-negative-findings")
+    yasqe = "window.hodoYasgui.getTab().getYasqe()"
+    page.evaluate(f"{yasqe}.setValue('SELECT * WHERE {{ ?s a ')")
+    page.evaluate(f"{yasqe}.setCursor({yasqe}.lineCount(), 0)")
+    panel.locator(".CodeMirror textarea").press_sequentially("hodo:")
+    expect(panel.locator(".CodeMirror-code")).to_contain_text(
+        "PREFIX hodo: <https://w3id.org/hodo/>")
     assert ui.problems == []
     ui.stayed_local(sink)
 
