@@ -17,10 +17,13 @@ from pathlib import Path
 
 import pytest
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDFS
-from SPARQLWrapper import CSV, JSON, TSV, TURTLE, XML, SPARQLWrapper
+from rdflib.namespace import RDFS, VOID, Namespace
+from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
-from tests.terms import HEPATIC_OSTEODYSTROPHY
+from hodo.build import BuildReport
+from tests.terms import HEPATIC_OSTEODYSTROPHY, HODO
+
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 
 LABELS = (f"SELECT ?label WHERE {{ <{HEPATIC_OSTEODYSTROPHY}> "
           "<http://www.w3.org/2000/01/rdf-schema#label> ?label }")
@@ -133,3 +136,83 @@ def test_served_by_gunicorn(server: str) -> None:
     with urllib.request.urlopen(server + "/health", timeout=10) as response:
         assert response.headers["Server"].startswith("gunicorn")
         assert json.loads(response.read())["status"] == "ok"
+
+
+def test_sparqlwrapper_post_form(server: str) -> None:
+    client = _client(server, JSON)
+    client.setMethod(POST)
+    result = client.queryAndConvert()
+    assert ZH in {b["label"]["value"] for b in result["results"]["bindings"]}  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    (f'ASK {{ <{HEPATIC_OSTEODYSTROPHY}> ?p "{ZH}"@zh }}', True),
+    (f'ASK {{ <{HEPATIC_OSTEODYSTROPHY}> ?p "{ZH}"@en }}', False),
+])
+def test_sparqlwrapper_ask(server: str, query: str, expected: bool) -> None:
+    assert _client(server, JSON, query).queryAndConvert()["boolean"] is expected  # type: ignore[index]
+
+
+@pytest.mark.parametrize("fmt", [RDFXML, JSONLD, N3])
+def test_sparqlwrapper_construct_formats(server: str, fmt: str) -> None:
+    query = (f"CONSTRUCT {{ <{HEPATIC_OSTEODYSTROPHY}> ?p ?o }} "
+             f"WHERE {{ <{HEPATIC_OSTEODYSTROPHY}> ?p ?o }}")
+    result = _client(server, fmt, query).queryAndConvert()
+    # SPARQLWrapper gives a graph for RDF/XML and JSON-LD, the Turtle text for N3
+    graph = Graph().parse(data=result, format="turtle") if isinstance(result, bytes) else result
+    assert (URIRef(HEPATIC_OSTEODYSTROPHY), RDFS.label, Literal(ZH, lang="zh")) in graph  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "POST_FORM"])
+def test_rdflib_sparqlstore_methods(server: str, method: str) -> None:
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    graph = Graph(store=SPARQLStore(server + "/sparql", method=method, returnFormat="xml"))
+    assert Literal(ZH, lang="zh") in {row[0] for row in graph.query(LABELS)}  # type: ignore[index]
+
+
+def test_rdflib_reads_the_service_description(server: str) -> None:
+    graph = Graph().parse(server + "/sparql")
+    assert (URIRef(server + "/sparql#service"), SD.endpoint, URIRef(server + "/sparql")) in graph
+    assert (URIRef(server + "/sparql#service"), SD.supportedLanguage, SD.SPARQL11Query) in graph
+    assert (None, SD.name, URIRef(HODO + "graph/findings")) in graph
+
+
+def test_rdflib_reads_void(server: str, release_build: BuildReport) -> None:
+    graph = Graph().parse(server + "/.well-known/void")
+    for name in ("ontology", "imports", "findings"):
+        triples = graph.value(URIRef(HODO + f"graph/{name}"), VOID.triples)
+        assert triples is not None and int(triples) == release_build.triples[name]
+    assert (URIRef(HODO + "dataset"), VOID.sparqlEndpoint, URIRef(server + "/sparql")) in graph
+
+
+CURATOR_TOKEN = "server-test-curator-token-0123456789"
+
+
+@pytest.fixture(scope="module")
+def curator_server(release_dir: Path) -> Iterator[str]:
+    with serving(release_dir, {"HODO_CURATOR_TOKEN": CURATOR_TOKEN}) as url:
+        yield url
+
+
+def test_rdflib_update_store_in_curator_mode(curator_server: str) -> None:
+    from rdflib.plugins.stores.sparqlstore import SPARQLUpdateStore
+
+    store = SPARQLUpdateStore(curator_server + "/sparql", curator_server + "/sparql/update",
+                              headers={"Authorization": f"Bearer {CURATOR_TOKEN}"})
+    staged = Graph(store=store, identifier=URIRef("http://example.org/staged"))
+    staged.add((URIRef("http://example.org/s"), RDFS.label, Literal("骨", lang="zh")))
+    query = 'ASK { GRAPH <http://example.org/staged> { ?s ?p "骨"@zh } }'
+    assert _client(curator_server, JSON, query).queryAndConvert()["boolean"] is True  # type: ignore[index]
+
+
+def test_rdflib_update_store_without_token_is_401(curator_server: str) -> None:
+    from rdflib.plugins.stores.sparqlstore import SPARQLUpdateStore
+
+    store = SPARQLUpdateStore(curator_server + "/sparql", curator_server + "/sparql/update")
+    staged = Graph(store=store, identifier=URIRef("http://example.org/refused"))
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        staged.add((URIRef("http://example.org/s"), RDFS.label, Literal("x")))
+    caught.value.close()
+    assert caught.value.code == 401
+    assert caught.value.headers["WWW-Authenticate"].startswith("Bearer")

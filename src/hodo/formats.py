@@ -71,17 +71,39 @@ def by_extension(ext: str) -> Format | None:
     return next((f for f in FORMATS if f.extension == ext), None)
 
 
+#: Other names SPARQL clients put in a ``format=`` parameter (SPARQLWrapper sends several).
+#: Turtle is valid N3, so a client asking for N3 can read it.
+PARAMETER_NAMES = {
+    "rdf+xml": "rdfxml", "rdf": "rdfxml", "json-ld": "jsonld", "application/x-json+ld": "jsonld",
+    "n3": "turtle", "text/n3": "turtle", "text/rdf+n3": "turtle", "application/n3": "turtle",
+    "n-triples": "ntriples", "n-quads": "nquads",
+}
+
+
 def by_any_name(value: str) -> Format | None:
     """The format a ``format=`` parameter names: by name, extension, media type or alias.
 
     >>> by_any_name("text/tab-separated-values").name
     'tsv'
-    >>> by_any_name("ttl").name
-    'turtle'
+    >>> by_any_name("rdf+xml").name
+    'rdfxml'
     """
     value = value.strip().lower()
-    return (BY_NAME.get(value) or BY_MEDIA_TYPE.get(value) or BY_NAME.get(ALIASES.get(value, ""))
-            or by_extension(value))
+    alias = ALIASES.get(value) or PARAMETER_NAMES.get(value, "")
+    return BY_NAME.get(value) or BY_MEDIA_TYPE.get(value) or BY_NAME.get(alias) or by_extension(
+        value)
+
+
+def formats_named(values: list[str]) -> list[Format]:
+    """The formats some ``format=`` values name; a value may list several, comma-separated.
+
+    Names not known are left out: clients add their own spellings beside standard ones.
+
+    >>> [f.name for f in formats_named(["json-ld", "application/ld+json,application/x-json+ld"])]
+    ['jsonld', 'jsonld', 'jsonld']
+    """
+    found = [by_any_name(part) for value in values for part in value.split(",") if part.strip()]
+    return [f for f in found if f is not None]
 
 
 def parse_accept(header: str | None) -> list[tuple[str, float]]:

@@ -14,7 +14,16 @@ from flask import Blueprint, Response, g, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from hodo.build import GRAPH_NAMES, graph_iri
-from hodo.formats import Format, Kind, by_any_name, negotiate, offers_for, parse_accept, quality
+from hodo.formats import (
+    FORMATS,
+    Format,
+    Kind,
+    formats_named,
+    negotiate,
+    offers_for,
+    parse_accept,
+    quality,
+)
 from hodo.query import MAX_QUERY_BYTES, NotAcceptable, QueryError
 from hodo.web import get_release
 from hodo.web.errors import error_response
@@ -43,6 +52,7 @@ class Operation:
 
     text: str | None
     params: MultiDict[str, str]
+    format_name: str | None = None
 
 
 def decode_params(raw: bytes, where: str) -> MultiDict[str, str]:
@@ -79,11 +89,26 @@ def read_operation(field: str, direct_type: str, other: str) -> Operation:
     values = params.getlist(field)
     if len(values) > 1:
         raise ProtocolError(400, f"give exactly one {field} parameter, not {len(values)}")
-    formats = {(f.name if (f := by_any_name(v)) else v) for v in params.getlist("format")}
-    if len(formats) > 1:  # some clients send one format under several names: that is fine
+    return Operation(values[0] if values else None, params, _format_name(params))
+
+
+def _format_name(params: MultiDict[str, str]) -> str | None:
+    """The one format the ``format`` parameters name, or None when there are none.
+
+    Some clients send one format under several names: that is fine; two formats are not.
+
+    Raises:
+        ProtocolError: 400 when they name different formats, 406 when they name none known.
+    """
+    values = params.getlist("format")
+    names = sorted({f.name for f in formats_named(values)})
+    if len(names) > 1:
         raise ProtocolError(400, "the format parameters name different formats: "
-                                 + ", ".join(sorted(formats)))
-    return Operation(values[0] if values else None, params)
+                                 + ", ".join(names))
+    if values and not names:
+        raise ProtocolError(406, f"unknown format {values[0]!r}; known: "
+                                 + ", ".join(f.name for f in FORMATS))
+    return names[0] if names else None
 
 
 def _with_body(params: MultiDict[str, str], field: str, direct_type: str
@@ -164,7 +189,7 @@ def _answer(operation: Operation, default: list[str] | None, named: list[str] | 
         dataset = {"default_graph": default or [], "named_graphs": named or []}
     try:
         result = run_query(get_release().store, operation.text or "",
-                           request.headers.get("Accept"), operation.params.get("format"),
+                           request.headers.get("Accept"), operation.format_name,
                            allowed_graphs=hodo_graphs(), base_iri=request.base_url, **dataset)
     except QueryError as error:
         return error_response(400, str(error))
