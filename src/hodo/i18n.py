@@ -114,7 +114,18 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+def in_language(entry: Mapping[str, str], lang: str) -> str:
+    """One entry of a message table in ``lang``, English when it has no translation.
+
+    Every bilingual table (pages, validation reports, the validation endpoint) reads through
+    this, so the fallback rule lives in one place.
+
+    >>> in_language({"en": "Error", "zh": "错误"}, "zh"), in_language({"en": "Error"}, "zh")
+    ('错误', 'Error')
+    """
+    return entry.get(lang) or entry[DEFAULT_LANGUAGE]
+
+
 def translate(key: str, lang: str) -> str:
     """A page word in ``lang`` (English when the word has no translation)."""
-    entry = MESSAGES[key]
-    return entry.get(lang) or entry[DEFAULT_LANGUAGE]
+    return in_language(MESSAGES[key], lang)

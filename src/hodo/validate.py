@@ -22,6 +22,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDFS, SH
 
 from hodo import paths
+from hodo.i18n import in_language
 from hodo.reason import reason
 
 
@@ -437,7 +438,7 @@ WORDS: dict[str, dict[str, str]] = {
 
 def word(key: str, lang: str) -> str:
     """A report word in ``lang`` (English unless ``lang`` is zh)."""
-    return WORDS[key]["zh" if lang == "zh" else "en"]
+    return in_language(WORDS[key], lang)
 
 
 def rule_name(problem: Problem) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, render_template, request
 from rdflib import Graph
 
-from hodo.i18n import choose_language
+from hodo.i18n import choose_language, in_language
 from hodo.web import get_release
 from hodo.web.errors import error_response
 
@@ -74,7 +74,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 def say(key: str, lang: str, **values: Any) -> str:
     """A message of this endpoint in ``lang``."""
-    return MESSAGES[key]["zh" if lang == "zh" else "en"].format(**values)
+    return in_language(MESSAGES[key], lang).format(**values)
 
 
 @dataclass(frozen=True)
