@@ -114,6 +114,20 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+def add_messages(table: Mapping[str, Mapping[str, str]]) -> None:
+    """Add a module's page words to the shared table; each part of the site owns its words.
+
+    Raises:
+        ValueError: a key is already taken or an entry has no English text.
+    """
+    for key, entry in table.items():
+        if key in MESSAGES and MESSAGES[key] != dict(entry):
+            raise ValueError(f"page word {key!r} is defined twice")
+        if DEFAULT_LANGUAGE not in entry:
+            raise ValueError(f"page word {key!r} has no English text")
+        MESSAGES[key] = dict(entry)
+
+
 def in_language(entry: Mapping[str, str], lang: str) -> str:
     """One entry of a message table in ``lang``, English when it has no translation.
 

@@ -26,7 +26,20 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = release or load_release(app.config["HODO_DIST"])
 
-    from hodo.web import curator, errors, ops, pages, sparql, ui, validate, void
+    from hodo.web import (
+        curator,
+        deref,
+        docs,
+        errors,
+        graphs,
+        ops,
+        pages,
+        search,
+        sparql,
+        ui,
+        validate,
+        void,
+    )
 
     _register_template_helpers(app)
 
@@ -38,6 +51,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
     app.register_blueprint(void.bp)
     app.register_blueprint(validate.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(search.bp)
+    app.register_blueprint(graphs.bp)
+    app.register_blueprint(docs.bp)
+    # last: its catch-all route answers every path the others do not
+    app.register_blueprint(deref.bp)
     return app
 
 
@@ -64,5 +82,5 @@ def _register_template_helpers(app: Flask) -> None:
     def local_link(iri: str, lang: str) -> str:
         base = app.config["HODO_BASE"]
         if iri.startswith(base) and len(iri) > len(base):
-            return url_for("pages.resource", local=iri[len(base):], lang=lang)
+            return url_for("deref.resource", local=iri[len(base):], lang=lang)
         return quote(iri, safe=":/#?=&%~+")

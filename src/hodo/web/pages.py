@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, request
+from flask import Blueprint, Response, current_app, g, render_template, request
 
 from hodo.i18n import choose_language, pick_label
 from hodo.namespaces import shorten
@@ -24,19 +24,19 @@ def index() -> Response:
     release = get_release()
     body = render_template("index.html", lang=lang, version=release.version,
                            base=current_app.config["HODO_BASE"])
-    return _html(body, lang)
+    return html_response(body, lang)
 
 
-@bp.route("/<path:local>")
-def resource(local: str) -> Response:
-    lang = g.lang
-    iri = current_app.config["HODO_BASE"] + local
+def render_resource(iri: str, lang: str) -> str | None:
+    """The HTML page of one HODO resource in ``lang``, or None when HODO says nothing about it.
+
+    Dereferencing (``hodo.web.deref``) decides when a reader gets HTML and calls this.
+    """
     view = resource_view(get_release().store, iri)
     if view is None:
-        abort(404, description=f"HODO has no resource <{iri}>")
-    body = render_template("resource.html", lang=lang, view=view, label=_label(view, lang),
-                           show=lambda v: show(v, lang), local=local)
-    return _html(body, lang)
+        return None
+    return render_template("resource.html", lang=lang, view=view, label=_label(view, lang),
+                           show=lambda v: show(v, lang))
 
 
 def _label(view: ResourceView, lang: str) -> tuple[str, str]:
@@ -53,7 +53,7 @@ def show(value: Value, lang: str) -> tuple[str, str | None]:
     return value.text, value.lang
 
 
-def _html(body: str, lang: str) -> Response:
+def html_response(body: str, lang: str) -> Response:
     response = Response(body, 200, content_type="text/html; charset=utf-8")
     response.headers["Content-Language"] = lang
     response.headers["Vary"] = "Accept-Language"
