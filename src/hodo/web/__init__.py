@@ -25,6 +25,14 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
     configure(app, config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = release or load_release(app.config["HODO_DIST"])
+    proxies = app.config["HODO_TRUSTED_PROXIES"]
+    if proxies:
+        # behind a proxy: the client's address, scheme, host and the path prefix HODO is
+        # mounted under come from the proxy's X-Forwarded-* headers
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies,  # type: ignore[method-assign]
+                                x_proto=proxies, x_host=proxies, x_prefix=proxies)
 
     from hodo.web import (
         curator,
@@ -32,6 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
         docs,
         errors,
         graphs,
+        language,
         ops,
         pages,
         search,
@@ -50,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
     app.register_blueprint(curator.bp)
     app.register_blueprint(void.bp)
     app.register_blueprint(validate.bp)
+    app.register_blueprint(language.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(search.bp)
     app.register_blueprint(graphs.bp)

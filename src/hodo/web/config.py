@@ -22,6 +22,8 @@ def defaults() -> dict[str, Any]:
         "HODO_DIST": paths.dist_dir(),
         "HODO_BASE": BASE,
         "HODO_CURATOR_TOKEN": "",
+        # how many reverse proxies in front of HODO set X-Forwarded-For/-Proto/-Host/-Prefix
+        "HODO_TRUSTED_PROXIES": 0,
         **ops.DEFAULTS,
     }
 
@@ -44,6 +46,23 @@ def configure(app: Flask, config: Mapping[str, Any] | None) -> None:
     from hodo.web.curator import check_token_setting
 
     check_token_setting(app.config["HODO_CURATOR_TOKEN"])
+    app.config["HODO_TRUSTED_PROXIES"] = trusted_proxies(app.config["HODO_TRUSTED_PROXIES"])
     base = str(app.config["HODO_BASE"])
     if not base.startswith(("http://", "https://")) or not base.endswith(("/", "#")):
         raise ValueError(f"HODO_BASE must be an http(s) IRI ending in / or #, not {base!r}")
+
+
+def trusted_proxies(value: Any) -> int:
+    """The number of proxies whose ``X-Forwarded-*`` headers are believed.
+
+    Raises:
+        ValueError: not a whole number from 0 to 5.
+    """
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 5:
+        raise ValueError(f"HODO_TRUSTED_PROXIES must be a whole number from 0 to 5, "
+                         f"not {value!r}")
+    return number
