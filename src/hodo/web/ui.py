@@ -34,6 +34,9 @@ VENDOR_FILES: dict[str, str] = {
     "yasgui.min.js": "@zazuko/yasgui/build/yasgui.min.js",
     "yasgui.min.css": "@zazuko/yasgui/build/yasgui.min.css",
     "yasgui.min.js.map": "@zazuko/yasgui/build/yasgui.min.js.map",
+    "cytoscape.min.js": "cytoscape/dist/cytoscape.min.js",
+    "cytoscape-dagre.min.js": "cytoscape-dagre/dist/cytoscape-dagre.min.js",
+    "cytoscape-dagre.min.js.map": "cytoscape-dagre/dist/cytoscape-dagre.min.js.map",
 }
 #: The files the page cannot do without.
 REQUIRED = ("yasgui.min.js", "yasgui.min.css")
