@@ -323,3 +323,19 @@ def _rebase(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple, base: st
     if isinstance(term, ox.NamedNode) and term.value.startswith(BASE):
         return ox.NamedNode(base + term.value.removeprefix(BASE))
     return term
+
+
+def test_other_sites_scripts_may_read_a_description_and_its_headers(client: FlaskClient) -> None:
+    response = client.get(f"/{TERM}", headers={"Accept": "text/turtle",
+                                                 "Origin": "https://example.org"})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    exposed = {h.strip() for h in response.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"Content-Location", "Link", "ETag", "Content-Language"} <= exposed
+
+
+def test_head_answers_like_get_without_a_body(client: FlaskClient) -> None:
+    get = client.get(f"/{TERM}", headers={"Accept": "text/turtle"})
+    head = client.head(f"/{TERM}", headers={"Accept": "text/turtle"})
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers["Content-Location"] == get.headers["Content-Location"]
+    assert int(head.headers["Content-Length"]) == len(get.data)

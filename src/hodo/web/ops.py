@@ -400,7 +400,8 @@ def _cors(response: Response, origin: str) -> None:
     if not origin or not (read or preflight):
         return
     response.headers["Access-Control-Allow-Origin"] = origin
-    response.headers["Access-Control-Expose-Headers"] = "Retry-After, Content-Language"
+    response.headers["Access-Control-Expose-Headers"] = (
+        "Retry-After, Content-Language, Content-Location, Link, ETag")
     if origin != "*":
         response.vary.add("Origin")
     if preflight:
