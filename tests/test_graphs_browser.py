@@ -1,0 +1,164 @@
+"""The mechanism map and a term's neighbourhood in headless Chromium, served by ``hodo serve``.
+
+Same browser, recording proxy and loopback check as the query page's test; every step leaves a
+screenshot in ``tests/artifacts/`` (git-ignored) to look at.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, expect
+
+from tests.test_ui_browser import Sink, Tab, _open, browser, playwright, sink, site
+
+__all__ = ["browser", "playwright", "sink", "site"]  # fixtures, imported to be used here
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+HO = "https://w3id.org/hodo/HODO_0000001"
+OSTEOPOROSIS = "http://purl.obolibrary.org/obo/MONDO_0005298"
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _drawn(page: Page, selector: str = ".hodo-graph") -> int:
+    """Waits for the script to finish drawing and returns how many nodes it drew."""
+    graph = page.locator(f"{selector}.graph-ready")
+    expect(graph).to_have_count(1, timeout=20_000)
+    expect(page.locator(f"{selector} canvas").first).to_be_attached()
+    return int(graph.get_attribute("data-nodes") or 0)
+
+
+def _clean(tab: Tab, sink: Sink) -> None:
+    assert tab.problems == []
+    tab.stayed_local(sink)
+
+
+def _tap(page: Page, selector: str) -> None:
+    """Taps the first element of the drawn graph that matches a cytoscape selector."""
+    page.evaluate("s => window.hodoGraph.elements(s)[0].emit('tap')", selector)
+
+
+def test_map_draws_layers_and_lists_findings_of_a_line(browser: Browser, site: str,
+                                                       sink: Sink) -> None:
+    tab = _open(browser, sink, site + "/map")
+    try:
+        page = tab.page
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        page.reload()
+        nodes = _drawn(page)
+        assert nodes == page.evaluate("window.hodoGraph.nodes().length") > 20
+        layers = page.evaluate(
+            "['liver_disease', 'mechanism', 'bone_outcome'].map(l => "
+            "window.hodoGraph.nodes('[layer = \"' + l + '\"]').length)")
+        assert all(n > 0 for n in layers), layers
+        xs = page.evaluate(
+            "['liver_disease', 'bone_outcome'].map(l => window.hodoGraph.nodes("
+            "'[layer = \"' + l + '\"]').map(n => n.position('x')))")
+        assert max(xs[0]) < min(xs[1])  # liver diseases left of every bone outcome
+        expect(page.locator("#map-paths")).not_to_have_attribute("open", "")
+        _shot(page, "map-en")
+        _tap(page, "edge[?negated]")
+        items = page.locator("#map-findings li.finding.negated")
+        expect(items.first).to_be_visible()
+        expect(items.first.locator("strong.not")).to_have_text("not ")
+        _shot(page, "map-en-negated-line")
+        href = items.first.locator("a").get_attribute("href")
+        assert href and re.fullmatch(r"/finding-\d{4}\?lang=en", href)
+        _clean(tab, sink)
+    finally:
+        tab.page.context.close()
+
+
+def test_map_node_opens_its_term(browser: Browser, site: str, sink: Sink) -> None:
+    tab = _open(browser, sink, site + "/map")
+    try:
+        page = tab.page
+        _drawn(page)
+        with page.expect_navigation():
+            _tap(page, f'node[id = "{HO}"]')
+        assert page.url == site + "/HODO_0000001?lang=en"
+        _clean(tab, sink)
+    finally:
+        tab.page.context.close()
+
+
+def test_map_in_chinese_draws_chinese_labels(browser: Browser, site: str, sink: Sink) -> None:
+    tab = _open(browser, sink, site + "/map?lang=zh")
+    try:
+        page = tab.page
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        page.reload()
+        _drawn(page)
+        labels = page.evaluate("window.hodoGraph.nodes().map(n => n.data('label'))")
+        assert sum(bool(HAN.search(label)) for label in labels) > len(labels) * 0.8
+        assert page.evaluate(
+            f"window.hodoGraph.getElementById('{OSTEOPOROSIS}').data('label')") == "骨质疏松症"
+        _tap(page, "edge[?negated]")
+        expect(page.locator("#map-findings strong.not").first).to_have_text("否 ")
+        _shot(page, "map-zh")
+        _clean(tab, sink)
+    finally:
+        tab.page.context.close()
+
+
+def test_neighbourhood_page_draws_the_term_and_goes_to_a_neighbour(
+        browser: Browser, site: str, sink: Sink) -> None:
+    url = f"{site}/graph?iri={urllib.parse.quote(HO, safe='')}"
+    tab = _open(browser, sink, url)
+    try:
+        page = tab.page
+        assert _drawn(page) > 3
+        centre = page.evaluate("window.hodoGraph.nodes('[?centre]').map(n => n.id())")
+        assert centre == [HO]
+        kinds = set(page.evaluate("window.hodoGraph.edges().map(e => e.data('kind'))"))
+        assert {"subclass", "finding", "restriction"} <= kinds
+        _shot(page, "neighbourhood-en")
+        _tap(page, 'edge[kind = "finding"]')
+        expect(page.locator("#graph-findings-list li.finding").first).to_be_visible()
+        _shot(page, "neighbourhood-en-finding")
+        with page.expect_navigation():
+            _tap(page, f'node[id = "{OSTEOPOROSIS}"]')
+        assert page.url.startswith(site + "/graph?iri=")
+        assert urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)["iri"] == [
+            OSTEOPOROSIS]
+        _drawn(page)
+        _shot(page, "neighbourhood-osteoporosis")
+        _clean(tab, sink)
+    finally:
+        tab.page.context.close()
+
+
+def test_neighbourhood_in_chinese(browser: Browser, site: str, sink: Sink) -> None:
+    tab = _open(browser, sink, f"{site}/graph?iri={urllib.parse.quote(HO, safe='')}&lang=zh")
+    try:
+        page = tab.page
+        _drawn(page)
+        label = page.evaluate(f"window.hodoGraph.getElementById('{HO}').data('label')")
+        assert label == "肝性骨病"
+        expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+        _shot(page, "neighbourhood-zh")
+        _clean(tab, sink)
+    finally:
+        tab.page.context.close()
+
+
+def test_map_without_javascript_lists_the_paths(browser: Browser, site: str,
+                                                sink: Sink) -> None:
+    tab = _open(browser, sink, site + "/map", javascript=False)
+    try:
+        page = tab.page
+        expect(page.locator("#map-paths")).to_have_attribute("open", "")
+        rows = page.locator("#map-paths tbody tr")
+        assert rows.count() > 20
+        expect(page.locator("#map-paths tr.negated").first).to_be_visible()
+        _shot(page, "map-no-javascript")
+        tab.stayed_local(sink)
+    finally:
+        tab.page.context.close()
