@@ -348,3 +348,51 @@ def test_json_follows_accept_language(client: FlaskClient) -> None:
     assert response.get_json()["lang"] == "zh"
     assert "Accept-Language" in response.headers["Vary"]
     assert response.headers["Content-Language"] == "zh"
+
+
+MARKUP = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture()
+def hostile_client(release: Release) -> FlaskClient:
+    """The release plus a liver disease named by a ``javascript:`` IRI, with markup labels,
+    and a finding from it to osteoporosis, so that both reach the map."""
+    from hodo.web import create_app
+
+    store = ox.Store()
+    store.extend(release.store.quads_for_pattern(None, None, None, None))
+    graph = ox.NamedNode(HODO + "graph/findings")
+    bad, finding = ox.NamedNode("JaVaScRiPt:alert(1)"), ox.NamedNode(HODO + "finding-9999")
+    label = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+    oban = "http://purl.org/oban/association_has_"
+    store.extend([
+        ox.Quad(bad, ox.NamedNode(diagrams.SUBCLASS_OF), ox.NamedNode(OBO + "MONDO_0005154"),
+                graph),
+        ox.Quad(bad, label, ox.Literal(MARKUP, language="en"), graph),
+        ox.Quad(finding, ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                ox.NamedNode(HODO + "HODO_0000110"), graph),
+        ox.Quad(finding, ox.NamedNode(oban + "subject"), bad, graph),
+        ox.Quad(finding, ox.NamedNode(oban + "object_property"),
+                ox.NamedNode(OBO + "RO_0003302"), graph),
+        ox.Quad(finding, ox.NamedNode(oban + "object"), ox.NamedNode(OSTEOPOROSIS), graph),
+        ox.Quad(finding, label, ox.Literal(MARKUP, language="en"), graph),
+        ox.Quad(finding, ox.NamedNode(HODO + "HODO_0000201"), ox.Literal(MARKUP, language="zh"),
+                graph),
+    ])
+    app = create_app({"TESTING": True}, release=Release(store, release.version, release.path))
+    return app.test_client()
+
+
+def test_hostile_data_is_text_and_never_a_link(hostile_client: FlaskClient) -> None:
+    data = _json(hostile_client, "/api/graph/mechanisms")
+    node = _nodes(data)["JaVaScRiPt:alert(1)"]
+    assert node["layer"] == "liver_disease" and node["label"] == MARKUP
+    assert node["href"].startswith("/graph?iri=JaVaScRiPt")
+    hrefs = [n["href"] for n in _nodes(data).values()] + [
+        f["href"] for e in _edges(data) for f in e["findings"]]
+    assert all(h.startswith("/") for h in hrefs)
+    html = _html(hostile_client, "/map")
+    assert MARKUP not in html and "&lt;script&gt;" in html
+    assert not re.search(r'href="\s*javascript:', html, re.IGNORECASE)
+    neighbourhood = _json(hostile_client, "/api/graph/neighbourhood?iri=JaVaScRiPt:alert(1)")
+    assert _nodes(neighbourhood)["JaVaScRiPt:alert(1)"]["label"] == MARKUP
