@@ -1,15 +1,104 @@
-"""Human pages: the landing page and one page per HODO resource (health is in ``ops``)."""
+"""Human pages: the landing page and one page per resource (health is in ``ops``).
+
+A resource's page depends on what it is: a term (HODO's own, or a reused external term the
+release describes, whose page is ``/term?iri=``), a finding, a bibliography entry, the article,
+a section of it, or anything else HODO names (a generic page of its statements).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, g, render_template, request
+from collections.abc import Callable
+from typing import Any
 
-from hodo.i18n import choose_language, pick_label
-from hodo.namespaces import shorten
-from hodo.query import ResourceView, Value, resource_view
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from hodo import views
+from hodo.i18n import add_messages, choose_language
 from hodo.web import get_release
 
 bp = Blueprint("pages", __name__)
+
+add_messages({
+    "page_iri": {"en": "IRI", "zh": "IRI"},
+    "page_raw": {"en": "This resource as RDF", "zh": "该资源的 RDF 数据"},
+    "page_raw_sparql": {"en": "Described by the SPARQL endpoint",
+                        "zh": "由 SPARQL 端点描述"},
+    "page_external": {"en": "Reused from", "zh": "复用自"},
+    "page_labels": {"en": "Labels", "zh": "标签"},
+    "page_definition": {"en": "Definition", "zh": "定义"},
+    "page_synonyms": {"en": "Synonyms", "zh": "同义词"},
+    "page_syn_exact": {"en": "exact", "zh": "精确"},
+    "page_syn_related": {"en": "related", "zh": "相关"},
+    "page_syn_broad": {"en": "broader", "zh": "更宽泛"},
+    "page_syn_narrow": {"en": "narrower", "zh": "更狭义"},
+    "page_abbreviations": {"en": "Abbreviations", "zh": "缩写"},
+    "page_hierarchy": {"en": "Hierarchy", "zh": "层级"},
+    "page_parents": {"en": "Parents", "zh": "上位术语"},
+    "page_children": {"en": "Children", "zh": "下位术语"},
+    "page_inferred": {"en": "inferred by HermiT", "zh": "由 HermiT 推理得出"},
+    "page_asserted": {"en": "asserted", "zh": "断言"},
+    "page_some": {"en": "some", "zh": "某个"},
+    "page_relations": {"en": "Relations", "zh": "关系"},
+    "page_incoming": {"en": "Statements about it", "zh": "指向它的陈述"},
+    "page_restrictions_in": {"en": "Used in the definition of", "zh": "用于定义"},
+    "page_term_findings": {"en": "Findings about this term", "zh": "关于该术语的研究发现"},
+    "page_mappings": {"en": "Mappings to other ontologies", "zh": "与其他本体的映射"},
+    "page_xrefs": {"en": "Cross-references", "zh": "交叉引用"},
+    "page_notes": {"en": "Curation notes", "zh": "管理注释"},
+    "page_none": {"en": "None.", "zh": "无。"},
+    "page_claim": {"en": "Claim", "zh": "陈述"},
+    "page_negated": {"en": "Negative result: the article reports no such relation",
+                     "zh": "阴性结果：文章报告不存在该关系"},
+    "page_not": {"en": "not", "zh": "并非"},
+    "page_hedged": {"en": "Hedged: stated tentatively", "zh": "推测性陈述"},
+    "page_values": {"en": "Values", "zh": "数值"},
+    "page_measure": {"en": "Measure", "zh": "指标"},
+    "page_value": {"en": "Value", "zh": "值"},
+    "page_unit": {"en": "Unit", "zh": "单位"},
+    "page_population": {"en": "Population", "zh": "人群"},
+    "page_authors": {"en": "Authors named in the text", "zh": "文中提及的作者"},
+    "page_sentence": {"en": "Source sentence", "zh": "原文句子"},
+    "page_sentence_zh": {"en": "Chinese original (verbatim)", "zh": "中文原文（逐字）"},
+    "page_sentence_en": {"en": "English rendering", "zh": "英文译文"},
+    "page_references": {"en": "Cited references", "zh": "引用的参考文献"},
+    "page_section": {"en": "Section", "zh": "章节"},
+    "page_evidence": {"en": "Evidence type", "zh": "证据类型"},
+    "page_conflicts": {"en": "Conflicting findings", "zh": "相互矛盾的研究发现"},
+    "page_subject": {"en": "subject", "zh": "主体"},
+    "page_object": {"en": "object", "zh": "客体"},
+    "page_relation": {"en": "relation", "zh": "关系"},
+    "page_finding": {"en": "Finding", "zh": "研究发现"},
+    "page_reference": {"en": "Bibliography entry", "zh": "参考文献条目"},
+    "page_reference_number": {"en": "Number in the article", "zh": "在文章中的编号"},
+    "page_cited_in": {"en": "Cited in sections", "zh": "被引用的章节"},
+    "page_citing_findings": {"en": "Findings that cite it", "zh": "引用它的研究发现"},
+    "page_cited_by": {"en": "Also named by", "zh": "亦被引用于"},
+    "page_article": {"en": "The article", "zh": "原文"},
+    "page_metadata": {"en": "Bibliographic data", "zh": "书目信息"},
+    "page_sections": {"en": "Sections and their findings", "zh": "章节及其研究发现"},
+    "page_subsections": {"en": "Subsections", "zh": "小节"},
+    "page_part_of": {"en": "Part of", "zh": "所属"},
+    "page_section_findings": {"en": "Findings from this section", "zh": "本节的研究发现"},
+    "page_section_terms": {"en": "Terms this section introduces", "zh": "本节引入的术语"},
+    "page_statements": {"en": "Statements", "zh": "陈述"},
+    "page_no_findings": {"en": "No findings recorded.", "zh": "未记录研究发现。"},
+})
+
+#: The RDF representations linked from every page, by file extension.
+RAW_FORMATS = ("ttl", "jsonld", "rdf", "nt")
+#: Properties shown in their own parts of a term page, not again among its relations.
+SHOWN_APART = frozenset({views.LABEL, views.DEFINITION, views.NOTE, views.XREF,
+                         *views.SYNONYMS, *views.MAPPINGS, *views.HIERARCHY})
 
 
 @bp.before_app_request
@@ -27,30 +116,158 @@ def index() -> Response:
     return html_response(body, lang)
 
 
+@bp.route("/term")
+def term() -> Response:
+    """The page of a term HODO reuses: its IRI is not under HODO's base, so it is a parameter.
+
+    A HODO IRI redirects to its own page; an IRI that is not http(s), or that the release
+    says nothing about, is a 404.
+    """
+    iri = request.args.get("iri", "")
+    base = current_app.config["HODO_BASE"]
+    if iri.startswith(base) and len(iri) > len(base):
+        return redirect(url_for("deref.resource", local=iri[len(base):], lang=g.lang))
+    body = render_resource(iri, g.lang) if views.web_iri(iri) else None
+    if body is None:
+        abort(404, description=f"HODO has no resource <{iri}>")
+    return html_response(body, g.lang)
+
+
 def render_resource(iri: str, lang: str) -> str | None:
-    """The HTML page of one HODO resource in ``lang``, or None when HODO says nothing about it.
+    """The HTML page of one resource in ``lang``, or None when HODO says nothing about it.
 
     Dereferencing (``hodo.web.deref``) decides when a reader gets HTML and calls this.
     """
-    view = resource_view(get_release().store, iri)
-    if view is None:
+    store = get_release().store
+    found = views.resource(store, iri)
+    if found is None:
         return None
-    return render_template("resource.html", lang=lang, view=view, label=_label(view, lang),
-                           show=lambda v: show(v, lang))
+    render = RENDERERS.get(found.kind, _generic)
+    return render(store, found, lang)
 
 
-def _label(view: ResourceView, lang: str) -> tuple[str, str]:
-    return pick_label(view.labels, lang) or (view.iri, "")
+def _page(template: str, found: views.Resource, lang: str, **context: Any) -> str:
+    return render_template(template, lang=lang, iri=found.iri, res=found,
+                           label=found.label(lang), raw=raw_links(found.iri), views=views,
+                           **context)
 
 
-def show(value: Value, lang: str) -> tuple[str, str | None]:
-    """The text to show for a value and the language it is in."""
-    if value.iri is not None:
-        picked = pick_label(dict(value.labels), lang)
-        if picked:
-            return picked
-        return shorten(value.iri), None
-    return value.text, value.lang
+def _term(store: Any, found: views.Resource, lang: str) -> str:
+    parents = [s for s in found.outgoing if s.prop.iri in views.HIERARCHY]
+    children = [s for s in found.incoming
+                if s.prop.iri in views.HIERARCHY and s.value.on_property is None]
+    return _page("term.html", found, lang,
+                 external=not found.iri.startswith(current_app.config["HODO_BASE"]),
+                 synonyms=synonyms(found), abbreviations=abbreviations(found),
+                 parents=[s for s in parents if s.value.iri],
+                 restrictions=[s.value for s in parents if s.value.filler is not None],
+                 children=children,
+                 used_in=[s.value for s in found.incoming if s.value.on_property is not None],
+                 relations=[s for s in found.outgoing if s.prop.iri not in SHOWN_APART],
+                 incoming=[s for s in found.incoming if s.prop.iri not in views.HIERARCHY
+                           and s.prop.iri not in views.MAPPINGS],
+                 mappings=mappings(found), xrefs=xrefs(found),
+                 findings=views.findings(store, "about", found.iri))
+
+
+def _finding(store: Any, found: views.Resource, lang: str) -> str:
+    one = views.findings(store, "one", found.iri)
+    if not one:
+        return _generic(store, found, lang)
+    return _page("finding.html", found, lang, finding=one[0])
+
+
+def _reference(store: Any, found: views.Resource, lang: str) -> str:
+    cites = views.findings(store, "cites", found.iri)
+    sections = {f.section.iri: f.section for f in cites if f.section and f.section.iri}
+    return _page("reference.html", found, lang, findings=cites,
+                 number=next((t.value for t in found.texts(views.BASE + "HODO_0000206")), None),
+                 sections=sorted(sections.values(), key=lambda v: v.key),
+                 cited_by=[s for s in found.incoming])
+
+
+def _article(store: Any, found: views.Resource, lang: str) -> str:
+    shown = {views.LABEL, views.NOTE, "http://purl.org/spar/cito/cites"}
+    return _page("article.html", found, lang, sections=views.sections(store, found.iri),
+                 metadata=[s for s in found.outgoing if s.prop.iri not in shown],
+                 cites=found.values("http://purl.org/spar/cito/cites"))
+
+
+def _section(store: Any, found: views.Resource, lang: str) -> str:
+    part_of = views.DCTERMS + "isPartOf"
+    return _page("section.html", found, lang,
+                 findings=views.findings(store, "in_section", found.iri),
+                 parents=found.values(part_of),
+                 subsections=[s for s in found.sources(part_of)],
+                 terms=found.sources(views.DCTERMS + "source"))
+
+
+def _generic(store: Any, found: views.Resource, lang: str) -> str:
+    return _page("resource.html", found, lang)
+
+
+RENDERERS: dict[str, Callable[[Any, views.Resource, str], str]] = {
+    "term": _term, "finding": _finding, "reference": _reference, "article": _article,
+    "section": _section,
+}
+
+
+def raw_links(iri: str) -> list[tuple[str, str]]:
+    """Links to the resource's RDF: its own files for a HODO IRI, else a SPARQL DESCRIBE."""
+    base = current_app.config["HODO_BASE"]
+    if iri.startswith(base) and len(iri) > len(base):
+        local = iri[len(base):]
+        return [(ext, url_for("deref.resource", local=f"{local}.{ext}")) for ext in RAW_FORMATS]
+    if not views.web_iri(iri):
+        return []
+    return [(ext, url_for("sparql.endpoint", query=f"DESCRIBE <{iri}>", format=ext))
+            for ext in RAW_FORMATS]
+
+
+def synonyms(found: views.Resource) -> list[tuple[str, views.Text]]:
+    """(scope, synonym) pairs, exact ones first, abbreviations left out (shown apart)."""
+    pairs = [(scope, text) for prop, scope in views.SYNONYMS.items()
+             for text in found.texts(prop) if not _abbreviation(text.value)]
+    return pairs
+
+
+def abbreviations(found: views.Resource) -> list[views.Text]:
+    """Exact synonyms written as an abbreviation (HO, OP, PBC ...), as the article uses them.
+
+    OBO data marks abbreviations only by synonym type, which HODO's data does not carry, so a
+    short exact synonym in capitals with no spaces counts as one.
+    """
+    return [t for t in found.texts(*views.SYNONYMS) if _abbreviation(t.value)]
+
+
+def _abbreviation(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return (2 <= len(text) <= 10 and " " not in text and len(letters) >= 2
+            and sum(c.isupper() for c in letters) >= 2 and text.upper() == text
+            and all(c.isascii() for c in letters))
+
+
+def mappings(found: views.Resource) -> list[tuple[str, views.Value]]:
+    """(SKOS relation, the other term), in both directions (a reused term is mapped *to*)."""
+    pairs = [(s.prop.iri.rsplit("#", 1)[-1], s.value) for s in found.outgoing
+             if s.prop.iri in views.MAPPINGS]
+    pairs += [(s.prop.iri.rsplit("#", 1)[-1], s.value) for s in found.incoming
+              if s.prop.iri in views.MAPPINGS]
+    return sorted(pairs, key=lambda p: (p[0], p[1].key))  # type: ignore[union-attr]
+
+
+def xrefs(found: views.Resource) -> list[tuple[str, str | None]]:
+    """(cross-reference as written, its IRI when HODO knows its prefix and it is http(s))."""
+    from hodo.namespaces import expand
+
+    shown: list[tuple[str, str | None]] = []
+    for text in found.texts(views.XREF):
+        try:
+            iri: str | None = expand(text.value)
+        except ValueError:
+            iri = None
+        shown.append((text.value, iri if views.web_iri(iri) else None))
+    return sorted(shown)
 
 
 def html_response(body: str, lang: str) -> Response:

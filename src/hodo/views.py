@@ -1,0 +1,535 @@
+"""What the pages of HODO resources show, read from the store by a few SPARQL queries each.
+
+Every function takes the store and returns frozen dataclasses, so the pages never touch the
+engine and the same views could be answered by a remote SPARQL server. IRIs are bound with
+``substitutions``, never pasted into query text; a substituted variable is projected too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import pyoxigraph as ox
+
+from hodo.i18n import normalize_tag, pick_label
+from hodo.namespaces import BASE, PREFIXES, shorten
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+OWL = "http://www.w3.org/2002/07/owl#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+OBO_IN_OWL = "http://www.geneontology.org/formats/oboInOwl#"
+OBO = "http://purl.obolibrary.org/obo/"
+DCTERMS = "http://purl.org/dc/terms/"
+SCHEMA = "http://schema.org/"
+LABEL = RDFS + "label"
+DEFINITION = OBO + "IAO_0000115"
+NOTE = SKOS + "editorialNote"
+FINDING = BASE + "HODO_0000110"
+INFERRED_GRAPH = BASE + "graph/inferred"
+HIERARCHY = (RDFS + "subClassOf", RDFS + "subPropertyOf")
+SYNONYMS = {OBO_IN_OWL + "hasExactSynonym": "exact", OBO_IN_OWL + "hasRelatedSynonym": "related",
+            OBO_IN_OWL + "hasBroadSynonym": "broad", OBO_IN_OWL + "hasNarrowSynonym": "narrow"}
+MAPPINGS = tuple(SKOS + m for m in ("exactMatch", "closeMatch", "broadMatch", "narrowMatch",
+                                     "relatedMatch"))
+XREF = OBO_IN_OWL + "hasDbXref"
+TERM_TYPES = frozenset(OWL + t for t in ("Class", "ObjectProperty", "DatatypeProperty",
+                                         "AnnotationProperty", "NamedIndividual"))
+KIND_BY_TYPE = {FINDING: "finding", "http://purl.org/ontology/bibo/AcademicArticle": "article",
+                "http://purl.org/spar/doco/Section": "section",
+                DCTERMS + "BibliographicResource": "reference"}
+
+_PROLOGUE = "".join(f"PREFIX {p}: <{PREFIXES[p]}>\n" for p in (
+    "rdfs", "owl", "dcterms", "oban", "biolink", "bibo", "doco", "schema")) + (
+    f"PREFIX hodo: <{BASE}>\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# Values
+
+
+@dataclass(frozen=True)
+class Text:
+    """A literal: its text and language (``en``, ``zh``, another tag, or None)."""
+
+    value: str
+    lang: str | None = None
+
+
+@dataclass(frozen=True)
+class Value:
+    """A resource with its labels by language, a literal, or an OWL restriction (``some``)."""
+
+    iri: str | None = None
+    text: Text | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    on_property: Value | None = None
+    filler: Value | None = None
+
+    def shown(self, lang: str) -> tuple[str, str | None]:
+        """The text to show in ``lang`` and the language it is in (None: not a language)."""
+        if self.text is not None:
+            return self.text.value, self.text.lang
+        picked = pick_label(dict(self.labels), lang)
+        if picked:
+            return picked
+        return (shorten(self.iri), None) if self.iri else ("[]", None)
+
+    @property
+    def key(self) -> str:
+        return self.iri or (self.text.value if self.text else "")
+
+
+def _lang(literal: ox.Literal) -> str | None:
+    tag = literal.language
+    return (normalize_tag(tag) or tag.lower()) if tag else None
+
+
+def _text(term: object) -> Text:
+    if isinstance(term, ox.Literal):
+        return Text(term.value, _lang(term))
+    return Text(getattr(term, "value", str(term)))
+
+
+class _Labels:
+    """Labels gathered from rows of OPTIONAL label joins, first label per language wins."""
+
+    def __init__(self) -> None:
+        self.by_iri: dict[str, dict[str, str]] = {}
+
+    def add(self, term: object, label: object) -> None:
+        if isinstance(term, ox.NamedNode):
+            found = self.by_iri.setdefault(term.value, {})
+            if isinstance(label, ox.Literal):
+                found.setdefault(_lang(label) or "", label.value)
+
+    def value(self, term: object, on: Value | None = None, filler: Value | None = None
+              ) -> Value:
+        if isinstance(term, ox.NamedNode):
+            labels = self.by_iri.get(term.value, {})
+            return Value(term.value, labels=tuple(sorted(labels.items())))
+        if isinstance(term, ox.Literal):
+            return Value(text=_text(term))
+        return Value(on_property=on, filler=filler)
+
+
+def web_iri(iri: str | None) -> bool:
+    """Whether an IRI may become a link: only http and https, never javascript: or data:."""
+    if not iri:
+        return False
+    try:
+        parts = urlsplit(iri)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def described(store: ox.Store, iri: str) -> bool:
+    """Whether the release gives ``iri`` a label, so that HODO has a page to show for it."""
+    try:
+        node = ox.NamedNode(iri)
+    except ValueError:
+        return False
+    return any(True for _ in store.quads_for_pattern(node, ox.NamedNode(LABEL), None))
+
+
+def _run(store: ox.Store, query: str, **bound: ox.NamedNode) -> ox.QuerySolutions:
+    solutions = store.query(_PROLOGUE + query, use_default_graph_as_union=True,
+                            substitutions={ox.Variable(k): v for k, v in bound.items()})
+    return solutions  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------------------------------
+# Statements about one resource, both directions
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement seen from the resource: the property, the other end, and whether HermiT
+    inferred it (it is in ``graph/inferred`` only)."""
+
+    prop: Value
+    value: Value
+    inferred: bool = False
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource's own statements and the statements of other resources that point at it
+    (findings excepted: they have their own view)."""
+
+    iri: str
+    labels: tuple[tuple[str, str], ...]
+    outgoing: tuple[Statement, ...]
+    incoming: tuple[Statement, ...]
+    kind: str
+
+    def label(self, lang: str) -> tuple[str, str | None]:
+        return Value(self.iri, labels=self.labels).shown(lang)
+
+    def values(self, *props: str) -> tuple[Value, ...]:
+        return tuple(s.value for s in self.outgoing if s.prop.iri in props)
+
+    def texts(self, *props: str) -> tuple[Text, ...]:
+        return tuple(v.text for v in self.values(*props) if v.text is not None)
+
+    def sources(self, *props: str) -> tuple[Value, ...]:
+        return tuple(s.value for s in self.incoming if s.prop.iri in props)
+
+
+_OUTGOING = """
+SELECT ?s ?p ?o ?pl ?ol ?inf ?rp ?rv ?rpl ?rvl WHERE {
+  ?s ?p ?o .
+  BIND (EXISTS { GRAPH <INFERRED> { ?s ?p ?o } } AS ?inf)
+  OPTIONAL { ?p rdfs:label ?pl }
+  OPTIONAL { ?o rdfs:label ?ol }
+  OPTIONAL { ?o owl:onProperty ?rp ; owl:someValuesFrom ?rv .
+             OPTIONAL { ?rp rdfs:label ?rpl } OPTIONAL { ?rv rdfs:label ?rvl } }
+}""".replace("INFERRED", INFERRED_GRAPH)
+
+_INCOMING = """
+SELECT ?s ?x ?p ?xl ?pl ?inf ?rp ?rpl WHERE {
+  { ?x ?p ?s . FILTER isIRI(?x)
+    BIND (EXISTS { GRAPH <INFERRED> { ?x ?p ?s } } AS ?inf) }
+  UNION
+  { ?x rdfs:subClassOf ?r . ?r owl:someValuesFrom ?s ; owl:onProperty ?rp . FILTER isIRI(?x)
+    BIND (rdfs:subClassOf AS ?p) OPTIONAL { ?rp rdfs:label ?rpl } }
+  FILTER NOT EXISTS { ?x a hodo:HODO_0000110 }
+  OPTIONAL { ?x rdfs:label ?xl }
+  OPTIONAL { ?p rdfs:label ?pl }
+} LIMIT 5000""".replace("INFERRED", INFERRED_GRAPH)
+
+
+def resource(store: ox.Store, iri: str) -> Resource | None:
+    """Both directions of statements about ``iri``, or None when the release says nothing.
+
+    Two queries: the resource's own statements (with the restrictions they reach) and the
+    statements pointing at it, each with the labels of everything named.
+    """
+    try:
+        node = ox.NamedNode(iri)
+    except ValueError:
+        return None
+    outgoing = _outgoing(store, node)
+    incoming = _incoming(store, node)
+    if not outgoing and not incoming:
+        return None
+    first: dict[str, str] = {}
+    for text in (s.value.text for s in outgoing if s.prop.iri == LABEL and s.value.text):
+        first.setdefault(text.lang or "", text.value)
+    return Resource(iri, tuple(sorted(first.items())), outgoing, incoming,
+                    _kind(iri, outgoing, incoming))
+
+
+def _outgoing(store: ox.Store, node: ox.NamedNode) -> tuple[Statement, ...]:
+    labels = _Labels()
+    rows = list(_run(store, _OUTGOING, s=node))
+    for row in rows:
+        for term, label in (("p", "pl"), ("o", "ol"), ("rp", "rpl"), ("rv", "rvl")):
+            labels.add(row[term], row[label])
+    seen: dict[tuple[str, str], Statement] = {}
+    for row in rows:
+        restriction = (labels.value(row["rp"]), labels.value(row["rv"])) if row["rp"] else (
+            None, None)
+        value = labels.value(row["o"], *restriction)
+        key = (row["p"].value, str(row["o"]))  # type: ignore[union-attr]
+        if key not in seen:
+            seen[key] = Statement(labels.value(row["p"]), value, _true(row["inf"]))
+    return tuple(sorted(seen.values(), key=lambda s: (s.prop.key, s.value.key)))
+
+
+def _incoming(store: ox.Store, node: ox.NamedNode) -> tuple[Statement, ...]:
+    labels = _Labels()
+    rows = list(_run(store, _INCOMING, s=node))
+    for row in rows:
+        for term, label in (("x", "xl"), ("p", "pl"), ("rp", "rpl")):
+            labels.add(row[term], row[label])
+    seen: dict[tuple[str, str, str], Statement] = {}
+    for row in rows:
+        via = row["rp"].value if row["rp"] else ""  # type: ignore[union-attr]
+        key = (row["p"].value, row["x"].value, via)  # type: ignore[union-attr]
+        if key not in seen:
+            restriction = labels.value(row["rp"]) if row["rp"] else None
+            seen[key] = Statement(labels.value(row["p"]),
+                                  Value(row["x"].value,  # type: ignore[union-attr]
+                                        labels=labels.value(row["x"]).labels,
+                                        on_property=restriction),
+                                  _true(row["inf"]))
+    return tuple(sorted(seen.values(), key=lambda s: (s.prop.key, s.value.key)))
+
+
+def _true(term: object) -> bool:
+    return isinstance(term, ox.Literal) and term.value in ("true", "1")
+
+
+def _kind(iri: str, outgoing: Iterable[Statement], incoming: Iterable[Statement]) -> str:
+    """What page the resource gets: finding, article, section, reference, term or generic."""
+    types = {s.value.iri for s in outgoing if s.prop.iri == RDF_TYPE}
+    for type_iri, kind in KIND_BY_TYPE.items():
+        if type_iri in types:
+            return kind
+    if types & TERM_TYPES or any(s.prop.iri in HIERARCHY for s in outgoing):
+        return "term"
+    if not iri.startswith(BASE) and any(s.prop.iri == LABEL for s in outgoing):
+        return "term"  # a reused external term the imports describe
+    return "generic"
+
+
+# ---------------------------------------------------------------------------------------------
+# Findings
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One value of a finding: what it measures, a value or a range, and its unit."""
+
+    measure: Value | None
+    value: str | None
+    minimum: str | None
+    maximum: str | None
+    unit: Value | None
+    unit_text: tuple[Text, ...]
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A bibliography entry a finding cites, with its number in the article."""
+
+    iri: str
+    number: str | None
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def label(self, lang: str) -> tuple[str, str | None]:
+        return Value(self.iri, labels=self.labels).shown(lang)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One claim of the article as the finding pattern records it."""
+
+    iri: str
+    labels: tuple[tuple[str, str], ...]
+    subject: Value | None
+    relation: Value | None
+    object: Value | None
+    negated: bool
+    hedged: bool
+    quantities: tuple[Quantity, ...]
+    population: tuple[Text, ...]
+    authors: tuple[Text, ...]
+    sentences: tuple[Text, ...]
+    citations: tuple[Citation, ...]
+    section: Value | None
+    evidence: tuple[Value, ...]
+    conflicts: tuple[Value, ...]
+    notes: tuple[Text, ...]
+
+    def label(self, lang: str) -> tuple[str, str | None]:
+        return Value(self.iri, labels=self.labels).shown(lang)
+
+
+#: Which findings a view loads: ``?t`` is the resource the page is about.
+SELECTORS = {
+    "about": "{ ?f oban:association_has_subject ?t } UNION { ?f oban:association_has_object ?t }"
+             " UNION { ?f oban:association_has_object_property ?t }",
+    "cites": "?f dcterms:source ?t",
+    "in_section": "?f hodo:HODO_0000202 ?t",
+    "one": "FILTER (?f = ?t)",  # joined with ``?f a hodo:HODO_0000110`` below
+}
+
+_FINDINGS = """
+SELECT ?t ?f ?p ?o ?l ?x ?xp ?xo ?xl WHERE {
+  ?f a hodo:HODO_0000110 . SELECTOR
+  { ?f ?p ?o OPTIONAL { ?o rdfs:label ?l } }
+  UNION { ?f hodo:HODO_0000203 ?x . ?x ?xp ?xo OPTIONAL { ?xo rdfs:label ?xl } }
+  UNION { ?f dcterms:source ?x . ?x hodo:HODO_0000206 ?xo BIND (hodo:HODO_0000206 AS ?xp) }
+}"""
+
+
+def findings(store: ox.Store, selector: str, iri: str) -> tuple[Finding, ...]:
+    """The findings ``SELECTORS[selector]`` picks for ``iri``, in ID order; one query."""
+    try:
+        node = ox.NamedNode(iri)
+    except ValueError:
+        return ()
+    labels = _Labels()
+    rows = list(_run(store, _FINDINGS.replace("SELECTOR", SELECTORS[selector]), t=node))
+    for row in rows:
+        labels.add(row["o"], row["l"])
+        labels.add(row["xo"], row["xl"])
+    props: dict[str, dict[str, dict[str, object]]] = {}
+    extra: dict[str, dict[str, dict[str, list[object]]]] = {}
+    for row in rows:
+        f = row["f"].value  # type: ignore[union-attr]
+        if row["p"] is not None:
+            found = props.setdefault(f, {}).setdefault(row["p"].value, {})
+            found.setdefault(str(row["o"]), row["o"])
+        else:
+            by_x = extra.setdefault(f, {}).setdefault(row["x"].value, {})  # type: ignore[union-attr]
+            values = by_x.setdefault(row["xp"].value, [])  # type: ignore[union-attr]
+            if row["xo"] not in values:
+                values.append(row["xo"])
+    return tuple(_finding(f, props[f], extra.get(f, {}), labels) for f in sorted(props))
+
+
+def _finding(iri: str, props: Mapping[str, Mapping[str, object]],
+             extra: Mapping[str, Mapping[str, list[object]]], labels: _Labels) -> Finding:
+    def terms(prop: str) -> list[object]:
+        return list(props.get(prop, {}).values())
+
+    def values(prop: str) -> tuple[Value, ...]:
+        return tuple(sorted((labels.value(t) for t in terms(prop)), key=lambda v: v.key))
+
+    def texts(prop: str) -> tuple[Text, ...]:
+        return tuple(sorted((_text(t) for t in terms(prop) if isinstance(t, ox.Literal)),
+                            key=lambda x: (x.lang != "zh", x.lang or "", x.value)))
+
+    def one(prop: str) -> Value | None:
+        found = values(prop)
+        return found[0] if found else None
+
+    own_labels = {t.lang or "": t.value for t in reversed(texts(LABEL))}
+    return Finding(
+        iri, tuple(sorted(own_labels.items())),
+        one("http://purl.org/oban/association_has_subject"),
+        one("http://purl.org/oban/association_has_object_property"),
+        one("http://purl.org/oban/association_has_object"),
+        any(_true(t) for t in terms("https://w3id.org/biolink/vocab/negated")),
+        any(_true(t) for t in terms(BASE + "HODO_0000209")),
+        tuple(_quantity(extra.get(str(q.iri), {}), labels) for q in values(BASE + "HODO_0000203")),
+        texts(BASE + "HODO_0000205"), texts(BASE + "HODO_0000207"), texts(BASE + "HODO_0000201"),
+        _citations(values(DCTERMS + "source"), extra),
+        one(BASE + "HODO_0000202"), values(OBO + "RO_0002558"), values(BASE + "HODO_0000208"),
+        texts(NOTE))
+
+
+def _quantity(props: Mapping[str, list[object]], labels: _Labels) -> Quantity:
+    def first(prop: str) -> object | None:
+        found = props.get(prop)
+        return found[0] if found else None
+
+    def literal(prop: str) -> str | None:
+        term = first(prop)
+        return term.value if isinstance(term, ox.Literal) else None
+
+    measure, unit = first(BASE + "HODO_0000204"), first(SCHEMA + "unitCode")
+    return Quantity(labels.value(measure) if measure is not None else None,
+                    literal(SCHEMA + "value"), literal(SCHEMA + "minValue"),
+                    literal(SCHEMA + "maxValue"),
+                    labels.value(unit) if unit is not None else None,
+                    tuple(_text(t) for t in props.get(SCHEMA + "unitText", [])))
+
+
+def _citations(sources: Iterable[Value], extra: Mapping[str, Mapping[str, list[object]]]
+               ) -> tuple[Citation, ...]:
+    def number(value: Value) -> str | None:
+        found = extra.get(value.iri or "", {}).get(BASE + "HODO_0000206", [])
+        return getattr(found[0], "value", None) if found else None
+
+    cited = [Citation(v.iri, number(v), v.labels) for v in sources if v.iri]
+    return tuple(sorted(cited, key=lambda c: (_int(c.number), c.iri)))
+
+
+def _int(text: str | None) -> int:
+    try:
+        return int(text or "")
+    except ValueError:
+        return 1 << 30
+
+
+# ---------------------------------------------------------------------------------------------
+# The article and its sections
+
+
+@dataclass(frozen=True)
+class FindingLine:
+    """A finding as a line of a section's list: its claim and how it is qualified."""
+
+    iri: str
+    labels: tuple[tuple[str, str], ...]
+    negated: bool
+    hedged: bool
+
+    def label(self, lang: str) -> tuple[str, str | None]:
+        return Value(self.iri, labels=self.labels).shown(lang)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section of the article, where it sits, and the findings recorded from it."""
+
+    iri: str
+    labels: tuple[tuple[str, str], ...]
+    locator: str | None
+    parent: str | None
+    depth: int
+    findings: tuple[FindingLine, ...] = field(default=())
+
+    def label(self, lang: str) -> tuple[str, str | None]:
+        return Value(self.iri, labels=self.labels).shown(lang)
+
+
+_SECTIONS = """
+SELECT ?a ?sec ?parent ?loc ?l ?f ?fl ?neg ?hedged WHERE {
+  ?sec dcterms:isPartOf+ ?a ; a doco:Section ; dcterms:isPartOf ?parent .
+  OPTIONAL { ?sec bibo:locator ?loc }
+  OPTIONAL { ?sec rdfs:label ?l }
+  OPTIONAL { ?f hodo:HODO_0000202 ?sec ; a hodo:HODO_0000110 .
+             OPTIONAL { ?f rdfs:label ?fl }
+             OPTIONAL { ?f biolink:negated ?neg }
+             OPTIONAL { ?f hodo:HODO_0000209 ?hedged } }
+}"""
+
+
+def sections(store: ox.Store, iri: str) -> tuple[Section, ...]:
+    """Every section under ``iri`` (the article, or a section), in the article's order.
+
+    Numbered sections follow their locator (1, 2, 2.1 ...); the unnumbered front matter
+    comes first, the abstract before the introduction, as a journal prints them.
+    """
+    try:
+        node = ox.NamedNode(iri)
+    except ValueError:
+        return ()
+    rows = list(_run(store, _SECTIONS, a=node))
+    labels = _Labels()
+    for row in rows:
+        labels.add(row["sec"], row["l"])
+        labels.add(row["f"], row["fl"])
+    info: dict[str, tuple[str | None, str]] = {}
+    lines: dict[str, dict[str, FindingLine]] = {}
+    for row in rows:
+        sec = row["sec"].value  # type: ignore[union-attr]
+        info.setdefault(sec, (getattr(row["loc"], "value", None),
+                              row["parent"].value))  # type: ignore[union-attr]
+        found = lines.setdefault(sec, {})
+        if row["f"] is not None and row["f"].value not in found:
+            f = row["f"]
+            found[f.value] = FindingLine(f.value, labels.value(f).labels,
+                                         _true(row["neg"]), _true(row["hedged"]))
+
+    def depth(sec: str) -> int:
+        parent, steps = info[sec][1], 0
+        while parent in info and steps < 20:
+            parent, steps = info[parent][1], steps + 1
+        return steps
+
+    made = [Section(sec, labels.value(ox.NamedNode(sec)).labels, loc, parent, depth(sec),
+                    tuple(sorted(lines[sec].values(), key=lambda x: x.iri)))
+            for sec, (loc, parent) in info.items()]
+    return tuple(sorted(made, key=_reading_order))
+
+
+#: Unnumbered sections in the order a journal prints them (by the end of their IRI).
+FRONT_MATTER = ("abstract", "introduction")
+
+
+def _reading_order(section: Section) -> tuple[int, tuple[int, ...], str]:
+    if section.locator is None:
+        local = section.iri.rsplit("-", 1)[-1]
+        return 0, (FRONT_MATTER.index(local) if local in FRONT_MATTER else len(FRONT_MATTER),),\
+            section.iri
+    parts = tuple(_int(p) for p in section.locator.split("."))
+    return 1, parts, section.iri
