@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import pyoxigraph as ox
@@ -135,10 +136,12 @@ def described(store: ox.Store, iri: str) -> bool:
     return any(True for _ in store.quads_for_pattern(node, ox.NamedNode(LABEL), None))
 
 
-def _run(store: ox.Store, query: str, **bound: ox.NamedNode) -> ox.QuerySolutions:
+def _run(store: ox.Store, query: str, **bound: ox.NamedNode) -> list[dict[str, Any]]:
+    """The solutions as dicts: a QuerySolution looked up by name is slow, unpacked it is not."""
     solutions = store.query(_PROLOGUE + query, use_default_graph_as_union=True,
                             substitutions={ox.Variable(k): v for k, v in bound.items()})
-    return solutions  # type: ignore[return-value]
+    names = [v.value for v in solutions.variables]  # type: ignore[union-attr]
+    return [dict(zip(names, row, strict=True)) for row in solutions]  # type: ignore[union-attr]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,7 +228,7 @@ def resource(store: ox.Store, iri: str) -> Resource | None:
 
 def _outgoing(store: ox.Store, node: ox.NamedNode) -> tuple[Statement, ...]:
     labels = _Labels()
-    rows = list(_run(store, _OUTGOING, s=node))
+    rows = _run(store, _OUTGOING, s=node)
     for row in rows:
         for term, label in (("p", "pl"), ("o", "ol"), ("rp", "rpl"), ("rv", "rvl")):
             labels.add(row[term], row[label])
@@ -242,7 +245,7 @@ def _outgoing(store: ox.Store, node: ox.NamedNode) -> tuple[Statement, ...]:
 
 def _incoming(store: ox.Store, node: ox.NamedNode) -> tuple[Statement, ...]:
     labels = _Labels()
-    rows = list(_run(store, _INCOMING, s=node))
+    rows = _run(store, _INCOMING, s=node)
     for row in rows:
         for term, label in (("x", "xl"), ("p", "pl"), ("rp", "rpl")):
             labels.add(row[term], row[label])
@@ -355,7 +358,7 @@ def findings(store: ox.Store, selector: str, iri: str) -> tuple[Finding, ...]:
     except ValueError:
         return ()
     labels = _Labels()
-    rows = list(_run(store, _FINDINGS.replace("SELECTOR", SELECTORS[selector]), t=node))
+    rows = _run(store, _FINDINGS.replace("SELECTOR", SELECTORS[selector]), t=node)
     for row in rows:
         labels.add(row["o"], row["l"])
         labels.add(row["xo"], row["xl"])
@@ -493,7 +496,7 @@ def sections(store: ox.Store, iri: str) -> tuple[Section, ...]:
         node = ox.NamedNode(iri)
     except ValueError:
         return ()
-    rows = list(_run(store, _SECTIONS, a=node))
+    rows = _run(store, _SECTIONS, a=node)
     labels = _Labels()
     for row in rows:
         labels.add(row["sec"], row["l"])

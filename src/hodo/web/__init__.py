@@ -94,7 +94,15 @@ def _register_template_helpers(app: Flask) -> None:
     def local_link(iri: str, lang: str) -> str:
         """Where a page links an IRI: HODO's page of it, the ``/term`` page of an external term
         the release describes, the IRI itself when it is http(s); "" when it must stay text
-        (``javascript:``, ``data:`` ...)."""
+        (``javascript:``, ``data:`` ...). Kept for the request: a page names a term often."""
+        from flask import g
+
+        cache: dict[tuple[str, str], str] = g.setdefault("hodo_local_links", {})
+        if (iri, lang) not in cache:
+            cache[iri, lang] = _link(iri, lang)
+        return cache[iri, lang]
+
+    def _link(iri: str, lang: str) -> str:
         base = app.config["HODO_BASE"]
         if iri.startswith(base) and len(iri) > len(base):
             return url_for("deref.resource", local=iri[len(base):], lang=lang)
