@@ -233,6 +233,9 @@ def test_article_lists_every_section_in_order_with_its_findings(
     listed = [urlsplit(href).path for href, _ in page.links
               if urlsplit(href).path in section_paths and "toc" in _classes_of(page, href)]
     assert listed == [local(s) for s in _reading_order(release)]
+    cited = [int(urlsplit(h).path.rsplit("-", 1)[-1]) for h in page.hrefs()
+             if "/article-reference-" in h]
+    assert cited == sorted(cited) and len(cited) == len(REFERENCES)
     finding_links = [urlsplit(h).path for h in page.hrefs() if "/finding-" in h]
     assert set(finding_links) >= {local(f) for f in FINDINGS}
     # a section's findings follow it and come before the next section

@@ -190,7 +190,13 @@ def _article(store: Any, found: views.Resource, lang: str) -> str:
     shown = {views.LABEL, views.NOTE, "http://purl.org/spar/cito/cites"}
     return _page("article.html", found, lang, sections=views.sections(store, found.iri),
                  metadata=[s for s in found.outgoing if s.prop.iri not in shown],
-                 cites=found.values("http://purl.org/spar/cito/cites"))
+                 cites=sorted(found.values("http://purl.org/spar/cito/cites"), key=_by_number))
+
+
+def _by_number(value: views.Value) -> tuple[int, str]:
+    """Bibliography entries by their number (article-reference-2 before -10)."""
+    tail = value.key.rsplit("-", 1)[-1]
+    return (int(tail) if tail.isdigit() else 1 << 30), value.key
 
 
 def _section(store: Any, found: views.Resource, lang: str) -> str:
