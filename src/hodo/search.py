@@ -1,0 +1,271 @@
+"""An in-memory index of every named term of a release, for search and autocomplete.
+
+Built once from the store; each query then scans a few thousand normalised strings in
+Python, so a keystroke costs well under a millisecond and no query text ever reaches SPARQL.
+
+Names are ``rdfs:label`` (en, zh), ``skos:prefLabel``/``altLabel`` and the oboInOwl synonyms;
+HODO records the article's abbreviations (HO, PBC, OP ...) as exact synonyms, so an exact
+synonym match ranks just below an exact label match. Terms that the release carries only as
+ancestors of the terms it uses (``oboInOwl:inSubset`` the ancestor subset) are still found, but
+ranked after every other match unless a name matches exactly: they are context, not what a
+reader is looking for, but a reader who types one's exact name wants it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+
+from hodo.namespaces import BASE, PREFIXES
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+OWL = "http://www.w3.org/2002/07/owl#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+OIO = "http://www.geneontology.org/formats/oboInOwl#"
+OBO = "http://purl.obolibrary.org/obo/"
+LABEL = RDFS + "label"
+SUBCLASS = RDFS + "subClassOf"
+SUBPROPERTY = RDFS + "subPropertyOf"
+IN_SUBSET = OIO + "inSubset"
+ANCESTOR_SUBSET = BASE + "subsets/ancestor"
+
+#: Where a name comes from, and the kind of name it is.
+NAME_KINDS = {
+    LABEL: "label",
+    SKOS + "prefLabel": "label",
+    SKOS + "altLabel": "synonym",
+    OIO + "hasExactSynonym": "synonym",
+    OIO + "hasRelatedSynonym": "synonym",
+    OIO + "hasBroadSynonym": "synonym",
+    OIO + "hasNarrowSynonym": "synonym",
+}
+TYPES = {OWL + "Class": "class", OWL + "ObjectProperty": "property",
+         OWL + "DatatypeProperty": "property", OWL + "AnnotationProperty": "property",
+         RDF_TYPE.replace("type", "Property"): "property"}
+KINDS = ("class", "property", "individual")
+
+#: Match ranks, best first.
+EXACT_LABEL, EXACT_SYNONYM, PREFIX, WORD_PREFIX, SUBSTRING = range(5)
+MAX_QUERY = 200
+MAX_LIMIT = 500
+
+_WORD_START = re.compile(r"(?<![^\W_])\w")
+
+
+class QueryError(ValueError):
+    """A query or parameter the search refuses; the message says why."""
+
+
+def normalise(text: str) -> str:
+    """NFKC (full-width letters become ASCII), then case-folded, spaces collapsed.
+
+    >>> normalise("  ＰＢＣ   Liver ")
+    'pbc liver'
+    """
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def abbreviation(text: str) -> bool:
+    """A short all-capitals name without spaces (HO, OP, PBC, 25(OH)D): the article's
+    abbreviations, which HODO records as exact synonyms.
+
+    >>> abbreviation("PBC"), abbreviation("Osteoporosis")
+    (True, False)
+    """
+    letters = [c for c in text if c.isalpha()]
+    return (2 <= len(text) <= 10 and " " not in text and len(letters) >= 2
+            and sum(c.isupper() for c in letters) >= 2 and text.upper() == text)
+
+
+@dataclass(frozen=True)
+class Name:
+    """One name of a term, as written and normalised."""
+
+    text: str
+    lang: str | None
+    kind: str  # "label", "synonym" or "abbreviation"
+    norm: str
+    word_starts: tuple[int, ...]
+
+
+@dataclass
+class Term:
+    """What the index knows of one term."""
+
+    iri: str
+    kind: str
+    prefix: str
+    names: list[Name] = field(default_factory=list)
+    parents: set[str] = field(default_factory=set)
+    children: set[str] = field(default_factory=set)
+    ancestor_only: bool = False
+
+    def label(self, lang: str) -> tuple[str, str | None]:
+        """The label in ``lang``, else in the other language, else the IRI."""
+        labels = [n for n in self.names if n.kind == "label"]
+        for wanted in (lang, "en", "zh", None):
+            for name in labels:
+                if name.lang == wanted or wanted is None:
+                    return name.text, name.lang
+        return self.iri, None
+
+    @property
+    def short_form(self) -> str:
+        """The local part: ``HODO_0000001``, ``MONDO_0005298``."""
+        return re.split(r"[/#]", self.iri)[-1]
+
+    @property
+    def obo_id(self) -> str | None:
+        """``HODO:0000001`` for OBO-style IDs, else None."""
+        match = re.fullmatch(r"([A-Za-z][A-Za-z0-9]*)_(\w+)", self.short_form)
+        return f"{match[1]}:{match[2]}" if match else None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: the term, the name that matched and how."""
+
+    term: Term
+    name: Name
+    rank: int
+
+
+def _prefix_of(iri: str) -> str:
+    """HODO, MONDO, RO ... for OBO-style IRIs; the CURIE prefix for others; "" if none."""
+    if iri.startswith(BASE):
+        return "HODO"
+    if iri.startswith(OBO):
+        match = re.match(r"([A-Za-z]+)_", iri[len(OBO):])
+        if match:
+            return match[1].upper()
+    best = max((p for p, ns in PREFIXES.items() if iri.startswith(ns)),
+               key=lambda p: len(PREFIXES[p]), default="")
+    return best.upper()
+
+
+def _make_name(text: str, lang: str | None, kind: str) -> Name:
+    if kind == "synonym" and abbreviation(text):
+        kind = "abbreviation"
+    norm = normalise(text)
+    starts = tuple(m.start() for m in _WORD_START.finditer(norm))
+    return Name(text, lang, kind, norm, starts)
+
+
+class SearchIndex:
+    """Every term of the release with a label, with its names, type and hierarchy."""
+
+    def __init__(self, terms: Iterable[Term]) -> None:
+        self.terms: dict[str, Term] = {t.iri: t for t in terms}
+        self.sorted: list[Term] = sorted(self.terms.values(), key=lambda t: t.iri)
+
+    @classmethod
+    def from_store(cls, store: ox.Store) -> SearchIndex:
+        """Read the names, types, subsets and hierarchy of every labelled IRI, once."""
+        names: dict[str, set[tuple[str, str | None, str]]] = defaultdict(set)
+        types: dict[str, set[str]] = defaultdict(set)
+        parents: dict[str, set[str]] = defaultdict(set)
+        ancestor: set[str] = set()
+        for quad in store.quads_for_pattern(None, None, None, None):
+            subject, predicate, obj = quad.subject, quad.predicate.value, quad.object
+            if not isinstance(subject, ox.NamedNode):
+                continue
+            if predicate in NAME_KINDS and isinstance(obj, ox.Literal):
+                names[subject.value].add((obj.value, obj.language, NAME_KINDS[predicate]))
+            elif predicate == RDF_TYPE and isinstance(obj, ox.NamedNode):
+                types[subject.value].add(obj.value)
+            elif predicate in (SUBCLASS, SUBPROPERTY) and isinstance(obj, ox.NamedNode):
+                parents[subject.value].add(obj.value)
+            elif predicate == IN_SUBSET and obj.value == ANCESTOR_SUBSET:
+                ancestor.add(subject.value)
+        labelled = {iri for iri, found in names.items() if any(k == "label" for *_, k in found)}
+        terms = [_term(iri, names[iri], types[iri], parents[iri] & labelled - {iri},
+                       iri in ancestor) for iri in labelled]
+        index = cls(terms)
+        for term in index.terms.values():
+            for parent in term.parents:
+                index.terms[parent].children.add(term.iri)
+        return index
+
+    def get(self, iri: str) -> Term | None:
+        return self.terms.get(iri)
+
+    def search(self, query: str, *, offset: int = 0, limit: int = 10,
+               kinds: Iterable[str] = (), prefixes: Iterable[str] = ()
+               ) -> tuple[int, list[Hit]]:
+        """(how many terms match, the page of them asked for), best first.
+
+        Raises:
+            QueryError: an empty or over-long query, a bad page, an unknown type.
+        """
+        needle = _check(query, offset, limit, kinds)
+        wanted_kinds = set(kinds)
+        wanted_prefixes = {p.upper() for p in prefixes}
+        hits = []
+        for term in self.sorted:
+            if wanted_kinds and term.kind not in wanted_kinds:
+                continue
+            if wanted_prefixes and term.prefix not in wanted_prefixes:
+                continue
+            hit = _best(term, needle)
+            if hit:
+                hits.append(hit)
+        hits.sort(key=sort_key)
+        return len(hits), hits[offset:offset + limit]
+
+
+def sort_key(hit: Hit) -> tuple[bool, int, int, str]:
+    """Ancestor-only terms after the rest unless named exactly; then rank, length, IRI."""
+    return (hit.term.ancestor_only and hit.rank > EXACT_SYNONYM, hit.rank, len(hit.name.norm),
+            hit.term.iri)
+
+
+def _check(query: str, offset: int, limit: int, kinds: Iterable[str]) -> str:
+    if len(query) > MAX_QUERY:
+        raise QueryError(f"the query is longer than {MAX_QUERY} characters")
+    needle = normalise(query)
+    if not needle:
+        raise QueryError("the query is empty")
+    if offset < 0 or not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(f"the offset must be 0 or more and the limit 1 to {MAX_LIMIT}")
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise QueryError(f"unknown type {sorted(unknown)[0]!r}: use one of {', '.join(KINDS)}")
+    return needle
+
+
+def _best(term: Term, needle: str) -> Hit | None:
+    """The term's best-ranked name for ``needle``, shortest name first among equals."""
+    best: tuple[int, int] | None = None
+    found = None
+    for name in term.names:
+        rank = _rank(name, needle)
+        if rank is not None and (best is None or (rank, len(name.norm)) < best):
+            best, found = (rank, len(name.norm)), name
+    return Hit(term, found, best[0]) if found and best else None
+
+
+def _rank(name: Name, needle: str) -> int | None:
+    norm = name.norm
+    if norm == needle:
+        return EXACT_LABEL if name.kind == "label" else EXACT_SYNONYM
+    if norm.startswith(needle):
+        return PREFIX
+    if needle not in norm:
+        return None
+    if any(norm.startswith(needle, start) for start in name.word_starts):
+        return WORD_PREFIX
+    return SUBSTRING
+
+
+def _term(iri: str, names: set[tuple[str, str | None, str]], types: set[str],
+          parents: set[str], ancestor: bool) -> Term:
+    kind = next((TYPES[t] for t in sorted(types) if t in TYPES), "individual")
+    made = [_make_name(text, lang, k) for text, lang, k in sorted(
+        names, key=lambda n: (n[2] != "label", n[1] or "", n[0]))]
+    return Term(iri, kind, _prefix_of(iri), made, set(parents), set(), ancestor)

@@ -1,0 +1,136 @@
+"""Search and autocomplete: every name of every term finds it, in both languages."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from flask.testing import FlaskClient
+
+from hodo.search import EXACT_LABEL, EXACT_SYNONYM, SearchIndex, normalise, sort_key
+from hodo.store import Release
+
+PBC = "http://purl.obolibrary.org/obo/MONDO_0005388"
+HO = "https://w3id.org/hodo/HODO_0000001"
+
+
+@pytest.fixture(scope="module")
+def index(release: Release) -> SearchIndex:
+    return SearchIndex.from_store(release.store)
+
+
+
+
+def test_every_name_finds_its_term(index: SearchIndex) -> None:
+    """Each label, synonym and abbreviation, English and Chinese, finds its term on the first
+    page among the terms sharing that exact name."""
+    failures = []
+    names = 0
+    for term in index.terms.values():
+        for name in term.names:
+            names += 1
+            _, hits = index.search(name.text, limit=50)
+            exact = [h for h in hits if h.rank in (EXACT_LABEL, EXACT_SYNONYM)]
+            if term.iri not in [h.term.iri for h in exact]:
+                failures.append((term.iri, name.text))
+    assert names > 1500
+    assert {n.lang for t in index.terms.values() for n in t.names} >= {"en", "zh"}
+    assert not failures
+
+
+def test_chinese_substring(index: SearchIndex) -> None:
+    _, hits = index.search("胆汁", limit=50)
+    assert PBC in [h.term.iri for h in hits]
+    assert all("胆汁" in h.name.text for h in hits)
+
+
+@pytest.mark.parametrize(("query", "iri"), [("PBC", PBC), ("pbc", PBC), ("ＰＢＣ", PBC),
+                                             ("HO", HO), ("肝性骨病", HO),
+                                             ("hepatic osteodystrophy", HO),
+                                             ("Hepatic  Osteodystrophy", HO)])
+def test_exact_names_first(index: SearchIndex, query: str, iri: str) -> None:
+    _, hits = index.search(query)
+    assert hits[0].term.iri == iri
+
+
+def test_ranking_order(index: SearchIndex) -> None:
+    _, hits = index.search("osteo", limit=500)
+    keys = [sort_key(h) for h in hits]
+    assert keys == sorted(keys)
+    _, hits = index.search("o", limit=500)
+    assert {h.rank for h in hits} >= {2, 3, 4}  # prefix, word prefix, substring all occur
+
+
+def test_word_prefix_beats_substring(index: SearchIndex) -> None:
+    _, hits = index.search("liver", limit=500)
+    seen_substring = False
+    for hit in hits:
+        if hit.rank == 4:
+            seen_substring = True
+        else:
+            assert not seen_substring or sort_key(hit)[0]
+
+
+def test_pagination(index: SearchIndex) -> None:
+    total, everything = index.search("o", limit=500)
+    assert total > 40
+    pages = [index.search("o", offset=o, limit=20)[1] for o in range(0, 40, 20)]
+    assert [h.term.iri for page in pages for h in page] == [h.term.iri for h in everything[:40]]
+
+
+def test_filters(index: SearchIndex) -> None:
+    _, hits = index.search("o", limit=500, kinds=["property"])
+    assert hits and all(h.term.kind == "property" for h in hits)
+    _, hits = index.search("o", limit=500, prefixes=["mondo"])
+    assert hits and all(h.term.prefix == "MONDO" for h in hits)
+
+
+def test_normalise() -> None:
+    assert normalise("ＨＯ") == "ho"
+
+
+def test_speed(index: SearchIndex) -> None:
+    started = time.perf_counter()
+    for query in ("o", "胆汁", "PBC", "bone loss", "osteo") * 20:
+        index.search(query)
+    assert (time.perf_counter() - started) / 100 < 0.05  # generous; ~1 ms measured
+
+
+@pytest.mark.parametrize("url", ["/api/suggest?q=", "/api/suggest?q=" + "x" * 201,
+                                 "/api/suggest?q=a&limit=0", "/api/suggest?q=a&limit=x",
+                                 "/api/search?q=a&rows=-1", "/api/search?q=a&type=thing",
+                                 "/api/terms", "/api/ontologies/hodo/terms?page=-1"])
+def test_bad_input(client: FlaskClient, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 400
+    assert response.content_type == "application/json; charset=utf-8"
+    assert response.get_json()["message"]
+
+
+def test_suggest(client: FlaskClient) -> None:
+    data = client.get("/api/suggest?q=PBC&lang=zh").get_json()
+    first = data["results"][0]
+    assert first["iri"] == PBC and first["label"] == "原发性胆汁性胆管炎"
+    assert first["matched"] == "PBC" and first["url"].startswith("/term?")
+
+
+def test_page(client: FlaskClient) -> None:
+    body = client.get("/search?q=胆汁&lang=zh").get_data(as_text=True)
+    assert "原发性胆汁性胆管炎" in body and 'lang="zh-Hans"' in body
+    help_page = client.get("/search?lang=en").get_data(as_text=True)
+    assert "PBC" in help_page
+    hostile = client.get("/search?q=<script>x</script>").get_data(as_text=True)
+    assert "<script>x" not in hostile
+
+
+def test_page_links_and_pagination(client: FlaskClient) -> None:
+    body = client.get("/search?q=o&lang=en&page=2").get_data(as_text=True)
+    assert 'href="/search?q=o&amp;lang=en&amp;page=1"' in body
+    assert 'href="/search?q=o&amp;lang=en&amp;page=3"' in body
+    assert 'href="/HODO_' in client.get("/search?q=HO").get_data(as_text=True)
+
+
+def test_searchbox_on_every_page(client: FlaskClient) -> None:
+    body = client.get("/?lang=zh").get_data(as_text=True)
+    assert 'action="/search"' in body and "/static/search.js" in body
+    assert " style=" not in body and "<script>" not in body
