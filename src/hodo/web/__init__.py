@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
         errors,
         graphs,
         language,
+        openapi,
         ops,
         pages,
         search,
@@ -64,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
     app.register_blueprint(search.bp)
     app.register_blueprint(graphs.bp)
     app.register_blueprint(docs.bp)
+    app.register_blueprint(openapi.bp)
     # last: its catch-all route answers every path the others do not
     app.register_blueprint(deref.bp)
     return app

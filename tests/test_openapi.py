@@ -1,0 +1,60 @@
+"""/openapi.json describes every route of the app, and is a valid OpenAPI 3.1 document."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+from openapi_spec_validator import validate
+
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+
+def _openapi_path(rule: str) -> str:
+    """``/x/<path:iri>/<any(a, b):relation>`` -> ``/x/{iri}/{relation}``."""
+    return re.sub(r"<(?:[^<>:]*(?:\([^)]*\))?:)?([^<>:]+)>", r"{\1}", rule)
+
+
+def test_openapi_path() -> None:
+    assert _openapi_path("/t/<path:iri>/<any(a, b):relation>") == "/t/{iri}/{relation}"
+    assert _openapi_path("/<name>") == "/{name}"
+
+
+def test_document_is_valid(client: FlaskClient) -> None:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.content_type == "application/json; charset=utf-8"
+    document = response.get_json()
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+def test_every_route_is_documented(app: Flask, client: FlaskClient) -> None:
+    paths = client.get("/openapi.json").get_json()["paths"]
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        path = _openapi_path(rule.rule)
+        for method in sorted((rule.methods or set()) - IGNORED_METHODS):
+            if method.lower() not in paths.get(path, {}):
+                missing.append(f"{method} {path}")
+    assert not missing, f"routes without an OpenAPI description: {missing}"
+
+
+def test_curator_routes_need_the_bearer_token(client: FlaskClient) -> None:
+    document = client.get("/openapi.json").get_json()
+    assert document["components"]["securitySchemes"]["curator"]["scheme"] == "bearer"
+    for path in ("/sparql/update", "/graph-store"):
+        for operation in document["paths"][path].values():
+            assert operation["security"] == [{"curator": []}]
+
+
+def test_sparql_media_types(client: FlaskClient) -> None:
+    sparql = client.get("/openapi.json").get_json()["paths"]["/sparql"]
+    assert {p["name"] for p in sparql["get"]["parameters"]} >= {
+        "query", "default-graph-uri", "named-graph-uri"}
+    assert set(sparql["post"]["requestBody"]["content"]) == {
+        "application/x-www-form-urlencoded", "application/sparql-query"}
+    assert "text/csv" in sparql["get"]["responses"]["200"]["content"]
