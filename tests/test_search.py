@@ -145,6 +145,8 @@ def test_page_links_and_pagination(client: FlaskClient) -> None:
     assert 'href="/search?q=o&amp;lang=en&amp;page=1"' in body
     assert 'href="/search?q=o&amp;lang=en&amp;page=3"' in body
     assert 'href="/HODO_' in client.get("/search?q=HO").get_data(as_text=True)
+    filtered = client.get("/search?q=o&lang=zh&type=class").get_data(as_text=True)
+    assert 'href="/search?q=o&amp;lang=zh&amp;page=2&amp;type=class"' in filtered
 
 
 def test_searchbox_on_every_page(client: FlaskClient) -> None:

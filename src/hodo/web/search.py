@@ -3,14 +3,19 @@
 The JSON follows the shapes of the Ontology Lookup Service (OLS) API — ``/api/search``,
 ``/api/ontologies/hodo/terms`` and ``/api/terms`` — so OLS clients can read HODO with little
 change. The query text only ever meets the in-memory index of ``hodo.search``, never SPARQL.
+The term list holds the release's classes, HODO's own and reused ones (``is_defining_ontology``
+tells them apart); parents and children are ``rdfs:subClassOf``/``subPropertyOf`` between
+named terms, asserted or inferred, and the ``hierarchical*`` relations are the same ones.
+The index is built with the app: changes staged in curator mode do not reach it.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
 from flask import (
@@ -23,6 +28,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
 
 from hodo.i18n import add_messages
 from hodo.search import (
@@ -72,8 +78,15 @@ add_messages({
 })
 
 
+@bp.record_once
+def _build_index(state: BlueprintSetupState) -> None:
+    """Build the index with the app (about 30 ms), before any worker is forked, so that
+    workers share it and no request pays for it."""
+    state.app.extensions[INDEX] = SearchIndex.from_store(state.app.extensions["hodo"].store)
+
+
 def get_index() -> SearchIndex:
-    """The app's index, built from the release on first use (about 30 ms), then kept."""
+    """The app's index (built again if someone dropped it)."""
     index = current_app.extensions.get(INDEX)
     if index is None:
         index = current_app.extensions[INDEX] = SearchIndex.from_store(get_release().store)
@@ -120,13 +133,12 @@ def _lang() -> str:
 
 def _api(view: Callable[..., Response]) -> Callable[..., Response]:
     """Bad parameters and refused queries become 400 JSON errors."""
+    @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Response:
         try:
             return view(*args, **kwargs)
         except (QueryError, BadParameter) as error:
             return _error(400, str(error))
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
     return wrapped
 
 
@@ -154,8 +166,9 @@ def page() -> Response | str:
                                         lang=lang), 400)
     pages = -(-total // PAGE_SIZE)
     rows = [{"hit": h, "label": h.term.label(lang)} for h in hits]
+    kept = {k: request.args.getlist(k) for k in ("type", "prefix") if k in request.args}
     return render_template("search.html", q=query, hits=rows, total=total, number=number,
-                           pages=pages, lang=lang)
+                           pages=pages, lang=lang, kept=kept)
 
 
 # ---- autocomplete -------------------------------------------------------------------------
@@ -374,8 +387,6 @@ def _term_doc(term: Term, lang: str) -> dict[str, Any]:
 
 def _double(iri: str) -> str:
     """The IRI encoded once more than the router decodes: OLS clients' double encoding."""
-    from urllib.parse import quote
-
     return quote(iri, safe="")
 
 
