@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import time
+import urllib.parse
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 from flask.testing import FlaskClient
+from playwright.sync_api import Browser, expect
 
 from hodo.search import EXACT_LABEL, EXACT_SYNONYM, SearchIndex, normalise, sort_key
 from hodo.store import Release
+from tests.test_ui_browser import Sink, _open, browser, playwright, sink, site
+
+__all__ = ["browser", "playwright", "sink", "site"]  # fixtures, imported to be used here
 
 PBC = "http://purl.obolibrary.org/obo/MONDO_0005388"
 HO = "https://w3id.org/hodo/HODO_0000001"
@@ -153,3 +158,36 @@ def test_searchbox_on_every_page(client: FlaskClient) -> None:
     body = client.get("/?lang=zh").get_data(as_text=True)
     assert 'action="/search"' in body and "/static/search.js" in body
     assert " style=" not in body and "<script>" not in body
+
+
+def test_autocomplete_in_a_browser(browser: Browser, site: str, sink: Sink) -> None:
+    """Typing in the header box lists suggestions; the arrow keys and Enter open the term;
+    no console error or CSP violation, nothing fetched off the machine."""
+    tab = _open(browser, sink, site + "/?lang=zh")
+    try:
+        page = tab.page
+        failed: list[str] = []
+        page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+        page.locator("#searchbox-q").press_sequentially("胆汁", delay=50)
+        options = page.locator("#searchbox-list li[role=option]")
+        expect(options.first).to_be_visible(timeout=10_000)
+        texts = options.all_text_contents()
+        target = next(i for i, text in enumerate(texts) if "原发性胆汁性胆管炎" in text)
+        for _ in range(target + 1):
+            page.keyboard.press("ArrowDown")
+        expect(options.nth(target)).to_have_attribute("aria-selected", "true")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert urllib.parse.unquote(page.url).endswith(f"/term?iri={PBC}&lang=zh")
+        page.go_back()
+        page.locator("#searchbox-q").fill("<b>PBC</b>")
+        page.locator("#searchbox-q").press("Enter")
+        page.wait_for_url("**/search?**")
+        expect(page.locator(".search-count")).to_be_visible()
+        # Chromium's own /favicon.ico request (HODO has none) is not a page request: its 404
+        # reaches the console but no response event
+        assert failed == []
+        assert [p for p in tab.problems if "404 (NOT FOUND)" not in p] == []
+        tab.stayed_local(sink)
+    finally:
+        tab.page.context.close()
