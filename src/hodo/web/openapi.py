@@ -200,8 +200,12 @@ def _pages() -> dict[str, Any]:
         "/ontology": {"get": _op("The ontology's documentation", "Pages", html, [LANG])},
         "/downloads": {"get": _op("The release files, with checksums", "Downloads", html,
                                   [LANG])},
-        "/downloads/{name}": {"get": _op("One release file", "Downloads", {
+        "/downloads.json": {"get": _op("The release files for programs: name, URL, media type, "
+                                       "size and SHA-256", "Downloads",
+                                       {"200": _answer("The list", JSON)})},
+        "/downloads/{name}": {"get": _op("One release file, with an ETag", "Downloads", {
             "200": _answer("The file", *GRAPH_TYPES, JSON, "text/tab-separated-values", TEXT),
+            "304": _answer("Not modified (If-None-Match)"),
             "404": _answer("No such file", TEXT)}, [_param("name", "path")])},
         "/validate": {
             "get": _op("Validation page", "Validation", html, [LANG, fmt]),
