@@ -111,6 +111,21 @@ MESSAGES: dict[str, dict[str, str]] = {
     "run": {"en": "Run query", "zh": "执行查询"},
     "error": {"en": "Error", "zh": "错误"},
     "home": {"en": "Home", "zh": "首页"},
+    "nav_article": {"en": "Article", "zh": "原文"},
+    "nav_map": {"en": "Mechanism map", "zh": "机制图"},
+    "nav_ontology": {"en": "Ontology", "zh": "本体文档"},
+    "nav_downloads": {"en": "Downloads", "zh": "下载"},
+    "nav_api": {"en": "API", "zh": "API"},
+    "start_map": {"en": "How liver diseases lead to bone loss and fracture, as the article's "
+                        "findings connect them",
+                  "zh": "文章研究发现所揭示的肝脏疾病导致骨量丢失与骨折的途径"},
+    "start_ontology": {"en": "The ontology: its classes, properties, shapes and how to cite it",
+                       "zh": "本体：类、属性、形状约束及引用方式"},
+    "start_downloads": {"en": "Every release file, the shapes and the mappings, with checksums",
+                        "zh": "全部发布文件、形状约束与映射，附校验和"},
+    "start_search": {"en": "Search every term by any of its names, in English or Chinese",
+                     "zh": "按任一名称以中文或英文搜索所有术语"},
+    "start_api": {"en": "The HTTP API, described in OpenAPI", "zh": "以 OpenAPI 描述的 HTTP API"},
 }
 
 
