@@ -18,10 +18,12 @@ from hodo.build import (
     CONTEXT_FILE,
     DATASET_FILE,
     GRAPH_NAMES,
+    SHAPES_PREFIX,
     BuildReport,
     graph_iri,
 )
 from hodo.mappings import MAPPINGS_FILE
+from hodo.paths import SHAPES_DIR
 from tests.terms import ONTOLOGY
 
 BUILD = ("from pathlib import Path; import sys; from hodo.build import build; "
@@ -67,8 +69,10 @@ def test_checksums_match_the_files(release_dir: Path) -> None:
     import hashlib
 
     lines = (release_dir / CHECKSUMS_FILE).read_text().splitlines()
+    shapes = {f"{SHAPES_PREFIX}{p.name}" for p in SHAPES_DIR.glob("*.ttl")}
+    assert shapes, "the release carries the shapes"
     assert {line.split("  ")[1] for line in lines} == {
-        *ARTIFACTS, DATASET_FILE, CONTEXT_FILE, MAPPINGS_FILE}
+        *ARTIFACTS, DATASET_FILE, CONTEXT_FILE, MAPPINGS_FILE, *shapes}
     for line in lines:
         digest, name = line.split("  ")
         assert hashlib.sha256((release_dir / name).read_bytes()).hexdigest() == digest

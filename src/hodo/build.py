@@ -49,6 +49,9 @@ DATASET_FILE = "hodo.nq"
 #: The JSON-LD context of HODO's prefix map, for clients that compact or expand HODO's CURIEs.
 CONTEXT_FILE = "context.jsonld"
 CHECKSUMS_FILE = "SHA256SUMS"
+#: The SHACL shapes travel with the release, each as ``shapes-<file>``, so a downloaded release
+#: can be validated by the very shapes it was checked with.
+SHAPES_PREFIX = "shapes-"
 
 
 def graph_iri(name: str) -> URIRef:
@@ -230,7 +233,8 @@ def _mappings(ontology_dir: Path) -> Graph:
 
 def write_release(version: str, graphs: dict[str, Graph], out_dir: Path,
                   ontology_dir: Path = paths.ONTOLOGY_DIR) -> BuildReport:
-    """Write every artifact, the mapping set, the JSON-LD context and a checksum file."""
+    """Write every artifact, the mapping set, the JSON-LD context, the shapes and a checksum
+    file."""
     import json
 
     from hodo.mappings import MAPPINGS_FILE
@@ -249,6 +253,8 @@ def write_release(version: str, graphs: dict[str, Graph], out_dir: Path,
     written.append(_write(out_dir / MAPPINGS_FILE, sssom))
     context = json.dumps(jsonld_context(), indent=2, ensure_ascii=False) + "\n"
     written.append(_write(out_dir / CONTEXT_FILE, context.encode()))
+    for shapes in sorted(paths.SHAPES_DIR.glob("*.ttl")):
+        written.append(_write(out_dir / f"{SHAPES_PREFIX}{shapes.name}", shapes.read_bytes()))
     sums = "".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in written)
     written.append(_write(out_dir / CHECKSUMS_FILE, sums.encode()))
     counts = {name: len(graphs[name]) for name in GRAPH_NAMES}

@@ -269,17 +269,20 @@ class Shape:
     message: Labels
 
 
-def shapes(shapes_dir: Path = paths.SHAPES_DIR) -> list[Shape]:
+def shapes(shapes_dir: Path = paths.SHAPES_DIR, pattern: str = "*.ttl") -> list[Shape]:
     """Every node and property shape in the shapes files; property shapes are shared between
-    files, so all files are read into one graph and each shape is listed once."""
-    from hodo.build import parse_file
+    files, so all files are read into one graph and each shape is listed once.
+
+    A release folder holds the shapes as ``shapes-<file>``: pass ``pattern="shapes-*.ttl"``.
+    """
+    from hodo.build import SHAPES_PREFIX, parse_file
 
     graph = Graph()
     home: dict[Any, str] = {}
-    for file in sorted(shapes_dir.glob("*.ttl")):
+    for file in sorted(shapes_dir.glob(pattern)):
         part = parse_file(file, Graph())
         for node in set(part.subjects(RDF.type, None)) | set(part.subjects(SH.path, None)):
-            home.setdefault(node, file.name)
+            home.setdefault(node, file.name.removeprefix(SHAPES_PREFIX))
         graph += part
     nodes = set(graph.subjects(RDF.type, SH.NodeShape)) | set(
         graph.subjects(RDF.type, SH.PropertyShape)) | set(graph.objects(None, SH.property))
@@ -375,15 +378,17 @@ def read_checksums(dist: Path) -> dict[str, str]:
     return found
 
 
-def downloads(dist: Path, shapes_dir: Path = paths.SHAPES_DIR) -> list[Download]:
-    """The release files, then the SHACL shapes, each hashed from its bytes."""
+def downloads(dist: Path) -> list[Download]:
+    """The release files, then the SHACL shapes the release carries, each hashed from its bytes.
+    """
+    from hodo.build import SHAPES_PREFIX
+
     listed = read_checksums(dist)
-    found = [_download(p.name, p, listed.get(p.name), "release")
-             for p in sorted(dist.iterdir()) if p.is_file() and not p.name.endswith(".tmp")
+    files = [p for p in sorted(dist.iterdir()) if p.is_file() and not p.name.endswith(".tmp")
              and not p.name.startswith(".")]
-    found += [_download(f"shapes-{p.name}", p, None, "shapes")
-              for p in sorted(shapes_dir.glob("*.ttl"))]
-    return found
+    shapes = [p for p in files if p.name.startswith(SHAPES_PREFIX)]
+    return [_download(p.name, p, listed.get(p.name), "shapes" if p in shapes else "release")
+            for p in [*(p for p in files if p not in shapes), *shapes]]
 
 
 def _download(name: str, path: Path, listed: str | None, kind: str) -> Download:

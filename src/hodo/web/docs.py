@@ -21,6 +21,7 @@ from flask import (
 )
 
 from hodo import docs
+from hodo.build import SHAPES_PREFIX
 from hodo.i18n import add_messages, pick_label
 from hodo.namespaces import shorten
 from hodo.web import get_release
@@ -97,10 +98,11 @@ def _data() -> dict[str, Any]:
         cache.clear()
         cache.update(release=release, header=docs.header(store), reused=docs.reused_terms(store),
                      tree=docs.class_tree(store), properties=docs.properties(store),
-                     shapes=docs.shapes(), counts=docs.counts(store),
+                     shapes=docs.shapes(release.path.parent, f"{SHAPES_PREFIX}*.ttl"),
+                     counts=docs.counts(store),
                      graphs=docs.graph_sizes(store), labels=docs.labels_of(store),
                      definitions=docs.definitions_of(store),
-                     downloads={d.name: d for d in docs.downloads(current_app.config["HODO_DIST"])})
+                     downloads={d.name: d for d in docs.downloads(release.path.parent)})
         cache["citation"] = docs.citation(cache["header"])
     return cache
 
