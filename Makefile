@@ -32,7 +32,7 @@ $(UI): package.json package-lock.json
 
 ui: $(UI)
 
-dist/hodo.nq: $(BIN)/hodo $(wildcard ontology/*.ttl ontology/*/*.ttl ontology/mappings/*.tsv)
+dist/hodo.nq: $(BIN)/hodo $(wildcard ontology/*.ttl ontology/*/*.ttl ontology/mappings/*.tsv shapes/*.ttl)
 	$(BIN)/hodo build
 
 build: dist/hodo.nq
