@@ -24,6 +24,7 @@ from flask import (
 
 from hodo import views
 from hodo.i18n import add_messages, choose_language
+from hodo.search import abbreviation
 from hodo.web import get_release
 
 bp = Blueprint("pages", __name__)
@@ -233,7 +234,7 @@ def raw_links(iri: str) -> list[tuple[str, str]]:
 def synonyms(found: views.Resource) -> list[tuple[str, views.Text]]:
     """(scope, synonym) pairs, exact ones first, abbreviations left out (shown apart)."""
     pairs = [(scope, text) for prop, scope in views.SYNONYMS.items()
-             for text in found.texts(prop) if not _abbreviation(text.value)]
+             for text in found.texts(prop) if not abbreviation(text.value)]
     return pairs
 
 
@@ -243,14 +244,7 @@ def abbreviations(found: views.Resource) -> list[views.Text]:
     OBO data marks abbreviations only by synonym type, which HODO's data does not carry, so a
     short exact synonym in capitals with no spaces counts as one.
     """
-    return [t for t in found.texts(*views.SYNONYMS) if _abbreviation(t.value)]
-
-
-def _abbreviation(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
-    return (2 <= len(text) <= 10 and " " not in text and len(letters) >= 2
-            and sum(c.isupper() for c in letters) >= 2 and text.upper() == text
-            and all(c.isascii() for c in letters))
+    return [t for t in found.texts(*views.SYNONYMS) if abbreviation(t.value)]
 
 
 def mappings(found: views.Resource) -> list[tuple[str, views.Value]]:
