@@ -15,14 +15,14 @@ from typing import Any
 import pyoxigraph as ox
 
 from hodo.i18n import pick_label
+from hodo.namespaces import BASE, PREFIXES
 
-HODO = "https://w3id.org/hodo/"
-OBO = "http://purl.obolibrary.org/obo/"
-INFERRED_GRAPH = HODO + "graph/inferred"
-NEGATED = "https://w3id.org/biolink/vocab/negated"
-HEDGED = HODO + "HODO_0000209"
-CONFLICTS = HODO + "HODO_0000208"
-SUBCLASS_OF = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
+OBO = PREFIXES["obo"]
+INFERRED_GRAPH = BASE + "graph/inferred"
+NEGATED = PREFIXES["biolink"] + "negated"
+HEDGED = BASE + "HODO_0000209"
+CONFLICTS = BASE + "HODO_0000208"
+SUBCLASS_OF = PREFIXES["rdfs"] + "subClassOf"
 
 #: Liver diseases, the map's left layer: MONDO's hepatobiliary disorders (liver and biliary
 #: disease, so the cholestatic ones too), HPO's abnormalities of the liver, and all under them.
@@ -32,7 +32,7 @@ LIVER_DISEASE_ROOTS = (OBO + "MONDO_0002515", OBO + "HP_0001392")
 BONE_OUTCOME_ROOTS = (OBO + "MONDO_0005298",   # osteoporosis
                       OBO + "MONDO_0005315",   # bone fracture
                       OBO + "HP_0004349",      # reduced bone mineral density
-                      HODO + "HODO_0000015")   # bone loss
+                      BASE + "HODO_0000015")   # bone loss
 #: Relations that say one thing causes, regulates, prevents or goes with another: the findings
 #: the map is drawn from. Frequencies, study designs, locations and the five-phase theory of
 #: traditional Chinese medicine say something else, and are left to the term pages.
@@ -45,10 +45,10 @@ MECHANISM_RELATIONS = (OBO + "RO_0003302",  # causes or contributes to condition
                        OBO + "RO_0002610",  # correlated with
                        OBO + "RO_0002599",  # capable of inhibiting or preventing ...
                        OBO + "RO_0002200",  # has phenotype
-                       HODO + "HODO_0000210")  # occurs in patients with
+                       BASE + "HODO_0000210")  # occurs in patients with
 #: Relations whose object comes first in the story: "osteoporosis occurs in patients with
 #: Wilson disease" leads from the disease to the bone.
-OBJECT_FIRST = frozenset({HODO + "HODO_0000210"})
+OBJECT_FIRST = frozenset({BASE + "HODO_0000210"})
 
 #: Words for relations that the data leaves unlabelled.
 RELATION_WORDS = {SUBCLASS_OF: {"en": "is a", "zh": "是一种"}}

@@ -18,10 +18,9 @@ from rdflib import BNode as RBNode
 from rdflib.namespace import SH
 
 from hodo import paths
-from hodo.namespaces import shorten
+from hodo.namespaces import BASE, shorten
 
-HODO_BASE = "https://w3id.org/hodo/"
-ONTOLOGY_IRI = HODO_BASE + "hodo.owl"
+ONTOLOGY_IRI = BASE + "hodo.owl"
 GRAPHS = ("ontology", "imports", "mappings", "findings", "inferred", "metadata")
 PREFIXES = """
 PREFIX owl: <http://www.w3.org/2002/07/owl#>
@@ -139,7 +138,7 @@ def reused_terms(store: ox.Store) -> list[tuple[str, int]]:
     counts: dict[str, int] = defaultdict(int)
     for row in rows:
         iri = row["t"].value
-        if not iri.startswith(HODO_BASE):
+        if not iri.startswith(BASE):
             counts[prefix_of(iri)] += 1
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
@@ -193,7 +192,7 @@ def class_tree(store: ox.Store) -> list[TreeNode]:
         for parent in ps:
             children[parent].append(child)
     roots = sorted((c for c in named if not parents[c]),
-                   key=lambda c: (not c.startswith(HODO_BASE), c))
+                   key=lambda c: (not c.startswith(BASE), c))
     return [_subtree(root, children, frozenset()) for root in roots]
 
 
@@ -251,7 +250,7 @@ def counts(store: ox.Store) -> dict[str, int]:
 
 def graph_sizes(store: ox.Store) -> dict[str, int]:
     """Triples per named graph."""
-    return {name: _count(store, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{HODO_BASE}graph/{name}>"
+    return {name: _count(store, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{BASE}graph/{name}>"
                                 " { ?s ?p ?o } }") for name in GRAPHS}
 
 

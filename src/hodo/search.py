@@ -23,12 +23,12 @@ import pyoxigraph as ox
 
 from hodo.namespaces import BASE, PREFIXES
 
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-OWL = "http://www.w3.org/2002/07/owl#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-OIO = "http://www.geneontology.org/formats/oboInOwl#"
-OBO = "http://purl.obolibrary.org/obo/"
+RDF_TYPE = PREFIXES["rdf"] + "type"
+RDFS = PREFIXES["rdfs"]
+OWL = PREFIXES["owl"]
+SKOS = PREFIXES["skos"]
+OIO = PREFIXES["oboInOwl"]
+OBO = PREFIXES["obo"]
 LABEL = RDFS + "label"
 SUBCLASS = RDFS + "subClassOf"
 SUBPROPERTY = RDFS + "subPropertyOf"

@@ -17,14 +17,14 @@ import pyoxigraph as ox
 from hodo.i18n import normalize_tag, pick_label
 from hodo.namespaces import BASE, PREFIXES, shorten
 
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-OWL = "http://www.w3.org/2002/07/owl#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-OBO_IN_OWL = "http://www.geneontology.org/formats/oboInOwl#"
-OBO = "http://purl.obolibrary.org/obo/"
-DCTERMS = "http://purl.org/dc/terms/"
-SCHEMA = "http://schema.org/"
+RDF_TYPE = PREFIXES["rdf"] + "type"
+RDFS = PREFIXES["rdfs"]
+OWL = PREFIXES["owl"]
+SKOS = PREFIXES["skos"]
+OBO_IN_OWL = PREFIXES["oboInOwl"]
+OBO = PREFIXES["obo"]
+DCTERMS = PREFIXES["dcterms"]
+SCHEMA = PREFIXES["schema"]
 LABEL = RDFS + "label"
 DEFINITION = OBO + "IAO_0000115"
 NOTE = SKOS + "editorialNote"

@@ -31,6 +31,7 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 
 from hodo.i18n import add_messages
+from hodo.namespaces import PREFIXES
 from hodo.search import (
     KINDS,
     MAX_LIMIT,
@@ -50,7 +51,7 @@ ONTOLOGY = "hodo"
 PAGE_SIZE = 20
 DEFINITION = OBO + "IAO_0000115"
 REPLACED_BY = OBO + "IAO_0100001"
-DEPRECATED = "http://www.w3.org/2002/07/owl#deprecated"
+DEPRECATED = PREFIXES["owl"] + "deprecated"
 SYNONYM_PROPS = (OIO + "hasExactSynonym", OIO + "hasRelatedSynonym",
                  OIO + "hasBroadSynonym", OIO + "hasNarrowSynonym",
                  "http://www.w3.org/2004/02/skos/core#altLabel")
