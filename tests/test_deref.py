@@ -196,6 +196,8 @@ def test_ontology_iri_for_a_browser_is_the_documentation(client: FlaskClient) ->
     assert response.mimetype == "text/html"
     assert "肝性骨病本体" in response.get_data(as_text=True)
     assert "Accept" in response.headers["Vary"]
+    assert response.headers["Content-Location"] == "/ontology"
+    assert response.headers["Content-Language"] == "zh"
 
 
 def test_version_iri_of_another_release_is_404_naming_the_one_served(

@@ -43,7 +43,7 @@ from hodo.build import ARTIFACTS, DATASET_FILE
 from hodo.formats import BY_NAME, Format, by_extension, parse_accept, quality
 from hodo.i18n import add_messages
 from hodo.namespaces import PREFIXES
-from hodo.web import get_release, pages
+from hodo.web import docs, get_release, pages
 from hodo.web.errors import wants_html
 
 bp = Blueprint("deref", __name__)
@@ -100,7 +100,7 @@ def resource(local: str) -> Response:
     """One HODO IRI, in the representation the client asks for."""
     release_file = _release_file(local)
     if release_file is not None:
-        return _send_release_file(release_file, local)
+        return _send_release_file(release_file)
     if local == ONTOLOGY_FILE or _version_of(local) is not None:
         return _ontology(local)
     choice = _choose(local, _exists)
@@ -295,23 +295,18 @@ def _ontology(local: str) -> Response:
     chosen = negotiate_page_or_rdf(request.headers.get("Accept"))
     folder = local.rsplit("/", 1)[0] + "/" if "/" in local else ""
     if chosen is None:
-        view = current_app.view_functions.get("docs.ontology")
-        response = (pages.html_response(pages.render_resource(current_app.config["HODO_BASE"]
-                                                              + ONTOLOGY_FILE, g.lang) or "",
-                                        g.lang)
-                    if view is None else current_app.make_response(view()))
-        location = url_for("docs.ontology") if view is not None else None
-    else:
-        name = RELEASE_FILES[chosen.name]
-        response = _send_release_file(name, folder + name)
-        location = url_for("deref.resource", local=folder + name)
-    response.headers["Vary"] = "Accept, Accept-Language" if chosen is None else "Accept"
-    if location:
-        response.headers["Content-Location"] = location
+        response = current_app.make_response(docs.ontology())
+        response.headers["Content-Location"] = url_for("docs.ontology")
+        response.headers["Vary"] = "Accept, Accept-Language"
+        return response
+    name = RELEASE_FILES[chosen.name]
+    response = _send_release_file(name)
+    response.headers["Content-Location"] = url_for("deref.resource", local=folder + name)
+    response.headers["Vary"] = "Accept"
     return response
 
 
-def _send_release_file(name: str, local: str) -> Response:
+def _send_release_file(name: str) -> Response:
     chosen = by_extension(name.rsplit(".", 1)[-1])
     path = get_release().path.parent / name
     if not path.is_file():
