@@ -108,19 +108,20 @@ def citation(head: Header) -> str:
 
 def labels_of(store: ox.Store) -> dict[str, Labels]:
     """Every rdfs:label in the release, by IRI and language."""
-    found: dict[str, Labels] = defaultdict(dict)
-    for row in _query(store, "SELECT ?s ?l WHERE { ?s rdfs:label ?l FILTER isIRI(?s) }"):
-        lang = (row["l"].language or "").split("-")[0] or "en"
-        found[row["s"].value].setdefault(lang, row["l"].value)
-    return dict(found)
+    return _texts_by_language(store, "rdfs:label")
 
 
 def definitions_of(store: ox.Store) -> dict[str, Labels]:
     """Every IAO definition in the release, by IRI and language."""
+    return _texts_by_language(store, "obo:IAO_0000115")
+
+
+def _texts_by_language(store: ox.Store, predicate: str) -> dict[str, Labels]:
+    """The first value of ``predicate`` per IRI and language (untagged counts as English)."""
     found: dict[str, Labels] = defaultdict(dict)
-    for row in _query(store, "SELECT ?s ?d WHERE { ?s obo:IAO_0000115 ?d FILTER isIRI(?s) }"):
-        lang = (row["d"].language or "").split("-")[0] or "en"
-        found[row["s"].value].setdefault(lang, row["d"].value)
+    for row in _query(store, f"SELECT ?s ?t WHERE {{ ?s {predicate} ?t FILTER isIRI(?s) }}"):
+        lang = (row["t"].language or "").split("-")[0] or "en"
+        found[row["s"].value].setdefault(lang, row["t"].value)
     return dict(found)
 
 
