@@ -15,36 +15,34 @@ from typing import Any
 import pyoxigraph as ox
 
 from hodo.i18n import pick_label
-from hodo.namespaces import BASE, PREFIXES
+from hodo.namespaces import BASE, BIOLINK_NS, INFERRED_GRAPH, OBO_NS, RDFS_NS
 
-OBO = PREFIXES["obo"]
-INFERRED_GRAPH = BASE + "graph/inferred"
-NEGATED = PREFIXES["biolink"] + "negated"
+NEGATED = BIOLINK_NS + "negated"
 HEDGED = BASE + "HODO_0000209"
 CONFLICTS = BASE + "HODO_0000208"
-SUBCLASS_OF = PREFIXES["rdfs"] + "subClassOf"
+SUBCLASS_OF = RDFS_NS + "subClassOf"
 
 #: Liver diseases, the map's left layer: MONDO's hepatobiliary disorders (liver and biliary
 #: disease, so the cholestatic ones too), HPO's abnormalities of the liver, and all under them.
-LIVER_DISEASE_ROOTS = (OBO + "MONDO_0002515", OBO + "HP_0001392")
+LIVER_DISEASE_ROOTS = (OBO_NS + "MONDO_0002515", OBO_NS + "HP_0001392")
 #: Bone outcomes, the right layer: these and everything under them (hepatic osteodystrophy is
 #: an osteoporosis, osteopenia a reduced bone mineral density).
-BONE_OUTCOME_ROOTS = (OBO + "MONDO_0005298",   # osteoporosis
-                      OBO + "MONDO_0005315",   # bone fracture
-                      OBO + "HP_0004349",      # reduced bone mineral density
+BONE_OUTCOME_ROOTS = (OBO_NS + "MONDO_0005298",   # osteoporosis
+                      OBO_NS + "MONDO_0005315",   # bone fracture
+                      OBO_NS + "HP_0004349",      # reduced bone mineral density
                       BASE + "HODO_0000015")   # bone loss
 #: Relations that say one thing causes, regulates, prevents or goes with another: the findings
 #: the map is drawn from. Frequencies, study designs, locations and the five-phase theory of
 #: traditional Chinese medicine say something else, and are left to the term pages.
-MECHANISM_RELATIONS = (OBO + "RO_0003302",  # causes or contributes to condition
-                       OBO + "RO_0003304",  # contributes to condition
-                       OBO + "RO_0002566",  # causally influences
-                       OBO + "RO_0002211",  # regulates
-                       OBO + "RO_0002212",  # negatively regulates
-                       OBO + "RO_0002213",  # positively regulates
-                       OBO + "RO_0002610",  # correlated with
-                       OBO + "RO_0002599",  # capable of inhibiting or preventing ...
-                       OBO + "RO_0002200",  # has phenotype
+MECHANISM_RELATIONS = (OBO_NS + "RO_0003302",  # causes or contributes to condition
+                       OBO_NS + "RO_0003304",  # contributes to condition
+                       OBO_NS + "RO_0002566",  # causally influences
+                       OBO_NS + "RO_0002211",  # regulates
+                       OBO_NS + "RO_0002212",  # negatively regulates
+                       OBO_NS + "RO_0002213",  # positively regulates
+                       OBO_NS + "RO_0002610",  # correlated with
+                       OBO_NS + "RO_0002599",  # capable of inhibiting or preventing ...
+                       OBO_NS + "RO_0002200",  # has phenotype
                        BASE + "HODO_0000210")  # occurs in patients with
 #: Relations whose object comes first in the story: "osteoporosis occurs in patients with
 #: Wilson disease" leads from the disease to the bone.

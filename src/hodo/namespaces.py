@@ -34,6 +34,20 @@ REPLACED_BY = OBO["IAO_0100001"]
 #: :data:`PREFIX_SPEC` (see :func:`generate_prefix_table`).
 PREFIXES: dict[str, str] = {"hodo": BASE} | {p: row[0] for p, row in PREFIX_TABLE.items()}
 
+#: Namespaces as plain strings, for code that compares pyoxigraph terms (whose ``.value`` is a
+#: ``str``; the rdflib terms above compare unequal to plain strings).
+RDF_TYPE = PREFIXES["rdf"] + "type"
+RDFS_NS = PREFIXES["rdfs"]
+OWL_NS = PREFIXES["owl"]
+SKOS_NS = PREFIXES["skos"]
+OBO_IN_OWL_NS = PREFIXES["oboInOwl"]
+OBO_NS = PREFIXES["obo"]
+DCTERMS_NS = PREFIXES["dcterms"]
+SCHEMA_NS = PREFIXES["schema"]
+BIOLINK_NS = PREFIXES["biolink"]
+#: The named graph of what the reasoner adds.
+INFERRED_GRAPH = BASE + "graph/inferred"
+
 #: The prefixes HODO uses, as HODO writes them, and the URI prefix HODO's data uses where it is
 #: not the Bioregistry's first choice (it must still be one the Bioregistry knows for that
 #: resource). Edit this, then run ``hodo imports`` to regenerate ``hodo/prefix_table.py``.

@@ -21,32 +21,35 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from hodo.namespaces import BASE, PREFIXES
+from hodo.namespaces import (
+    BASE,
+    OBO_IN_OWL_NS,
+    OBO_NS,
+    OWL_NS,
+    PREFIXES,
+    RDF_TYPE,
+    RDFS_NS,
+    SKOS_NS,
+)
 
-RDF_TYPE = PREFIXES["rdf"] + "type"
-RDFS = PREFIXES["rdfs"]
-OWL = PREFIXES["owl"]
-SKOS = PREFIXES["skos"]
-OIO = PREFIXES["oboInOwl"]
-OBO = PREFIXES["obo"]
-LABEL = RDFS + "label"
-SUBCLASS = RDFS + "subClassOf"
-SUBPROPERTY = RDFS + "subPropertyOf"
-IN_SUBSET = OIO + "inSubset"
+LABEL = RDFS_NS + "label"
+SUBCLASS = RDFS_NS + "subClassOf"
+SUBPROPERTY = RDFS_NS + "subPropertyOf"
+IN_SUBSET = OBO_IN_OWL_NS + "inSubset"
 ANCESTOR_SUBSET = BASE + "subsets/ancestor"
 
 #: Where a name comes from, and the kind of name it is.
 NAME_KINDS = {
     LABEL: "label",
-    SKOS + "prefLabel": "label",
-    SKOS + "altLabel": "synonym",
-    OIO + "hasExactSynonym": "synonym",
-    OIO + "hasRelatedSynonym": "synonym",
-    OIO + "hasBroadSynonym": "synonym",
-    OIO + "hasNarrowSynonym": "synonym",
+    SKOS_NS + "prefLabel": "label",
+    SKOS_NS + "altLabel": "synonym",
+    OBO_IN_OWL_NS + "hasExactSynonym": "synonym",
+    OBO_IN_OWL_NS + "hasRelatedSynonym": "synonym",
+    OBO_IN_OWL_NS + "hasBroadSynonym": "synonym",
+    OBO_IN_OWL_NS + "hasNarrowSynonym": "synonym",
 }
-TYPES = {OWL + "Class": "class", OWL + "ObjectProperty": "property",
-         OWL + "DatatypeProperty": "property", OWL + "AnnotationProperty": "property",
+TYPES = {OWL_NS + "Class": "class", OWL_NS + "ObjectProperty": "property",
+         OWL_NS + "DatatypeProperty": "property", OWL_NS + "AnnotationProperty": "property",
          RDF_TYPE.replace("type", "Property"): "property"}
 KINDS = ("class", "property", "individual")
 
@@ -140,8 +143,8 @@ def _prefix_of(iri: str) -> str:
     """HODO, MONDO, RO ... for OBO-style IRIs; the CURIE prefix for others; "" if none."""
     if iri.startswith(BASE):
         return "HODO"
-    if iri.startswith(OBO):
-        match = re.match(r"([A-Za-z]+)_", iri[len(OBO):])
+    if iri.startswith(OBO_NS):
+        match = re.match(r"([A-Za-z]+)_", iri[len(OBO_NS):])
         if match:
             return match[1].upper()
     best = max((p for p, ns in PREFIXES.items() if iri.startswith(ns)),

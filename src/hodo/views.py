@@ -15,32 +15,36 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 
 from hodo.i18n import normalize_tag, pick_label
-from hodo.namespaces import BASE, PREFIXES, shorten
+from hodo.namespaces import (
+    BASE,
+    DCTERMS_NS,
+    INFERRED_GRAPH,
+    OBO_IN_OWL_NS,
+    OBO_NS,
+    OWL_NS,
+    PREFIXES,
+    RDF_TYPE,
+    RDFS_NS,
+    SCHEMA_NS,
+    SKOS_NS,
+    shorten,
+)
 
-RDF_TYPE = PREFIXES["rdf"] + "type"
-RDFS = PREFIXES["rdfs"]
-OWL = PREFIXES["owl"]
-SKOS = PREFIXES["skos"]
-OBO_IN_OWL = PREFIXES["oboInOwl"]
-OBO = PREFIXES["obo"]
-DCTERMS = PREFIXES["dcterms"]
-SCHEMA = PREFIXES["schema"]
-LABEL = RDFS + "label"
-DEFINITION = OBO + "IAO_0000115"
-NOTE = SKOS + "editorialNote"
+LABEL = RDFS_NS + "label"
+DEFINITION = OBO_NS + "IAO_0000115"
+NOTE = SKOS_NS + "editorialNote"
 FINDING = BASE + "HODO_0000110"
-INFERRED_GRAPH = BASE + "graph/inferred"
-HIERARCHY = (RDFS + "subClassOf", RDFS + "subPropertyOf")
-SYNONYMS = {OBO_IN_OWL + "hasExactSynonym": "exact", OBO_IN_OWL + "hasRelatedSynonym": "related",
-            OBO_IN_OWL + "hasBroadSynonym": "broad", OBO_IN_OWL + "hasNarrowSynonym": "narrow"}
-MAPPINGS = tuple(SKOS + m for m in ("exactMatch", "closeMatch", "broadMatch", "narrowMatch",
+HIERARCHY = (RDFS_NS + "subClassOf", RDFS_NS + "subPropertyOf")
+SYNONYMS = {OBO_IN_OWL_NS + f"has{scope.title()}Synonym": scope
+            for scope in ("exact", "related", "broad", "narrow")}
+MAPPINGS = tuple(SKOS_NS + m for m in ("exactMatch", "closeMatch", "broadMatch", "narrowMatch",
                                      "relatedMatch"))
-XREF = OBO_IN_OWL + "hasDbXref"
-TERM_TYPES = frozenset(OWL + t for t in ("Class", "ObjectProperty", "DatatypeProperty",
+XREF = OBO_IN_OWL_NS + "hasDbXref"
+TERM_TYPES = frozenset(OWL_NS + t for t in ("Class", "ObjectProperty", "DatatypeProperty",
                                          "AnnotationProperty", "NamedIndividual"))
 KIND_BY_TYPE = {FINDING: "finding", "http://purl.org/ontology/bibo/AcademicArticle": "article",
                 "http://purl.org/spar/doco/Section": "section",
-                DCTERMS + "BibliographicResource": "reference"}
+                DCTERMS_NS + "BibliographicResource": "reference"}
 
 _PROLOGUE = "".join(f"PREFIX {p}: <{PREFIXES[p]}>\n" for p in (
     "rdfs", "owl", "dcterms", "oban", "biolink", "bibo", "doco", "schema")) + (
@@ -403,8 +407,8 @@ def _finding(iri: str, props: Mapping[str, Mapping[str, object]],
         any(_true(t) for t in terms(BASE + "HODO_0000209")),
         tuple(_quantity(extra.get(str(q.iri), {}), labels) for q in values(BASE + "HODO_0000203")),
         texts(BASE + "HODO_0000205"), texts(BASE + "HODO_0000207"), texts(BASE + "HODO_0000201"),
-        _citations(values(DCTERMS + "source"), extra),
-        one(BASE + "HODO_0000202"), values(OBO + "RO_0002558"), values(BASE + "HODO_0000208"),
+        _citations(values(DCTERMS_NS + "source"), extra),
+        one(BASE + "HODO_0000202"), values(OBO_NS + "RO_0002558"), values(BASE + "HODO_0000208"),
         texts(NOTE))
 
 
@@ -417,12 +421,12 @@ def _quantity(props: Mapping[str, list[object]], labels: _Labels) -> Quantity:
         term = first(prop)
         return term.value if isinstance(term, ox.Literal) else None
 
-    measure, unit = first(BASE + "HODO_0000204"), first(SCHEMA + "unitCode")
+    measure, unit = first(BASE + "HODO_0000204"), first(SCHEMA_NS + "unitCode")
     return Quantity(labels.value(measure) if measure is not None else None,
-                    literal(SCHEMA + "value"), literal(SCHEMA + "minValue"),
-                    literal(SCHEMA + "maxValue"),
+                    literal(SCHEMA_NS + "value"), literal(SCHEMA_NS + "minValue"),
+                    literal(SCHEMA_NS + "maxValue"),
                     labels.value(unit) if unit is not None else None,
-                    tuple(_text(t) for t in props.get(SCHEMA + "unitText", [])))
+                    tuple(_text(t) for t in props.get(SCHEMA_NS + "unitText", [])))
 
 
 def _citations(sources: Iterable[Value], extra: Mapping[str, Mapping[str, list[object]]]

@@ -24,6 +24,7 @@ from flask import (
 
 from hodo import views
 from hodo.i18n import add_messages, choose_language
+from hodo.namespaces import DCTERMS_NS
 from hodo.search import abbreviation
 from hodo.web import get_release
 
@@ -201,12 +202,12 @@ def _by_number(value: views.Value) -> tuple[int, str]:
 
 
 def _section(store: Any, found: views.Resource, lang: str) -> str:
-    part_of = views.DCTERMS + "isPartOf"
+    part_of = DCTERMS_NS + "isPartOf"
     return _page("section.html", found, lang,
                  findings=views.findings(store, "in_section", found.iri),
                  parents=found.values(part_of),
                  subsections=[s for s in found.sources(part_of)],
-                 terms=found.sources(views.DCTERMS + "source"))
+                 terms=found.sources(DCTERMS_NS + "source"))
 
 
 def _generic(store: Any, found: views.Resource, lang: str) -> str:

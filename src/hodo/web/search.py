@@ -31,13 +31,11 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 
 from hodo.i18n import add_messages
-from hodo.namespaces import PREFIXES
+from hodo.namespaces import OBO_IN_OWL_NS, OBO_NS, OWL_NS
 from hodo.search import (
     KINDS,
     MAX_LIMIT,
     MAX_QUERY,
-    OBO,
-    OIO,
     QueryError,
     SearchIndex,
     Term,
@@ -49,13 +47,13 @@ bp = Blueprint("search", __name__)
 INDEX = "hodo_search"
 ONTOLOGY = "hodo"
 PAGE_SIZE = 20
-DEFINITION = OBO + "IAO_0000115"
-REPLACED_BY = OBO + "IAO_0100001"
-DEPRECATED = PREFIXES["owl"] + "deprecated"
-SYNONYM_PROPS = (OIO + "hasExactSynonym", OIO + "hasRelatedSynonym",
-                 OIO + "hasBroadSynonym", OIO + "hasNarrowSynonym",
+DEFINITION = OBO_NS + "IAO_0000115"
+REPLACED_BY = OBO_NS + "IAO_0100001"
+DEPRECATED = OWL_NS + "deprecated"
+SYNONYM_PROPS = (OBO_IN_OWL_NS + "hasExactSynonym", OBO_IN_OWL_NS + "hasRelatedSynonym",
+                 OBO_IN_OWL_NS + "hasBroadSynonym", OBO_IN_OWL_NS + "hasNarrowSynonym",
                  "http://www.w3.org/2004/02/skos/core#altLabel")
-XREF = OIO + "hasDbXref"
+XREF = OBO_IN_OWL_NS + "hasDbXref"
 
 add_messages({
     "search_title": {"en": "Search", "zh": "搜索"},
@@ -412,7 +410,7 @@ def _details(term: Term) -> dict[str, Any]:
             facts["obsolete"] = obj.value == "true"
         elif predicate == REPLACED_BY:
             facts["replaced_by"] = obj.value
-        elif predicate == OIO + "inSubset":
+        elif predicate == OBO_IN_OWL_NS + "inSubset":
             facts["subsets"] = sorted({*(facts["subsets"] or []), obj.value})
         elif predicate == XREF:
             facts["xrefs"] = sorted({*(facts["xrefs"] or [])} | {obj.value})
