@@ -13,7 +13,7 @@ NPM ?= npm
 # npm's record of what `npm ci` installed: newer than the lock file when the install is current.
 UI := node_modules/.package-lock.json
 
-.PHONY: install ui build validate serve test lint clean
+.PHONY: install ui build validate serve test lint bench clean
 
 $(BIN)/hodo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ lint: $(BIN)/hodo
 
 test: lint $(UI)
 	$(BIN)/pytest
+
+# HODO's production server beside the Oxigraph server on the same data (see README, Performance);
+# BENCH_ARGS passes options, e.g. BENCH_ARGS='--scale 4,5,6,7'.
+bench: dist/hodo.nq $(UI)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf dist .pytest_cache .ruff_cache

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,13 +37,17 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(release_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    """``hodo serve`` on a free loopback port, as users start it; yields its base URL."""
+def serving(release_dir: Path, env: dict[str, str] | None = None,
+            args: Sequence[str] = ()) -> Iterator[str]:
+    """``hodo serve`` on a free loopback port, as users start it; yields its base URL.
+
+    ``args`` are more options of ``hodo serve`` (``--store DIR``, ``--backend URL`` ...).
+    """
     port = _free_port()
     hodo = Path(sys.executable).with_name("hodo")
     process = subprocess.Popen(
         [str(hodo), "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--dist", str(release_dir)],
+         "--dist", str(release_dir), *args],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"

@@ -142,13 +142,26 @@ def query(query: str, fmt: str | None, dist: Path | None) -> None:
               help="Port to listen on.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="gunicorn worker processes.")
+@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Serve this on-disk store (made by `hodo load`) next to the "
+                                 "release.")
+@click.option("--backend", default=None, metavar="URL",
+              help="Answer from this remote SPARQL 1.1 query endpoint instead of the embedded "
+                   "store (see `hodo publish`).")
 @dist_option
-def serve(host: str, port: int, workers: int, dist: Path | None) -> None:
+def serve(host: str, port: int, workers: int, store_dir: Path | None, backend: str | None,
+          dist: Path | None) -> None:
     """Serve the release over HTTP with gunicorn: /sparql, term pages, landing page."""
     from hodo.store import ReleaseError
     from hodo.web import create_app
 
-    config = {"HODO_DIST": dist} if dist else None
+    if store_dir and backend:
+        fail("give --store or --backend, not both")
+    config: dict[str, object] = {"HODO_DIST": dist} if dist else {}
+    if store_dir:
+        config["HODO_STORE"] = store_dir
+    if backend:
+        config["HODO_BACKEND"] = backend
     try:
         app = create_app(config)
     except (ReleaseError, ValueError) as error:
@@ -184,6 +197,55 @@ def run_gunicorn(app: object, host: str, port: int, workers: int) -> None:
             return app
 
     Server().run()
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--store", "store_dir", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="The on-disk store to make (a folder; see `hodo serve --store`).")
+@click.option("--replace", is_flag=True, help="Replace the store if it exists.")
+@dist_option
+def load(files: Sequence[Path], store_dir: Path, replace: bool, dist: Path | None) -> None:
+    """Load large RDF FILES (N-Triples, N-Quads, Turtle, TriG, RDF/XML, JSON-LD, OBO) into an
+    on-disk store, beside the release's own graphs.
+
+    The store is written to a temporary folder and moved into place only when every file has
+    loaded, so a failed load (a bad file, a full disk) leaves no half-written store behind.
+    Each file's triples go to a named graph of their own.
+    """
+    from hodo.store import LoadError, ReleaseError, load_files
+
+    total = sum(path.stat().st_size for path in files)
+    try:
+        with click.progressbar(length=total, label="loading", file=sys.stderr,
+                               show_eta=True, show_percent=True) as bar:
+            summary = load_files(files, store_dir, dist=dist, replace=replace,
+                                 on_progress=bar.update)
+    except (LoadError, ReleaseError) as error:
+        fail(str(error))
+    click.echo(summary.describe())
+
+
+@main.command()
+@click.option("--to", "url", required=True, metavar="URL",
+              help="The Graph Store Protocol endpoint of the server (e.g. "
+                   "http://127.0.0.1:7878/store for the Oxigraph server).")
+@click.option("--token", envvar="HODO_PUBLISH_TOKEN", default=None,
+              help="Bearer token for the server (or $HODO_PUBLISH_TOKEN).")
+@dist_option
+def publish(url: str, token: str | None, dist: Path | None) -> None:
+    """Push the release's named graphs to a remote SPARQL server through the Graph Store
+    Protocol (one PUT per graph, replacing it), so that `hodo serve --backend` can use it."""
+    from hodo.remote import BackendError, publish_release
+    from hodo.store import ReleaseError
+
+    try:
+        report = publish_release(dist, url, token=token)
+    except (BackendError, ReleaseError) as error:
+        fail(str(error))
+    click.echo(report.describe())
 
 
 @main.command()

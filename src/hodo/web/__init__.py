@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from hodo.store import Release, load_release
+from hodo.store import Release, open_release
 from hodo.web.config import configure
 
 EXTENSION = "hodo"
@@ -24,7 +24,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
     app = Flask(__name__)
     configure(app, config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions[EXTENSION] = release or load_release(app.config["HODO_DIST"])
+    app.extensions[EXTENSION] = release or open_release(app.config)
     proxies = app.config["HODO_TRUSTED_PROXIES"]
     if proxies:
         # behind a proxy: the client's address, scheme, host and the path prefix HODO is

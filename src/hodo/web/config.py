@@ -24,6 +24,10 @@ def defaults() -> dict[str, Any]:
         "HODO_CURATOR_TOKEN": "",
         # how many reverse proxies in front of HODO set X-Forwarded-For/-Proto/-Host/-Prefix
         "HODO_TRUSTED_PROXIES": 0,
+        # an on-disk store made by `hodo load` (served next to the release), or a remote
+        # SPARQL query endpoint that holds the release (see `hodo publish`); both empty: memory
+        "HODO_STORE": "",
+        "HODO_BACKEND": "",
         **ops.DEFAULTS,
     }
 
@@ -46,6 +50,10 @@ def configure(app: Flask, config: Mapping[str, Any] | None) -> None:
     from hodo.web.curator import check_token_setting
 
     check_token_setting(app.config["HODO_CURATOR_TOKEN"])
+    if app.config["HODO_CURATOR_TOKEN"] and (app.config["HODO_BACKEND"]
+                                             or app.config["HODO_STORE"]):
+        raise ValueError("curator mode stages changes in the embedded in-memory store: it "
+                         "cannot be combined with HODO_STORE or HODO_BACKEND")
     app.config["HODO_TRUSTED_PROXIES"] = trusted_proxies(app.config["HODO_TRUSTED_PROXIES"])
     base = str(app.config["HODO_BASE"])
     if not base.startswith(("http://", "https://")) or not base.endswith(("/", "#")):

@@ -8,6 +8,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from hodo.remote import BackendError
+
 bp = Blueprint("errors", __name__)
 
 
@@ -37,6 +39,12 @@ def handle_http(error: HTTPException) -> Response:
             if name.lower() == "allow":
                 response.headers["Allow"] = value
     return response
+
+
+@bp.app_errorhandler(BackendError)
+def handle_backend(error: BackendError) -> Response:
+    """The remote SPARQL server failed (502) or was too slow (504): say so, briefly."""
+    return error_response(error.status, str(error))
 
 
 @bp.app_errorhandler(Exception)

@@ -322,7 +322,9 @@ def run_query(store: ox.Store, query: str, accept: str | None = None,
     metrics.add("in_flight")
     try:
         precheck(query)  # nothing too large or deep reaches a parser, even in a worker
-        if ops.settings.workers == 0:
+        if ops.settings.workers == 0 or not isinstance(store, ox.Store):
+            # no pool configured, or a remote backend: the query runs on another server,
+            # under that client's own deadline, so nothing here needs a process boundary
             options["limits"] = ops.settings.limits
             return execute(store, query, **options)
         return pool_for(current_app._get_current_object(), store).run(  # type: ignore[attr-defined]
