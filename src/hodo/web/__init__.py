@@ -35,6 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
                                 x_proto=proxies, x_host=proxies, x_prefix=proxies)
 
     from hodo.web import (
+        caching,
         curator,
         deref,
         docs,
@@ -55,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
 
     app.register_blueprint(errors.bp)
     ops.init_app(app)
+    caching.init_app(app)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(ui.bp)
     app.register_blueprint(curator.bp)
