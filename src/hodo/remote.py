@@ -3,12 +3,52 @@
 The app reads its data through a few methods of ``pyoxigraph.Store`` (``query``,
 ``quads_for_pattern``, ``named_graphs``); ``RemoteStore`` answers the same calls over the SPARQL
 1.1 Protocol, so pages, search, the term API and ``/sparql`` work unchanged on either.
+
+The union default graph never depends on how the server is set up: a query over the union
+names HODO's graphs with ``default-graph-uri`` and ``named-graph-uri``. Results come back as
+real pyoxigraph results (solutions parsed from SPARQL JSON or XML; triples re-read through a
+small in-memory store), so every caller handles them as it handles the embedded store's.
 """
 
 from __future__ import annotations
 
+import http.client
+import os
+import re
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import pyoxigraph as ox
+
+from hodo import paths
+from hodo.build import DATASET_FILE, GRAPH_NAMES, graph_iri
+from hodo.query import QueryError, ResultTooLarge
+from hodo.store import Release, ReleaseError
+
+#: HODO's named graphs: the union default graph, and the only graphs ``GRAPH ?g`` sees.
+HODO_GRAPHS = tuple(str(graph_iri(name)) for name in GRAPH_NAMES)
+#: Results as SPARQL JSON or XML; CONSTRUCT and DESCRIBE as N-Triples or Turtle.
+ACCEPT = ("application/sparql-results+json, application/sparql-results+xml;q=0.9, "
+          "application/n-triples;q=0.8, text/turtle;q=0.7")
+RESULT_FORMATS = {"application/sparql-results+json": ox.QueryResultsFormat.JSON,
+                  "application/json": ox.QueryResultsFormat.JSON,
+                  "application/sparql-results+xml": ox.QueryResultsFormat.XML}
+GRAPH_FORMATS = {"application/n-triples": ox.RdfFormat.N_TRIPLES,
+                 "text/plain": ox.RdfFormat.N_TRIPLES,
+                 "text/turtle": ox.RdfFormat.TURTLE}
+#: Seconds a Graph Store upload may take: a whole graph, not one query.
+PUBLISH_TIMEOUT = 120.0
+_VERSION_QUERY = ("SELECT ?v WHERE { <https://w3id.org/hodo/dataset> "
+                  "<http://purl.org/dc/terms/hasVersion> ?v } LIMIT 1")
+_QUADS = "SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+_BLANK_QUADS = ("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o "
+                "FILTER(isBlank(?s) || isBlank(?o)) } }")
 
 
 class BackendError(Exception):
@@ -19,8 +59,452 @@ class BackendError(Exception):
         self.status = status
 
 
+# --------------------------------------------------------------------------------------------
+# HTTP
+
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    media_type: str
+    body: bytes
+
+    def first_line(self) -> str:
+        """The server's message, one short line: enough to act on, never a whole page."""
+        lines = [line.strip() for line in self.body.decode("utf-8", "replace").splitlines()]
+        text = next((line for line in lines if line), "")
+        return text if len(text) <= 200 else text[:200] + " …"
+
+
+class _Connections:
+    """Keep-alive connections to one server, one per process and thread.
+
+    Keyed by process too: the app is built before the web server forks, and a forked worker
+    must never write to its parent's socket.
+    """
+
+    def __init__(self, url: str, name: str = "the SPARQL server this site reads from") -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{url}: not an http(s) URL")
+        self.url = url
+        self.name = name  # how errors name the server, for whoever reads them
+        self.https = parts.scheme == "https"
+        self.host = parts.hostname
+        self.port = parts.port
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._open: dict[tuple[int, int], http.client.HTTPConnection] = {}
+        self._lock = threading.Lock()
+        weakref.finalize(self, _close_all, self._open)
+
+    def request(self, method: str, target: str, body: bytes, headers: Mapping[str, str],
+                timeout: float, max_bytes: int | None = None) -> _Reply:
+        """Send one request and read the whole answer within ``timeout`` seconds in all.
+
+        Raises:
+            BackendError: the server cannot be reached (502) or is too slow (504).
+            ResultTooLarge: the answer is longer than ``max_bytes``.
+        """
+        deadline = time.monotonic() + timeout
+        for attempt in (1, 2):
+            conn, reused = self._connection(timeout)
+            try:
+                return self._exchange(conn, method, target, body, headers, deadline, max_bytes)
+            except TimeoutError:
+                self._drop(conn)
+                raise BackendError(f"{self.name} did not answer within "
+                                   f"{timeout:g} s; try a smaller query or try again later",
+                                   504) from None
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self._drop(conn)
+                if reused and attempt == 1:
+                    continue  # the server closed an idle keep-alive connection: try a new one
+                raise BackendError(f"{self.name} closed the connection") from None
+            except (OSError, http.client.HTTPException) as error:
+                self._drop(conn)
+                reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+                raise BackendError(f"{self.name} cannot be reached "
+                                   f"({reason}); try again later") from None
+            except BaseException:
+                self._drop(conn)
+                raise
+        raise AssertionError("unreachable")
+
+    def _exchange(self, conn: http.client.HTTPConnection, method: str, target: str,
+                  body: bytes, headers: Mapping[str, str], deadline: float,
+                  max_bytes: int | None) -> _Reply:
+        _set_timeout(conn, deadline)
+        conn.request(method, target, body=body, headers=dict(headers))
+        _set_timeout(conn, deadline)
+        with conn.getresponse() as response:
+            chunks, size = [], 0
+            while chunk := response.read(65536):
+                size += len(chunk)
+                if max_bytes is not None and size > max_bytes:
+                    self._drop(conn)
+                    raise ResultTooLarge(f"the result is larger than {max_bytes} bytes, the cap "
+                                         "of this endpoint; ask for less (LIMIT, fewer "
+                                         "variables)", "result_bytes")
+                chunks.append(chunk)
+                _set_timeout(conn, deadline)
+            media_type = (response.getheader("Content-Type") or "").split(";")[0]
+            reply = _Reply(response.status, media_type.strip().lower(), b"".join(chunks))
+        if response.will_close:
+            self._drop(conn)
+        return reply
+
+    def _connection(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+        key = (os.getpid(), threading.get_ident())
+        with self._lock:
+            conn = self._open.get(key)
+            if conn is not None:
+                return conn, True
+            kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+            conn = self._open[key] = kind(self.host, self.port, timeout=timeout)
+            return conn, False
+
+    def _drop(self, conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            for key, known in list(self._open.items()):
+                if known is conn:
+                    del self._open[key]
+        conn.close()
+
+    def close(self) -> None:
+        """Close this process's connections."""
+        with self._lock:
+            _close_all(self._open)
+
+
+def _close_all(connections: dict[tuple[int, int], http.client.HTTPConnection]) -> None:
+    for (pid, _), conn in list(connections.items()):
+        if pid == os.getpid():
+            conn.close()
+    connections.clear()
+
+
+def _set_timeout(conn: http.client.HTTPConnection, deadline: float) -> None:
+    """What is left of the deadline, for the next blocking step (connect, send, each read)."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise TimeoutError
+    conn.timeout = remaining
+    if conn.sock is not None:
+        conn.sock.settimeout(remaining)
+
+
+# --------------------------------------------------------------------------------------------
+# The store
+
+
+Result = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
+
+
 class RemoteStore:
-    """The subset of ``pyoxigraph.Store`` the app uses, answered by a remote server."""
+    """The subset of ``pyoxigraph.Store`` the app uses, answered by a remote server.
+
+    ``timeout`` bounds each request (connect, send and read); ``max_bytes`` caps the answer to
+    a query, so a huge result is refused rather than held in memory.
+    """
+
+    def __init__(self, url: str, *, timeout: float = 10.0, max_bytes: int | None = None,
+                 graphs: Iterable[str] = HODO_GRAPHS) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.graphs = tuple(graphs)
+        self._http = _Connections(url)
+        self._blank: dict[ox.BlankNode, list[ox.Quad]] | None = None
+
+    def close(self) -> None:
+        self._http.close()
+
+    def query(self, query: str, *, use_default_graph_as_union: bool = False,
+              default_graph: Any = None, named_graphs: Iterable[Any] | None = None,
+              base_iri: str | None = None,
+              substitutions: Mapping[ox.Variable, Any] | None = None) -> Result:
+        """Run ``query`` on the server over the dataset pyoxigraph would use for these options.
+
+        Raises:
+            QueryError: the server refused the query (its message, one line).
+            BackendError: the server failed or was too slow.
+            ValueError: a graph or base IRI is invalid.
+        """
+        return self._query(query, use_default_graph_as_union, default_graph, named_graphs,
+                           base_iri, substitutions, self.max_bytes)
+
+    def _query(self, query: str, union: bool, default_graph: Any,
+               named_graphs: Iterable[Any] | None, base_iri: str | None,
+               substitutions: Mapping[ox.Variable, Any] | None,
+               max_bytes: int | None) -> Result:
+        prefix = ""
+        if base_iri is not None:
+            prefix = f"BASE {ox.NamedNode(base_iri)} "
+        text = prefix + substitute(query, substitutions or {})
+        form = [("query", text), *self._dataset(union, default_graph, named_graphs)]
+        reply = self._http.request(
+            "POST", self._http.path, urlencode(form).encode("ascii"),
+            {"Content-Type": "application/x-www-form-urlencoded", "Accept": ACCEPT},
+            self.timeout, max_bytes)
+        if reply.status == 400:
+            raise QueryError(f"the SPARQL server refused the query: "
+                             f"{_unshift(reply.first_line(), len(prefix))}", "invalid")
+        if reply.status != 200:
+            raise BackendError(f"the SPARQL server failed: {reply.status} {reply.first_line()}")
+        return _result(reply)
+
+    def _dataset(self, union: bool, default_graph: Any,
+                 named_graphs: Iterable[Any] | None) -> list[tuple[str, str]]:
+        """The protocol's dataset parameters: HODO's graphs for the union, else the caller's."""
+        if union:
+            defaults, named = list(self.graphs), list(self.graphs)
+        else:
+            defaults = [_iri(g) for g in _as_list(default_graph)]
+            named = [_iri(g) for g in named_graphs] if named_graphs is not None \
+                else list(self.graphs)
+            defaults = [g for g in defaults if g is not None]
+            if not defaults and not named:
+                # no parameter at all would mean the server's own dataset, not an empty one
+                defaults = [str(graph_iri("empty"))]
+        return ([("default-graph-uri", g) for g in defaults if g]
+                + [("named-graph-uri", g) for g in named if g])
+
+    def quads_for_pattern(self, subject: Any, predicate: Any, object: Any,
+                          graph_name: Any = None) -> Iterator[ox.Quad]:
+        """The quads of HODO's graphs that match; the release's default graph is empty.
+
+        A blank node cannot be named in a query, so patterns with one are answered from the
+        blank-node statements, read once (the server must label blank nodes stably, as Oxigraph
+        does).
+        """
+        if isinstance(graph_name, ox.DefaultGraph):
+            return iter(())
+        if isinstance(subject, ox.BlankNode) or isinstance(object, ox.BlankNode):
+            return iter(self._blank_quads(subject, predicate, object, graph_name))
+        bound = {ox.Variable(name): term for name, term in
+                 (("s", subject), ("p", predicate), ("o", object), ("g", graph_name))
+                 if term is not None}
+        quads = self._quads(_QUADS, bound)
+        if not bound:
+            self._remember_blank(quads)
+        return iter(quads)
+
+    def _quads(self, text: str, bound: Mapping[ox.Variable, Any]) -> list[ox.Quad]:
+        solutions = self._query(text, False, None, None, None, bound, None)
+        return [ox.Quad(s, p, o, g) for s, p, o, g in solutions]  # type: ignore[union-attr, misc]
+
+    def _remember_blank(self, quads: list[ox.Quad]) -> None:
+        index: dict[ox.BlankNode, list[ox.Quad]] = {}
+        for quad in quads:
+            for term in {quad.subject, quad.object}:
+                if isinstance(term, ox.BlankNode):
+                    index.setdefault(term, []).append(quad)
+        self._blank = index
+
+    def _blank_quads(self, subject: Any, predicate: Any, object: Any,
+                     graph_name: Any) -> list[ox.Quad]:
+        if self._blank is None:
+            self._remember_blank(self._quads(_BLANK_QUADS, {}))
+        key = subject if isinstance(subject, ox.BlankNode) else object
+        assert self._blank is not None
+        return [q for q in self._blank.get(key, ())
+                if all(want is None or want == got for want, got in
+                       ((subject, q.subject), (predicate, q.predicate), (object, q.object),
+                        (graph_name, q.graph_name)))]
+
+    def named_graphs(self) -> Iterator[ox.NamedNode]:
+        """HODO's graphs that the server holds."""
+        values = " ".join(f"<{g}>" for g in self.graphs)
+        text = (f"SELECT ?g WHERE {{ VALUES ?g {{ {values} }} "
+                "FILTER EXISTS { GRAPH ?g { ?s ?p ?o } } }")
+        solutions = self._query(text, False, None, None, None, None, None)
+        return iter([row[0] for row in solutions])  # type: ignore[union-attr, misc]
+
+    def contains_named_graph(self, graph_name: Any) -> bool:
+        return any(g == graph_name for g in self.named_graphs())
+
+    def version(self) -> str | None:
+        """The release version the server holds, or None when it holds no HODO release."""
+        solutions = self._query(_VERSION_QUERY, True, None, None, None, None, None)
+        values = [row[0].value for row in solutions]  # type: ignore[union-attr, index]
+        return values[0] if values else None
+
+
+def _as_list(graphs: Any) -> list[Any]:
+    if graphs is None:
+        return []
+    if isinstance(graphs, ox.NamedNode | ox.DefaultGraph | str):
+        return [graphs]
+    return list(graphs)
+
+
+def _iri(graph: Any) -> str | None:
+    """A graph's IRI; None for the default graph, which the protocol cannot name."""
+    if isinstance(graph, ox.DefaultGraph):
+        return None
+    return ox.NamedNode(graph.value if isinstance(graph, ox.NamedNode) else str(graph)).value
+
+
+def _unshift(message: str, shift: int) -> str:
+    """Oxigraph's "error at 1:N" counted the BASE we put in front: give the user's column."""
+    if not shift:
+        return message
+    return re.sub(r"\b1:(\d+)", lambda m: f"1:{max(1, int(m.group(1)) - shift)}", message,
+                  count=1)
+
+
+def _result(reply: _Reply) -> Result:
+    """The server's answer as a pyoxigraph result, checked whole first.
+
+    A server that gives up mid-answer may still have said 200 (Oxigraph's own timeout does):
+    parsing everything once turns that into an error rather than a short result.
+    """
+    try:
+        if reply.media_type in RESULT_FORMATS:
+            results_format = RESULT_FORMATS[reply.media_type]
+            parsed = ox.parse_query_results(reply.body, format=results_format)
+            if isinstance(parsed, ox.QuerySolutions):
+                for _ in parsed:
+                    pass
+            return ox.parse_query_results(reply.body, format=results_format)  # type: ignore[return-value]
+        if reply.media_type in GRAPH_FORMATS:
+            scratch = ox.Store()
+            scratch.load(reply.body, format=GRAPH_FORMATS[reply.media_type])
+            return scratch.query("CONSTRUCT WHERE { ?s ?p ?o }")
+    except (SyntaxError, ValueError) as error:
+        raise BackendError(f"the SPARQL server sent a malformed answer ({error})") from None
+    raise BackendError(f"the SPARQL server answered in an unexpected format "
+                       f"({reply.media_type or 'none'})")
+
+
+# --------------------------------------------------------------------------------------------
+# Substitutions, which the protocol does not have
+
+
+_TOKEN = re.compile(r"""
+    "{3}(?:[^"\\]|\\.|"(?!""))*(?:"{3}|\Z) | '{3}(?:[^'\\]|\\.|'(?!''))*(?:'{3}|\Z)
+  | "(?:[^"\\\n\r]|\\.)*"? | '(?:[^'\\\n\r]|\\.)*'?
+  | <[^<>"{}|^`\\\x00-\x20]*>
+  | \#[^\n\r]*
+  | [?$](?P<var>\w+)
+  | (?<![\w.-])(?:[^\W\d_][\w.-]*+)?:(?:[\w.:%-]|\\.)*
+  | (?P<word>[^\W\d]\w*)
+  | .
+""", re.VERBOSE | re.DOTALL)
+_ENDS_ORDER = frozenset({"limit", "offset", "having", "values", "select", "where"})
+
+
+def substitute(query: str, substitutions: Mapping[ox.Variable, Any]) -> str:
+    """``query`` with each substituted variable replaced by its term, as pyoxigraph binds it.
+
+    The term is written in its N-Triples form, which pyoxigraph has already validated, so
+    nothing can escape into the query. A projected variable stays in the results:
+    ``SELECT ?s`` becomes ``SELECT (<iri> AS ?s)``; in ``GROUP BY`` / ``ORDER BY`` it is a
+    bracketed expression.
+
+    >>> substitute("SELECT ?s ?o WHERE { ?s ?p ?o } ORDER BY ?s",
+    ...            {ox.Variable("s"): ox.NamedNode("http://a")})
+    'SELECT (<http://a> AS ?s) ?o WHERE { <http://a> ?p ?o } ORDER BY (<http://a>)'
+    """
+    terms = {variable.value: str(term) for variable, term in substitutions.items()}
+    if not terms:
+        return query
+    out: list[str] = []
+    in_select = in_order = False
+    depth = 0  # brackets since the clause began
+    for match in _TOKEN.finditer(query):
+        token, word, var = match.group(0), (match.group("word") or "").lower(), match["var"]
+        if word:
+            in_select = word == "select" or (in_select and word not in ("where", "from"))
+            in_order = word == "by" or (in_order and word not in _ENDS_ORDER)
+            depth = 0 if word in ("select", "by") else depth
+        elif token in "({":
+            depth += 1
+            in_select = in_select and token == "("
+            in_order = in_order and token == "("
+        elif token in ")}":
+            depth -= 1
+            in_order = in_order and token == ")"
+        if var is not None and var in terms:
+            term = terms[var]
+            if in_select and depth == 0:
+                token = f"({term} AS ?{var})"
+            elif in_order and depth == 0:
+                token = f"({term})"
+            else:
+                token = term
+        out.append(token)
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Opening and publishing
+
+
+def open_remote_release(url: str, dist: Path | None = None, *, timeout: float | None = None,
+                        max_bytes: int | None = None) -> Release:
+    """The release as served by the remote query endpoint ``url``.
+
+    The local release folder must hold the same version: the site serves its files as
+    downloads. ``timeout`` and ``max_bytes`` default to ``HODO_QUERY_TIMEOUT`` and
+    ``HODO_MAX_RESULT_BYTES`` from the environment.
+
+    Raises:
+        ReleaseError: the server does not answer, holds no HODO release, or another version.
+    """
+    path = (dist or paths.dist_dir()) / DATASET_FILE
+    local = local_version(path)
+    if timeout is None or max_bytes is None:
+        settings = _settings_from_environment()
+        timeout = settings.pool.deadline if timeout is None else timeout
+        max_bytes = settings.limits.max_bytes if max_bytes is None else max_bytes
+    try:
+        store = RemoteStore(url, timeout=timeout, max_bytes=max_bytes)
+    except ValueError as error:
+        raise ReleaseError(f"--backend {error}") from None
+    try:
+        remote = store.version()
+    except (BackendError, QueryError) as error:
+        store.close()
+        raise ReleaseError(f"{url}: cannot use this SPARQL server: {error}") from None
+    if remote is None:
+        store.close()
+        raise ReleaseError(f"{url}: the SPARQL server holds no HODO release; load it with "
+                           "`hodo publish --to <its Graph Store endpoint>`")
+    if remote != local:
+        store.close()
+        raise ReleaseError(f"{url}: the SPARQL server holds HODO release {remote}, but the "
+                           f"local release {path} is {local}; publish this release to it, "
+                           "or serve the release it holds")
+    return Release(store, local, path)  # type: ignore[arg-type]
+
+
+def _settings_from_environment() -> Any:
+    from hodo.web.ops import read_settings
+
+    return read_settings({k: v for k, v in os.environ.items() if k.startswith("HODO_")})
+
+
+def local_version(path: Path) -> str:
+    """The version of the release file, read from its one version statement, not the whole file.
+
+    Raises:
+        ReleaseError: the file is missing, unreadable, or states no version.
+    """
+    subject = "<https://w3id.org/hodo/dataset> <http://purl.org/dc/terms/hasVersion> "
+    try:
+        with path.open(encoding="utf-8") as lines:
+            line = next((line for line in lines if line.startswith(subject)), None)
+    except OSError as error:
+        raise ReleaseError(f"{path}: release file not found or unreadable ({error.strerror}); "
+                           "run `hodo build` first") from None
+    if line is None:
+        raise ReleaseError(f"{path}: not a HODO release (no dataset version)")
+    try:
+        quad = next(iter(ox.parse(line, format=ox.RdfFormat.N_QUADS)))
+    except (SyntaxError, StopIteration):
+        raise ReleaseError(f"{path}: unreadable dataset version: {line.strip()}") from None
+    return str(quad.object.value)
 
 
 @dataclass(frozen=True)
@@ -37,20 +521,62 @@ class PublishReport:
         return "\n".join(lines)
 
 
-def open_remote_release(url: str, dist: Path | None = None):  # type: ignore[no-untyped-def]
-    """The release as served by the remote query endpoint ``url``.
+def release_graphs(path: Path) -> dict[str, list[ox.Triple]]:
+    """The named graphs of the release file, each as its triples.
 
     Raises:
-        ReleaseError: the server does not answer, or holds no HODO release.
+        ReleaseError: the file is missing or not valid N-Quads.
     """
-    raise NotImplementedError
+    if not path.is_file():
+        raise ReleaseError(f"{path}: release file not found; run `hodo build` first")
+    graphs: dict[str, list[ox.Triple]] = {}
+    try:
+        for quad in ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS):
+            if isinstance(quad.graph_name, ox.NamedNode):
+                graphs.setdefault(quad.graph_name.value, []).append(quad.triple)
+    except (SyntaxError, OSError) as error:
+        raise ReleaseError(f"{path}: cannot read the release: {error}") from None
+    return graphs
 
 
 def publish_release(dist: Path | None, url: str, *, token: str | None = None) -> PublishReport:
     """PUT every named graph of the release to the Graph Store endpoint ``url``.
 
+    Each PUT replaces the graph, so publishing twice leaves the same data.
+
     Raises:
         ReleaseError: the release cannot be read.
         BackendError: the server refused or failed.
     """
-    raise NotImplementedError
+    graphs = release_graphs((dist or paths.dist_dir()) / DATASET_FILE)
+    try:
+        connections = _Connections(url, "the server")
+    except ValueError as error:
+        raise BackendError(f"--to {error}") from None
+    headers = {"Content-Type": "application/n-triples"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    counts: dict[str, int] = {}
+    try:
+        for iri in sorted({*HODO_GRAPHS, *graphs}):
+            triples = graphs.get(iri, [])
+            body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+            _send(connections, "PUT" if triples else "DELETE", iri, body, headers)
+            counts[iri] = len(triples)
+    finally:
+        connections.close()
+    return PublishReport(url, counts)
+
+
+def _send(connections: _Connections, method: str, iri: str, body: bytes,
+          headers: Mapping[str, str]) -> None:
+    """PUT a graph, or DELETE one the release leaves empty (absent already is fine)."""
+    separator = "&" if "?" in connections.path else "?"
+    target = f"{connections.path}{separator}graph={quote(iri, safe='')}"
+    try:
+        reply = connections.request(method, target, body, headers, PUBLISH_TIMEOUT)
+    except BackendError as error:
+        raise BackendError(f"{connections.url}: {error}", error.status) from None
+    if reply.status not in (200, 201, 204) and not (method == "DELETE" and reply.status == 404):
+        raise BackendError(f"{connections.url}: the server refused graph <{iri}>: "
+                           f"{reply.status} {reply.first_line()}".rstrip())

@@ -1,0 +1,386 @@
+"""A remote SPARQL server as the store: `hodo publish` to a real Oxigraph server, then
+`hodo serve --backend` answering from it exactly as the embedded store does."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from click.testing import CliRunner
+from rdflib import Graph
+from rdflib.compare import isomorphic
+
+from hodo.cli import main
+from hodo.query import QueryError, execute
+from hodo.remote import BackendError, RemoteStore, publish_release, release_graphs, substitute
+from hodo.store import Release, ReleaseError
+from tests.terms import HEPATIC_OSTEODYSTROPHY
+from tests.test_server import _free_port, serving
+
+OXIGRAPH = Path(sys.executable).with_name("oxigraph")
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+
+
+# --------------------------------------------------------------------------------------------
+# Servers
+
+
+@contextmanager
+def oxigraph_server(location: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The Oxigraph server on a free loopback port, once it answers; its base URL and process."""
+    if not OXIGRAPH.is_file():
+        pytest.skip("the oxigraph server is not installed")
+    port = _free_port()
+    process = subprocess.Popen([str(OXIGRAPH), "serve", "--location", str(location),
+                                "--bind", f"127.0.0.1:{port}"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/query?query=ASK%7B%7D", timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the oxigraph server did not start") from None
+                time.sleep(0.1)
+        yield url, process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextmanager
+def fake_server(handle: Callable[[BaseHTTPRequestHandler, bytes], None]) -> Iterator[str]:
+    """A loopback HTTP server whose every request is answered by ``handle(request, body)``."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            handle(self, body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _any
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def reply(request: BaseHTTPRequestHandler, status: int, body: bytes,
+          media_type: str = "text/plain") -> None:
+    request.send_response(status)
+    request.send_header("Content-Type", media_type)
+    request.send_header("Content-Length", str(len(body)))
+    request.end_headers()
+    request.wfile.write(body)
+
+
+def version_answer(version: str) -> Callable[[BaseHTTPRequestHandler, bytes], None]:
+    """A server that holds only a dataset version: enough for the start-up check."""
+    bindings = [{"v": {"type": "literal", "value": version}}]
+    body = json.dumps({"head": {"vars": ["v"]}, "results": {"bindings": bindings}}).encode()
+    return lambda request, _: reply(request, 200, body, "application/sparql-results+json")
+
+
+@pytest.fixture(scope="module")
+def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with oxigraph_server(tmp_path_factory.mktemp("oxigraph")) as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def published(oxigraph: str, release_dir: Path) -> dict[str, int]:
+    return publish_release(release_dir, oxigraph + "/store").graphs
+
+
+@pytest.fixture(scope="module")
+def remote_site(oxigraph: str, published: dict[str, int], release_dir: Path) -> Iterator[str]:
+    with serving(release_dir, args=["--backend", oxigraph + "/query"]) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def embedded_site(release_dir: Path) -> Iterator[str]:
+    with serving(release_dir) as url:
+        yield url
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, bytes]:
+    """Status, media type and body, whatever the status."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers.get_content_type(), response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.headers.get_content_type(), error.read()
+
+
+def sparql(site: str, query: str, accept: str) -> tuple[int, str, bytes]:
+    return get(f"{site}/sparql?" + urllib.parse.urlencode({"query": query}), {"Accept": accept})
+
+
+# --------------------------------------------------------------------------------------------
+# Publishing
+
+
+def test_publish_sends_every_graph_and_is_idempotent(
+        oxigraph: str, published: dict[str, int], release_dir: Path) -> None:
+    expected = {iri: len(triples) for iri, triples in
+                release_graphs(release_dir / "hodo.nq").items()}
+    assert {iri: n for iri, n in published.items() if n} == expected
+    again = publish_release(release_dir, oxigraph + "/store").graphs
+    assert again == published
+    store = RemoteStore(oxigraph + "/query")
+    try:
+        rows = store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+        held = {row["g"].value: int(row["n"].value) for row in rows}  # type: ignore[union-attr, index]
+    finally:
+        store.close()
+    assert held == expected
+
+
+def test_publish_unreachable_server_exits_2(release_dir: Path) -> None:
+    url = f"http://127.0.0.1:{_free_port()}/store"
+    result = CliRunner().invoke(main, ["publish", "--to", url, "--dist", str(release_dir)])
+    assert result.exit_code == 2
+    assert url in result.output and "cannot be reached" in result.output
+
+
+def test_publish_refused_exits_2_with_status_and_sends_token(release_dir: Path) -> None:
+    seen: list[str | None] = []
+
+    def refuse(request: BaseHTTPRequestHandler, _: bytes) -> None:
+        seen.append(request.headers.get("Authorization"))
+        reply(request, 403, b"writes need a valid token\nmore detail\n")
+
+    with fake_server(refuse) as url:
+        result = CliRunner().invoke(main, ["publish", "--to", url + "/store", "--token",
+                                           "s3cret", "--dist", str(release_dir)])
+    assert result.exit_code == 2
+    assert "403 writes need a valid token" in result.output
+    assert "more detail" not in result.output
+    assert seen == ["Bearer s3cret"]
+
+
+def test_publish_without_release_is_a_release_error(tmp_path: Path) -> None:
+    with pytest.raises(ReleaseError, match=r"hodo\.nq"):
+        publish_release(tmp_path, "http://127.0.0.1:9/store")
+
+
+# --------------------------------------------------------------------------------------------
+# The store itself
+
+
+def test_substitution_binds_projected_and_filtered_variables() -> None:
+    term = ox.NamedNode("http://example.org/a")
+    text = substitute('SELECT ?t ?x WHERE { ?x ?p ?t FILTER(?t != "?t") } ORDER BY ?t',
+                      {ox.Variable("t"): term})
+    assert text == ('SELECT (<http://example.org/a> AS ?t) ?x WHERE { ?x ?p '
+                    '<http://example.org/a> FILTER(<http://example.org/a> != "?t") } '
+                    'ORDER BY (<http://example.org/a>)')
+
+
+def test_server_refusal_is_a_query_error(oxigraph: str, published: dict[str, int]) -> None:
+    store = RemoteStore(oxigraph + "/query")
+    try:
+        with pytest.raises(QueryError, match="refused the query: error at 1:"):
+            store.query("SELECT * WHERE { ?s ?p ", use_default_graph_as_union=True)
+    finally:
+        store.close()
+
+
+def test_refused_queries_never_reach_the_store() -> None:
+    class Untouchable(RemoteStore):
+        def query(self, *args: object, **kwargs: object) -> ox.QuerySolutions:
+            raise AssertionError("the backend was asked")
+
+    store = Untouchable("http://127.0.0.1:9/query")
+    for text in ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/x> { ?s ?p ?o } }",
+                 "SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }"):
+        with pytest.raises(QueryError):
+            execute(store, text)
+
+
+def test_unreachable_server_is_a_502() -> None:
+    store = RemoteStore(f"http://127.0.0.1:{_free_port()}/query", timeout=2)
+    with pytest.raises(BackendError, match="cannot be reached") as caught:
+        store.query("ASK {}")
+    assert caught.value.status == 502
+
+
+def test_release_through_the_store_matches_the_file(
+        oxigraph: str, published: dict[str, int], release: Release) -> None:
+    store = RemoteStore(oxigraph + "/query")
+    try:
+        remote = set(store.quads_for_pattern(None, None, None, None))
+        blank = next(q.subject for q in remote if isinstance(q.subject, ox.BlankNode))
+        assert list(store.quads_for_pattern(blank, None, None))
+        assert {g.value for g in store.named_graphs()} == {
+            g.value for g in release.store.named_graphs()}
+    finally:
+        store.close()
+    assert len(remote) == len(release.store)
+
+
+# --------------------------------------------------------------------------------------------
+# Serving from the backend
+
+QUERIES = {
+    "select": (f"SELECT ?p ?o WHERE {{ <{HEPATIC_OSTEODYSTROPHY}> ?p ?o }} ORDER BY ?p ?o",
+               ["application/sparql-results+json", "text/csv", "application/sparql-results+xml"]),
+    "graphs": ("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g "
+               "ORDER BY ?g", ["application/sparql-results+json", "text/tab-separated-values"]),
+    "ask": (f"ASK {{ <{HEPATIC_OSTEODYSTROPHY}> <{RDFS_LABEL}> ?l }}",
+            ["application/sparql-results+json", "application/sparql-results+xml"]),
+    "construct": (f"CONSTRUCT WHERE {{ <{HEPATIC_OSTEODYSTROPHY}> ?p ?o }}",
+                  ["text/turtle", "application/n-triples"]),
+    "describe": (f"DESCRIBE <{HEPATIC_OSTEODYSTROPHY}>", ["text/turtle"]),
+}
+
+
+def _same_answer(media_type: str, remote: bytes, embedded: bytes) -> bool:
+    """Results byte for byte but for blank node labels; graphs up to isomorphism (their
+    order and blank node labels are the engine's own)."""
+    graph = {"text/turtle": "turtle", "application/n-triples": "nt"}
+    if media_type in graph:
+        return isomorphic(*(Graph().parse(data=body, format=graph[media_type])
+                            for body in (remote, embedded)))
+    return _unlabelled(remote) == _unlabelled(embedded)
+
+
+def _unlabelled(body: bytes) -> bytes:
+    body = re.sub(rb"_:[\w-]+", b"_:b", body)
+    body = re.sub(rb'"bnode","value":"[^"]*"', b'"bnode","value":"b"', body)
+    return re.sub(rb"<bnode>[^<]*</bnode>", b"<bnode>b</bnode>", body)
+
+
+@pytest.mark.parametrize(("name", "accept"), [(n, a) for n, (_, accepts) in QUERIES.items()
+                                              for a in accepts])
+def test_sparql_answers_equal_the_embedded_store(remote_site: str, embedded_site: str,
+                                                 name: str, accept: str) -> None:
+    query = QUERIES[name][0]
+    status, media_type, remote = sparql(remote_site, query, accept)
+    assert (status, media_type) == (200, accept)
+    assert remote.strip()
+    assert _same_answer(media_type, remote, sparql(embedded_site, query, accept)[2])
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
+    "SELECT * FROM <http://example.org/elsewhere> WHERE { ?s ?p ?o }",
+])
+def test_refused_features_are_400(remote_site: str, query: str) -> None:
+    status, _, body = sparql(remote_site, query, "application/sparql-results+json")
+    assert status == 400
+    assert b"not allowed" in body
+
+
+def test_syntax_error_is_400_with_one_line(remote_site: str) -> None:
+    status, _, body = sparql(remote_site, "SELECT * WHERE { ?s ?p ", "text/csv")
+    assert status == 400
+    assert body.decode().count("\n") == 1 and b"Traceback" not in body
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    ("/HODO_0000001", "肝性骨病"),
+    ("/HODO_0000001.ttl", "肝性骨病"),
+    ("/search?q=%E8%82%9D%E6%80%A7%E9%AA%A8%E7%97%85", "HODO_0000001"),
+    ("/api/search?q=hepatic+osteodystrophy", "HODO_0000001"),
+    ("/ontology", "HODO"),
+    ("/downloads/hodo.ttl", "HODO_0000001"),
+])
+def test_site_reads_from_the_backend(remote_site: str, path: str, expected: str) -> None:
+    status, _, body = get(remote_site + path, {"Accept": "text/html"})
+    assert status == 200
+    assert expected in body.decode()
+
+
+def test_health_reports_the_release(remote_site: str, release: Release) -> None:
+    status, _, body = get(remote_site + "/health")
+    assert status == 200
+    assert json.loads(body)["version"] == release.version
+
+
+def _serve_exit(release_dir: Path, backend: str) -> subprocess.CompletedProcess[str]:
+    hodo = Path(sys.executable).with_name("hodo")
+    return subprocess.run([str(hodo), "serve", "--port", str(_free_port()), "--dist",
+                           str(release_dir), "--backend", backend],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_other_version_refused_at_start(release_dir: Path, release: Release) -> None:
+    with fake_server(version_answer("9.9.9")) as url:
+        done = _serve_exit(release_dir, url + "/query")
+    assert done.returncode == 2
+    assert url in done.stderr and "9.9.9" in done.stderr and release.version in done.stderr
+
+
+def test_unreachable_backend_refused_at_start(release_dir: Path) -> None:
+    url = f"http://127.0.0.1:{_free_port()}/query"
+    done = _serve_exit(release_dir, url)
+    assert done.returncode == 2
+    assert url in done.stderr and "cannot be reached" in done.stderr
+
+
+def test_backend_down_while_serving_is_502(release_dir: Path, tmp_path: Path) -> None:
+    with oxigraph_server(tmp_path / "db") as (oxigraph, process):
+        publish_release(release_dir, oxigraph + "/store")
+        with serving(release_dir, args=["--backend", oxigraph + "/query"]) as site:
+            process.terminate()
+            process.wait(timeout=10)
+            status, _, body = sparql(site, "ASK {}", "application/sparql-results+json")
+            assert status == 502 and b"cannot be reached" in body
+            status, media_type, body = get(site + "/HODO_0000001", {"Accept": "text/html"})
+            assert (status, media_type) == (502, "text/html")
+            assert "SPARQL server" in body.decode() and "Traceback" not in body.decode()
+
+
+def test_slow_backend_is_504(release_dir: Path, oxigraph: str, published: dict[str, int]
+                             ) -> None:
+    """A proxy in front of the real server that stalls on one marked query."""
+    release_event = threading.Event()
+
+    def forward(request: BaseHTTPRequestHandler, body: bytes) -> None:
+        if b"stall-here" in body:
+            release_event.wait(30)
+            return
+        upstream = urllib.request.Request(oxigraph + request.path, data=body, headers={
+            k: v for k, v in request.headers.items() if k.lower() in ("content-type", "accept")})
+        with urllib.request.urlopen(upstream, timeout=30) as response:
+            reply(request, response.status, response.read(),
+                  response.headers.get("Content-Type", ""))
+
+    with fake_server(forward) as proxy:
+        try:
+            with serving(release_dir, env={"HODO_QUERY_TIMEOUT": "0.5"},
+                         args=["--backend", proxy + "/query"]) as site:
+                status, _, body = sparql(site, "ASK { ?s ?p 'stall-here' }", "text/plain, */*")
+        finally:
+            release_event.set()
+    assert status == 504
+    assert b"did not answer within 0.5 s" in body
