@@ -1,0 +1,193 @@
+"""HTTP clients: sequential latency on keep-alive connections, throughput from client processes.
+
+``http.client`` reuses a connection while the server keeps it open, and reconnects when the
+server closes it after a response, as any client would; the connections opened are counted.
+Throughput runs in separate processes, not threads, so the client's own GIL is not the limit.
+"""
+
+from __future__ import annotations
+
+import http.client
+import math
+import multiprocessing
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+from bench.queries import Pool, Query
+
+
+@dataclass(frozen=True)
+class Target:
+    """One server: a name ("hodo" or "oxigraph") and its loopback port."""
+
+    name: str
+    port: int
+    host: str = "127.0.0.1"
+
+
+@dataclass
+class Reply:
+    """One response: status, body and seconds from request to last byte."""
+
+    status: int
+    body: bytes
+    seconds: float
+
+
+class Client:
+    """A keep-alive connection to one server that reconnects when the server closes it."""
+
+    def __init__(self, target: Target, timeout: float = 60.0) -> None:
+        self.target = target
+        self.conn = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
+        #: connections opened: fewer than requests when the server keeps them alive
+        self.connections = 0
+
+    def get(self, path: str, accept: str) -> Reply:
+        """GET ``path``; a failed connection counts as status 0, never raises."""
+        start = time.perf_counter()
+        if self.conn.sock is None:
+            self.connections += 1
+        try:
+            self.conn.request("GET", path, headers={"Accept": accept})
+            response = self.conn.getresponse()
+            body = response.read()
+            status = response.status
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            body, status = b"", 0
+        return Reply(status, body, time.perf_counter() - start)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) by nearest rank, of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def sequential(targets: list[Target], query: Query, pool: Pool, regime: str, n: int,
+               first: int, budget_s: float | None = None) -> dict[str, dict[str, float | int]]:
+    """``n`` requests to each target, interleaved one after the other; p50/p99 in ms.
+
+    ``regime`` "warm" repeats request 0; "distinct" uses request numbers ``first``,
+    ``first + 1``, ... so no two requests (and no earlier phase) share a query text.
+    With ``budget_s``, stops early once that many seconds have gone (slow queries at scale).
+    """
+    clients = {t.name: Client(t) for t in targets}
+    stop = time.perf_counter() + budget_s if budget_s else math.inf
+    times: dict[str, list[float]] = {t.name: [] for t in targets}
+    errors = {t.name: 0 for t in targets}
+    try:
+        for k in range(n):
+            if time.perf_counter() > stop:
+                break
+            i = 0 if regime == "warm" else first + k
+            for t in targets:
+                reply = clients[t.name].get(query.path(t.name, pool, i), query.accept)
+                if reply.status == 200:
+                    times[t.name].append(reply.seconds)
+                else:
+                    errors[t.name] += 1
+    finally:
+        for c in clients.values():
+            c.close()
+    return {name: _latency(values, errors[name], clients[name].connections)
+            for name, values in times.items()}
+
+
+def _latency(values: list[float], errors: int, connections: int) -> dict[str, float | int]:
+    out: dict[str, float | int] = {"n": len(values), "errors": errors,
+                                   "connections": connections}
+    if values:
+        out["p50_ms"] = round(percentile(values, 0.50) * 1000, 3)
+        out["p99_ms"] = round(percentile(values, 0.99) * 1000, 3)
+    return out
+
+
+# ---- throughput -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Job:
+    """What a load process runs: a query against a target until ``deadline`` (wall clock)."""
+
+    target: Target
+    query: Query
+    regime: str
+    start: float
+    deadline: float
+    #: first request number of this process, so processes never send the same variant
+    first: int
+
+
+def _load_worker(pipe: Connection, pool: Pool) -> None:
+    """A client process: run jobs received on ``pipe``, answer (ok, errors) for each."""
+    while True:
+        job = pipe.recv()
+        if job is None:
+            return
+        pipe.send(_run_job(job, pool))
+
+
+def _run_job(job: Job, pool: Pool) -> tuple[int, int]:
+    client = Client(job.target)
+    ok = errors = 0
+    i = job.first
+    try:
+        while time.time() < job.start:
+            time.sleep(0.001)
+        while time.time() < job.deadline:
+            number = 0 if job.regime == "warm" else i
+            reply = client.get(job.query.path(job.target.name, pool, number), job.query.accept)
+            i += 1
+            if reply.status == 200:
+                ok += 1
+            else:
+                errors += 1
+    finally:
+        client.close()
+    return ok, errors
+
+
+class LoadPool:
+    """``size`` client processes, started once and given one job at a time."""
+
+    def __init__(self, size: int, pool: Pool) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.pipes: list[Connection] = []
+        self.procs = []
+        for _ in range(size):
+            parent, child = context.Pipe()
+            proc = context.Process(target=_load_worker, args=(child, pool), daemon=True)
+            proc.start()
+            child.close()
+            self.pipes.append(parent)
+            self.procs.append(proc)
+
+    def run(self, target: Target, query: Query, regime: str, seconds: float,
+            first: int) -> dict[str, float | int]:
+        """Every process on ``target`` for ``seconds``; requests per second and errors."""
+        start = time.time() + 0.05
+        for k, pipe in enumerate(self.pipes):
+            pipe.send(Job(target, query, regime, start, start + seconds, first + k * 1_000_000))
+        results = [pipe.recv() for pipe in self.pipes]
+        ok = sum(r[0] for r in results)
+        return {"requests": ok, "errors": sum(r[1] for r in results), "seconds": seconds,
+                "rps": round(ok / seconds, 1)}
+
+    def close(self) -> None:
+        """Stop and join every process."""
+        for pipe in self.pipes:
+            pipe.send(None)
+            pipe.close()
+        for proc in self.procs:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+            proc.close()

@@ -1,0 +1,276 @@
+"""The README block and the scale plot, rendered from ``latest.json`` alone.
+
+One function (``render``) turns the JSON into the Markdown between the README's bench
+markers, so the README can be re-rendered without measuring (``python -m bench --readme``)
+and a test can check that the README matches the committed JSON.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+START = "<!-- bench:start: written by `make bench` (bench/run.py); do not edit by hand -->"
+END = "<!-- bench:end -->"
+SERVERS = ("hodo", "oxigraph")
+
+
+def _n(value: Any, digits: int = 2) -> str:
+    """A number for a table cell; a dash when missing."""
+    if value is None:
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def _latency(row: dict[str, Any] | None) -> str:
+    if not row or "p50_ms" not in row:
+        return "–"
+    return f"{_n(row['p50_ms'])} / {_n(row['p99_ms'])}"
+
+
+def render(results: dict[str, Any]) -> str:
+    """The Markdown between the markers (without them)."""
+    parts = [_intro(results)]
+    if "release" in results:
+        parts += [_servers_table(results), _mix_table(results), _geomeans(results),
+                  _errors(results)]
+    if "scale" in results:
+        parts.append(_scale_section(results["scale"]))
+    return "\n\n".join(p for p in parts if p)
+
+
+def _intro(results: dict[str, Any]) -> str:
+    m, s = results["machine"], results["settings"]
+    quick = " **A `--quick` run: the numbers are not measurements.**" if results.get(
+        "quick") else ""
+    return (
+        f"Measured with `make bench` (`python -m bench`) on {m['date']}, commit "
+        f"`{m['git_commit']}`: {m['cores']} cores, Python {m['python']}, pyoxigraph "
+        f"{m['pyoxigraph']}, {m['oxigraph']}.{quick} HODO's production server (`hodo serve "
+        f"--workers {s['workers']}` with its defaults: web workers, query worker processes, "
+        "every limit on; its "
+        "per-address rate limit raised out of reach, since the benchmark is one address, "
+        "so the limiter runs but never refuses) and the Oxigraph server (`oxigraph serve "
+        "--union-default-graph` on a store loaded from `dist/hodo.nq`) run side by side on "
+        "loopback, on the same release data and the same queries (`bench/queries/*.rq`, with "
+        "the same `Accept` header to both); before timing, both must give the same number of "
+        "rows for each query. Two regimes: **warm** repeats one request, so any cache may "
+        "answer it; **distinct** makes every request new to every cache (another term, or a "
+        "`LIMIT` above the answer's size: same answer, same cost, different text). Latency: "
+        f"{s['requests']} sequential requests per query and regime to each server, "
+        "interleaved one after the other, on keep-alive connections where the server keeps "
+        f"them ({_reuse(results)}); p50 / p99 in ms. Throughput: "
+        f"{s['clients']} client processes for {_n(s['duration'], 1)} s per server, in "
+        f"{s['rounds']} rounds alternating the servers. Ratios are HODO / Oxigraph: above 1 "
+        "for latency, or below 1 for req/s, HODO is slower. Requests that did not answer 200 "
+        "are counted apart as errors, never in the figures. Every number is in "
+        "[bench/results/latest.json](bench/results/latest.json).")
+
+
+def _reuse(results: dict[str, Any]) -> str:
+    """Requests per connection in the sequential phase, per server."""
+    if "release" not in results:
+        return "requests per connection not measured"
+    totals = {name: [0, 0] for name in SERVERS}
+    for query in results["release"]["queries"]:
+        for row in query["regimes"].values():
+            for name in SERVERS:
+                if name in row and row[name].get("connections"):
+                    totals[name][0] += row[name]["n"] + row[name]["sequential_errors"]
+                    totals[name][1] += row[name]["connections"]
+    return ", ".join(f"{_label(name)} {_n(r / c if c else None, 1)} requests per connection"
+                     for name, (r, c) in totals.items())
+
+
+def _servers_table(results: dict[str, Any]) -> str:
+    info = results["release"]["servers"]
+    lines = ["| server | start-up s | processes | PSS after warm-up MiB | PSS after load MiB |",
+             "|---|---|---|---|---|"]
+    for name in SERVERS:
+        row = info[name]
+        lines.append(f"| {_label(name)} | {_n(row['startup_s'])} | {row['processes']} | "
+                     f"{_n(row['pss_mib']['after_warmup'], 1)} | "
+                     f"{_n(row['pss_mib']['after_load'], 1)} |")
+    return ("Start-up is spawn to first answer; memory is PSS summed over each server's "
+            "process tree (HODO: the server's main process, its web workers and their query "
+            "workers).\n\n" + "\n".join(lines))
+
+
+def _label(name: str) -> str:
+    return "HODO" if name == "hodo" else "Oxigraph"
+
+
+def _mix_table(results: dict[str, Any]) -> str:
+    lines = ["| query | regime | HODO p50/p99 ms | Oxigraph p50/p99 ms | ratio p50 | HODO req/s "
+             "| Oxigraph req/s | ratio req/s |", "|---|---|---|---|---|---|---|---|"]
+    for query in results["release"]["queries"]:
+        for regime, row in query["regimes"].items():
+            lines.append(
+                f"| {query['title']} | {regime} | {_latency(row.get('hodo'))} | "
+                f"{_latency(row.get('oxigraph'))} | {_n(row['ratio_p50'])} | "
+                f"{_n(row['hodo']['rps'], 0)} | "
+                f"{_n(row['oxigraph']['rps'], 0) if 'oxigraph' in row else '–'} | "
+                f"{_n(row['ratio_rps'])} |")
+    pool = results["release"]["pool"]
+    return ("\n".join(lines) + f"\n\nTerm pages, search and autocomplete are HODO's own: no "
+            f"Oxigraph figure. Their distinct requests cycle through {pool['pages']} pages "
+            f"(the {pool['terms']} HODO classes with both labels and a parent, in English and "
+            "Chinese) and through words and prefixes of their labels; in the throughput "
+            "phase the pages repeat once the pool is spent.")
+
+
+def _geomeans(results: dict[str, Any]) -> str:
+    means = results["release"]["geomean"]
+    lines = ["| regime | geometric mean of ratio p50 | geometric mean of ratio req/s |",
+             "|---|---|---|"]
+    lines += [f"| {regime} | {_n(m['p50'])} | {_n(m['rps'])} |" for regime, m in means.items()]
+    pages = {q["name"]: q["regimes"] for q in results["release"]["queries"] if not q["both"]}
+    summary = "; ".join(
+        f"{name} p50 {_n(r['warm']['hodo'].get('p50_ms'))} ms warm, "
+        f"{_n(r['distinct']['hodo'].get('p50_ms'))} ms distinct" for name, r in pages.items())
+    return ("Over the SPARQL queries both servers answer:\n\n" + "\n".join(lines)
+            + (f"\n\nHODO only: {summary}." if summary else ""))
+
+
+def _errors(results: dict[str, Any]) -> str:
+    counts = {name: 0 for name in SERVERS}
+    for query in results["release"]["queries"]:
+        for row in query["regimes"].values():
+            for name in SERVERS:
+                counts[name] += row.get(name, {}).get("errors", 0)
+    mismatches = [q["name"] for q in results["release"]["queries"]
+                  if q["answers"] and not q["answers"]["match"]]
+    text = (f"Errors (answers other than 200): HODO {counts['hodo']}, Oxigraph "
+            f"{counts['oxigraph']}.")
+    if mismatches:
+        text += " Row counts differed for: " + ", ".join(mismatches) + "."
+    return text
+
+
+def _scale_section(scale: dict[str, Any]) -> str:
+    lines = ["| data | triples | load s HODO / Oxigraph | disk MiB HODO / Oxigraph | "
+             "PSS MiB HODO / Oxigraph | p50 ms geo-mean HODO / Oxigraph | HODO within 1 s | "
+             "Oxigraph within 1 s |", "|---|---|---|---|---|---|---|---|"]
+    for d in scale["datasets"]:
+        h, o = d["hodo"], d["oxigraph"]
+        lines.append(
+            f"| {d['name']} | {d['triples']:,} | {_n(h.get('load_s'), 1)} / "
+            f"{_n(o.get('load_s'), 1)} | {_n(h.get('disk_mib'), 1)} / "
+            f"{_n(o.get('disk_mib'), 1)} | {_n(h.get('pss_mib'), 1)} / "
+            f"{_n(o.get('pss_mib'), 1)} | {_n(h.get('p50_geomean_ms'))} / "
+            f"{_n(o.get('p50_geomean_ms'))} | {_within(h)} | {_within(o)} |")
+    notes = [f"{d['name']}: HODO {d['hodo']['unavailable']}" for d in scale["datasets"]
+             if d["hodo"].get("unavailable")]
+    growth = "; ".join(
+        f"{_label(server)} {metric.replace('_', ' ')} ∝ N^{_n(k)}"
+        for server, metrics in scale.get("growth", {}).items()
+        for metric, k in metrics.items() if k is not None)
+    return ("**Scale.** Generated data of HODO's shape (classes with English and Chinese "
+            "labels, synonyms, a subclass tree, findings; deterministic by seed) and real "
+            "ontologies (MONDO, ChEBI from `cellxgene-ontology-guide`), each loaded beside the "
+            "release (`hodo load FILE --store DIR` against `oxigraph load`) and served "
+            "(`hodo serve --store DIR` against `oxigraph serve`); the same mix, with answers "
+            "capped at 1,000 rows, in fresh variants, for at most "
+            f"{_n(scale.get('budget_s'), 0)} s per query and server. Memory is PSS after the "
+            "queries; latency is the geometric mean of the queries' p50; \"within 1 s\" counts the "
+            "queries whose first fresh request was answered (200) within a second.\n\n"
+            + "\n".join(lines)
+            + (f"\n\nHow cost grows with the number of triples N: {growth}." if growth else "")
+            + ("\n\n" + "; ".join(notes) + "." if notes else "")
+            + "\n\n![Load time, memory and p50 latency against triples, log-log, both servers]"
+              "(bench/results/scale.svg)")
+
+
+def _within(row: dict[str, Any]) -> str:
+    within = row.get("within_1s")
+    if not within:
+        return "–"
+    return f"{sum(within.values())}/{len(within)}"
+
+
+def write_readme(results: dict[str, Any], readme: Path = README) -> bool:
+    """Replace the block between the markers; False when the markers are missing."""
+    text = readme.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(START) + r"\n.*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        return False
+    block = f"{START}\n{render(results)}\n{END}"
+    readme.write_text(pattern.sub(lambda _: block, text), encoding="utf-8")
+    return True
+
+
+def readme_block(readme: Path = README) -> str:
+    """What is between the markers now."""
+    text = readme.read_text(encoding="utf-8")
+    return text.split(START + "\n", 1)[1].split("\n" + END, 1)[0]
+
+
+# ---- the scale plot -----------------------------------------------------------------------------
+
+PANELS = (("load_s", "load time, s"), ("pss_mib", "memory (PSS), MiB"),
+          ("p50_geomean_ms", "p50 latency (geo-mean), ms"))
+COLOURS = {"hodo": "#c0392b", "oxigraph": "#2471a3"}
+
+
+def scale_svg(scale: dict[str, Any]) -> str:
+    """Three log-log panels, triples against load time, memory and latency, both servers."""
+    width, height = 300, 240
+    panels = [_panel(scale["datasets"], key, title, i * width, width, height)
+              for i, (key, title) in enumerate(PANELS)]
+    legend = "".join(
+        f'<rect x="{20 + 110 * k}" y="{height + 8}" width="12" height="12" fill="{c}"/>'
+        f'<text x="{36 + 110 * k}" y="{height + 19}">{_label(name)}</text>'
+        for k, (name, c) in enumerate(COLOURS.items()))
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width * 3}" height="{height + 30}" '
+            f'viewBox="0 0 {width * 3} {height + 30}" font-family="sans-serif" font-size="11">\n'
+            "<!-- generated by python -m bench from bench/results/latest.json; do not edit -->\n"
+            f'<rect width="100%" height="100%" fill="white"/>\n{"".join(panels)}{legend}\n</svg>\n')
+
+
+def _panel(datasets: list[dict[str, Any]], key: str, title: str, x0: int, width: int,
+           height: int) -> str:
+    points = {name: sorted((d["triples"], d[name][key]) for d in datasets
+                           if d[name].get(key)) for name in COLOURS}
+    xs = [x for p in points.values() for x, _ in p] or [1, 10]
+    ys = [y for p in points.values() for _, y in p] or [1, 10]
+    box = (x0 + 50, 25, width - 65, height - 60)
+    sx = _log_scale(min(xs), max(xs), box[0], box[0] + box[2])
+    sy = _log_scale(min(ys), max(ys), box[1] + box[3], box[1])
+    out = [f'<text x="{x0 + width / 2}" y="15" text-anchor="middle">{title}</text>',
+           f'<rect x="{box[0]}" y="{box[1]}" width="{box[2]}" height="{box[3]}" fill="none" '
+           'stroke="#888"/>',
+           f'<text x="{box[0] + box[2] / 2}" y="{height - 8}" text-anchor="middle">triples</text>']
+    out += _ticks(min(xs), max(xs), sx, box, "x") + _ticks(min(ys), max(ys), sy, box, "y")
+    for name, pts in points.items():
+        coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)
+        out.append(f'<polyline points="{coords}" fill="none" stroke="{COLOURS[name]}" '
+                   'stroke-width="2"/>')
+        out += [f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3" fill="{COLOURS[name]}"/>'
+                for x, y in pts]
+    return "\n".join(out) + "\n"
+
+
+def _log_scale(lo: float, hi: float, a: float, b: float) -> Any:
+    """A function from values to pixels on a log axis from ``lo`` to ``hi``, padded."""
+    llo, lhi = math.log10(lo) - 0.1, math.log10(hi) + 0.1
+    return lambda v: a + (math.log10(v) - llo) / (lhi - llo) * (b - a)
+
+
+def _ticks(lo: float, hi: float, scale: Any, box: tuple[int, int, int, int], axis: str
+           ) -> list[str]:
+    out = []
+    for power in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1):
+        value = 10.0 ** power
+        if not lo / 1.3 <= value <= hi * 1.3:
+            continue
+        label = f"1e{power}" if abs(power) > 2 else f"{value:g}"
+        p = scale(value)
+        if axis == "x":
+            out.append(f'<text x="{p:.1f}" y="{box[1] + box[3] + 14}" '
+                       f'text-anchor="middle">{label}</text>')
+        else:
+            out.append(f'<text x="{box[0] - 4}" y="{p + 4:.1f}" text-anchor="end">{label}</text>')
+    return out
