@@ -25,15 +25,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
     configure(app, config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = release or open_release(app.config)
-    proxies = app.config["HODO_TRUSTED_PROXIES"]
-    if proxies:
-        # behind a proxy: the client's address, scheme, host and the path prefix HODO is
-        # mounted under come from the proxy's X-Forwarded-* headers
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies,  # type: ignore[method-assign]
-                                x_proto=proxies, x_host=proxies, x_prefix=proxies)
-
     from hodo.web import (
         caching,
         curator,
@@ -70,6 +61,15 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
     app.register_blueprint(openapi.bp)
     # last: its catch-all route answers every path the others do not
     app.register_blueprint(deref.bp)
+    proxies = app.config["HODO_TRUSTED_PROXIES"]
+    if proxies:
+        # behind a proxy: the client's address, scheme, host and the path prefix HODO is
+        # mounted under come from the proxy's X-Forwarded-* headers; outermost, so that the
+        # response cache of ``caching`` sees them too
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies,  # type: ignore[method-assign]
+                                x_proto=proxies, x_host=proxies, x_prefix=proxies)
     return app
 
 

@@ -1,9 +1,326 @@
-"""HTTP caching of everything derived from the immutable release: ETag, Cache-Control, 304."""
+"""Caching of everything derived from the release: query results in memory, and HTTP validators.
+
+A release never changes once loaded, so an answer computed from it stays right until another
+release is served. Three caches follow from that:
+
+- HTTP: every successful GET of release-derived content carries an ``ETag`` and a
+  ``Cache-Control``; a client or proxy that revalidates with ``If-None-Match`` gets a 304 with
+  no body. Versioned release files (``/releases/<version>/...``) are immutable. Operational
+  and curator routes (``/health``, ``/metrics``, updates, the Graph Store) are never cached.
+- ``ResponseReplay``: a WSGI layer in front of Flask that answers a GET it has answered before
+  (same path, parameters, host and the request headers HODO's answers vary by) with the same
+  status, headers and body, without routing, templates or query workers. What stays on this
+  path is what keeps the server safe: the rate limit of ``/sparql`` and the metrics.
+- ``ResultCache``: SPARQL results, keyed by the normalised query, the format asked for, the
+  dataset and the release (and, in curator mode, the store's generation, which every staged
+  change bumps), so that a query written another way, or sent by POST, is not run again.
+
+Each is per web worker process and bounded by bytes, least recently used out first. Queries
+that call ``RAND``, ``NOW``, ``UUID``, ``STRUUID`` or ``BNODE`` give a new answer each time and
+are never cached. In curator mode only the result cache is used (the store may change).
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from flask import Flask, Response, current_app, request
+from werkzeug.http import parse_etags, unquote_etag
+
+from hodo.query import QueryResult, keywords
+
+#: Settings of this module and their defaults (checked at start-up).
+DEFAULTS: dict[str, Any] = {
+    # seconds a browser or proxy may reuse a release-derived answer before revalidating
+    "HODO_CACHE_MAX_AGE": 300,
+    # memory for cached SPARQL results in each web worker; 0 turns the cache off
+    "HODO_RESULT_CACHE_MB": 64,
+}
+#: A year: what a versioned release file may be kept for (it can never change).
+IMMUTABLE_MAX_AGE = 365 * 24 * 3600
+#: Paths whose answers depend on more than the release, or that change it.
+UNCACHED_PREFIXES = ("/health", "/metrics", "/sparql/update", "/graph-store", "/validate")
+#: SPARQL functions whose value changes from one run of a query to the next.
+VOLATILE_FUNCTIONS = frozenset({"rand", "now", "uuid", "struuid", "bnode"})
+#: The request headers HODO's answers vary by (their ``Vary``); a replayed answer matches all.
+VARY_HEADERS = {"accept": "HTTP_ACCEPT", "accept-language": "HTTP_ACCEPT_LANGUAGE",
+                "origin": "HTTP_ORIGIN"}
+EXTENSION = "hodo.caching"
+
+
+@dataclass(frozen=True)
+class CachedResult:
+    """A serialised result and its entity tag, computed once when it was stored."""
+
+    result: QueryResult
+    etag: str
+
+
+class _LRU:
+    """Least-recently-used values bounded by their sizes in bytes; thread-safe.
+
+    A value larger than an eighth of the whole is not kept, so that one big answer cannot
+    push out all the small ones.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable) -> Any:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry[0]
+
+    def put(self, key: Hashable, value: Any, size: int) -> None:
+        if size > self.max_bytes // 8:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            self._entries[key] = (value, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes and self._entries:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class ResultCache(_LRU):
+    """SPARQL results by the key ``hodo.web.ops`` makes of a query and what it depends on."""
+
+    def get(self, key: Hashable) -> CachedResult | None:
+        return super().get(key)  # type: ignore[no-any-return]
+
+    def store(self, key: Hashable, result: QueryResult) -> CachedResult:
+        """Keep ``result`` (if it fits) and return it with its entity tag."""
+        entry = CachedResult(result, entity_tag(result.body))
+        self.put(key, entry, len(result.body))
+        return entry
+
+
+def cacheable_query(query: str) -> bool:
+    """Whether a query gives the same answer every time it runs on the same data."""
+    return not keywords(query) & VOLATILE_FUNCTIONS
+
+
+def entity_tag(body: bytes) -> str:
+    """A strong entity tag: the first 128 bits of the body's BLAKE2b digest, in hex."""
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+def read_settings(config: Any) -> tuple[int, int]:
+    """``(max_age_seconds, cache_bytes)`` from the configuration.
+
+    Raises:
+        ValueError: a setting is not a whole number >= 0.
+    """
+    values = []
+    for key in ("HODO_CACHE_MAX_AGE", "HODO_RESULT_CACHE_MB"):
+        raw = config.get(key, DEFAULTS[key])
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            value = -1
+        if value < 0:
+            raise ValueError(f"{key} must be a whole number >= 0, not {raw!r}")
+        values.append(value)
+    return values[0], values[1] * 2**20
+
+
+@dataclass
+class CachingState:
+    max_age: int
+    results: ResultCache
+    responses: _LRU
 
 
 def init_app(app: Flask) -> None:
-    """Register the caching hooks."""
+    """Check the settings, make this app's caches and register the HTTP hook and the replay
+    layer (the memory setting is shared: results and responses get half each).
+
+    Raises:
+        ValueError: a setting is invalid.
+    """
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, value)
+    max_age, cache_bytes = read_settings(app.config)
+    caches = CachingState(max_age, ResultCache(cache_bytes // 2), _LRU(cache_bytes // 2))
+    app.extensions[EXTENSION] = caches
+    app.after_request(_http_caching)
+    if cache_bytes and not app.config.get("HODO_CURATOR_TOKEN"):
+        app.wsgi_app = ResponseReplay(app, app.wsgi_app, caches.responses)  # type: ignore[method-assign]
+
+
+def results() -> ResultCache:
+    """The running app's result cache."""
+    return state().results
+
+
+def state(app: Flask | None = None) -> CachingState:
+    return (app or current_app).extensions[EXTENSION]  # type: ignore[no-any-return]
+
+
+def _http_caching(response: Response) -> Response:
+    """Validators and freshness for release-derived GETs; a 304 when the client has it."""
+    path = request.path
+    if path.startswith(UNCACHED_PREFIXES):
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+    if (request.method not in ("GET", "HEAD") or response.status_code != 200
+            or "Cache-Control" in response.headers):
+        return response
+    if response.get_etag()[0] is None:
+        if response.is_streamed or response.direct_passthrough:
+            return response
+        response.set_etag(entity_tag(response.get_data()))
+    response.headers["Cache-Control"] = _freshness(path)
+    return response.make_conditional(request)
+
+
+def _freshness(path: str) -> str:
+    from hodo.web.curator import curator_enabled
+
+    if curator_enabled():
+        return "no-cache"  # staged changes can alter any answer: always revalidate
+    if path.startswith("/releases/"):
+        return f"public, max-age={IMMUTABLE_MAX_AGE}, immutable"
+    return f"public, max-age={state().max_age}"
+
+
+# --------------------------------------------------------------------------------------------
+# Replaying whole answers
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A complete answer as the app gave it, and what replaying it must still do."""
+
+    headers: list[tuple[str, str]]
+    body: bytes
+    etag: str
+    route: str
+    #: A /sparql query: it takes a token from the client's rate-limit bucket.
+    rate_limited: bool
+
+
+class ResponseReplay:
+    """WSGI middleware: answers a GET it has seen from the answers kept in ``cache``.
+
+    Only answers that ``_http_caching`` marked as public, with an entity tag and a known
+    ``Vary``, are kept; the key is everything such an answer can depend on.
+    """
+
+    def __init__(self, app: Flask, inner: WSGIApp, cache: _LRU) -> None:
+        self.app = app
+        self.inner = inner
+        self.cache = cache
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse
+                 ) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if environ.get("REQUEST_METHOD") != "GET" or path.startswith(UNCACHED_PREFIXES):
+            return self.inner(environ, start_response)
+        key = (environ.get("SCRIPT_NAME", ""), path, environ.get("QUERY_STRING", ""),
+               environ.get("HTTP_HOST", ""), environ.get("wsgi.url_scheme", ""),
+               *(environ.get(name, "") for name in VARY_HEADERS.values()))
+        answer: _Answer | None = self.cache.get(key)
+        if answer is None:
+            return self._capture(key, environ, start_response)
+        return self._replay(answer, environ, start_response)
+
+    def _replay(self, answer: _Answer, environ: dict[str, Any], start_response: StartResponse
+                ) -> Iterable[bytes]:
+        from hodo.web import ops
+
+        started = time.monotonic()
+        counters = ops.state(self.app)
+        if answer.rate_limited and counters.limiter.take(
+                environ.get("REMOTE_ADDR") or "unknown") is not None:
+            return self.inner(environ, start_response)  # the app answers 429 and counts it
+        matched = parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains(answer.etag)
+        if matched:
+            start_response("304 Not Modified", [(k, v) for k, v in answer.headers
+                                                 if k.lower() not in _NOT_IN_304])
+            body: list[bytes] = []
+        else:
+            start_response("200 OK", list(answer.headers))
+            body = [answer.body]
+        counters.metrics.add("requests", answer.route, "3xx" if matched else "2xx")
+        if answer.route == "sparql":
+            counters.metrics.observe(time.monotonic() - started)
+        return body
+
+    def _capture(self, key: tuple[str, ...], environ: dict[str, Any],
+                 start_response: StartResponse) -> Iterable[bytes]:
+        seen: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            seen.update(status=status, headers=headers)
+            return start_response(status, headers, *args)
+
+        result = self.inner(environ, capture)
+        headers = seen.get("headers")
+        if not seen.get("status", "").startswith("200 ") or not _keepable(headers or []):
+            return result
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        kept = [(k, v) for k, v in headers or [] if k.lower() != "date"]  # the server's own
+        self.cache.put(key, self._answer(environ, kept, body), len(body))
+        return [body]
+
+    def _answer(self, environ: dict[str, Any], headers: list[tuple[str, str]], body: bytes
+                ) -> _Answer:
+        from hodo.web import ops
+
+        path = environ.get("PATH_INFO", "")
+        query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        etag = unquote_etag(next(v for k, v in headers if k.lower() == "etag"))[0] or ""
+        return _Answer(list(headers), body, etag, ops.route_of(path),
+                       path.startswith("/sparql") and "query" in query)
+
+
+#: Headers a 304 leaves out: it has no body.
+_NOT_IN_304 = {"content-length", "content-type", "content-disposition"}
+#: Answers larger than this are not read into memory to be kept.
+_MAX_KEPT = 4 * 2**20
+
+
+def _keepable(headers: list[tuple[str, str]]) -> bool:
+    """A public answer with an entity tag, a length and only the ``Vary`` HODO uses."""
+    found = {k.lower(): v for k, v in headers}
+    vary = {v.strip().lower() for v in found.get("vary", "").split(",") if v.strip()}
+    length = found.get("content-length", "")
+    return ("etag" in found and "public" in found.get("cache-control", "")
+            and "set-cookie" not in found and vary <= set(VARY_HEADERS)
+            and length.isdigit() and int(length) <= _MAX_KEPT)

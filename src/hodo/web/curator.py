@@ -87,8 +87,9 @@ def _error(error: ProtocolError) -> Response:
 
 
 def _refresh_query_workers() -> None:
-    """Replace this process's query workers: they hold the store as it was when forked."""
-    ops.shutdown(current_app._get_current_object())  # type: ignore[attr-defined]
+    """Replace this process's query workers (they hold the store as it was when forked) and
+    let go of the results cached from the old store."""
+    ops.store_changed(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,7 +23,15 @@ from typing import Any
 import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
-from hodo.query import Limits, NotAcceptable, QueryError, QueryResult, execute, precheck
+from hodo.query import (
+    Limits,
+    NotAcceptable,
+    QueryError,
+    QueryResult,
+    execute,
+    normalise,
+    precheck,
+)
 from hodo.workers import PoolSettings, SlowSlots, Unavailable, WorkerPool
 
 bp = Blueprint("ops", __name__)
@@ -140,12 +148,18 @@ class Metrics:
                 self._lock.release()
 
     def observe(self, seconds: float) -> None:
-        """One /sparql request of this duration (cumulative buckets, as Prometheus wants)."""
-        for bound in HISTOGRAM_BUCKETS:
-            if seconds <= bound:
-                self.add("bucket", str(bound))
-        self.add("bucket", "+Inf")
-        self.add("duration_sum", amount=seconds)
+        """One /sparql request of this duration (cumulative buckets, as Prometheus wants),
+        counted under one acquisition of the lock: this runs on every query."""
+        indexes = [self._index[("bucket", str(b), "")] for b in HISTOGRAM_BUCKETS
+                   if seconds <= b]
+        indexes.append(self._index[("bucket", "+Inf", "")])
+        if self._lock.acquire(timeout=1):
+            try:
+                for index in indexes:
+                    self._values[index] += 1
+                self._values[self._index[("duration_sum", "", "")]] += seconds
+            finally:
+                self._lock.release()
 
     def get(self, name: str, label: str = "", code: str = "") -> float:
         return float(self._values[self._index[(name, label, code)]])
@@ -243,6 +257,8 @@ class OpsState:
     limiter: RateLimiter
     slots: SlowSlots
     pool: WorkerPool | None = None
+    #: Bumped by every change to the store (curator mode): cached results of older ones lapse.
+    generation: int = 0
 
 
 def init_app(app: Flask) -> None:
@@ -281,7 +297,9 @@ def pool_for(app: Flask, store: ox.Store) -> WorkerPool:
 
 
 def store_changed(app: Flask) -> None:
-    """Call after the store is written to (curator mode): query workers fork again from it."""
+    """Call after the store is written to (curator mode): query workers fork again from it,
+    and cached results of the old store are no longer used."""
+    state(app).generation += 1
     pool = state(app).pool
     if pool is not None and pool.owner == os.getpid():
         pool.recycle()
@@ -309,26 +327,30 @@ def shutdown(app: Flask) -> None:
 
 def run_query(store: ox.Store, query: str, accept: str | None = None,
               format_name: str | None = None, **kwargs: Any) -> QueryResult:
-    """``hodo.query.execute`` in a query worker, with this server's limits, counted.
+    """``hodo.query.execute`` in a query worker, with this server's limits, counted; answered
+    from the result cache when the same query was answered before on this release.
 
     Raises:
         QueryError, NotAcceptable: as ``execute`` does.
         Unavailable: the query overran its deadline, crashed its worker, or found no room.
     """
+    from hodo.web import caching
+
     ops = state()
     metrics = ops.metrics
-    options = {"accept": accept, "format_name": format_name,
-               "limits": dataclasses.asdict(ops.settings.limits), **kwargs}
     metrics.add("in_flight")
     try:
         precheck(query)  # nothing too large or deep reaches a parser, even in a worker
-        if ops.settings.workers == 0 or not isinstance(store, ox.Store):
-            # no pool configured, or a remote backend: the query runs on another server,
-            # under that client's own deadline, so nothing here needs a process boundary
-            options["limits"] = ops.settings.limits
-            return execute(store, query, **options)
-        return pool_for(current_app._get_current_object(), store).run(  # type: ignore[attr-defined]
-            query, _plain(options), ops.slots)
+        if not caching.cacheable_query(query):
+            return _execute(ops, store, query, accept, format_name, kwargs)
+        key = _cache_key(query, accept, format_name, kwargs, ops.generation)
+        cache = caching.results()
+        cached = cache.get(key)
+        if cached is not None:
+            return dataclasses.replace(cached.result, etag=cached.etag)
+        result = _execute(ops, store, query, accept, format_name, kwargs)
+        entry = cache.store(key, result)
+        return dataclasses.replace(result, etag=entry.etag)
     except (QueryError, Unavailable) as error:
         metrics.add("rejections", error.reason)
         if error.reason in _RESTARTED_BY:
@@ -341,6 +363,31 @@ def run_query(store: ox.Store, query: str, accept: str | None = None,
         metrics.add("in_flight", amount=-1)
 
 
+def _execute(ops: OpsState, store: ox.Store, query: str, accept: str | None,
+             format_name: str | None, kwargs: dict[str, Any]) -> QueryResult:
+    options = {"accept": accept, "format_name": format_name,
+               "limits": dataclasses.asdict(ops.settings.limits), **kwargs}
+    if ops.settings.workers == 0 or not isinstance(store, ox.Store):
+        # no pool configured, or a remote backend: the query runs on another server,
+        # under that client's own deadline, so nothing here needs a process boundary
+        options["limits"] = ops.settings.limits
+        return execute(store, query, **options)
+    return pool_for(current_app._get_current_object(), store).run(  # type: ignore[attr-defined]
+        query, _plain(options), ops.slots)
+
+
+def _cache_key(query: str, accept: str | None, format_name: str | None,
+               kwargs: dict[str, Any], generation: int) -> tuple[Any, ...]:
+    """What a result depends on: the query's normal form, the format asked for, the dataset,
+    the base IRI, and the release and store generation being served."""
+    from hodo.web import get_release
+
+    options = tuple(sorted((k, tuple(v) if isinstance(v, list | tuple | set | frozenset)
+                            else v) for k, v in kwargs.items()))
+    return (normalise(query), accept or "", format_name or "", options,
+            get_release().version, generation)
+
+
 def _plain(options: dict[str, Any]) -> dict[str, Any]:
     """Options as JSON values for the trip to a worker (sets and tuples become lists)."""
     return {k: sorted(v) if isinstance(v, set | frozenset) else list(v)
@@ -351,7 +398,8 @@ def _plain(options: dict[str, Any]) -> dict[str, Any]:
 # Request hooks and routes
 
 
-def _route_of(path: str) -> str:
+def route_of(path: str) -> str:
+    """The metrics label of a path."""
     if path.startswith("/sparql"):
         return "sparql"
     if path.startswith("/static/"):
@@ -383,7 +431,7 @@ def _limit_rate() -> Response | None:
 @bp.after_app_request
 def _finish(response: Response) -> Response:
     ops = state()
-    route = _route_of(request.path)
+    route = route_of(request.path)
     ops.metrics.add("requests", route, f"{min(max(response.status_code // 100, 2), 5)}xx")
     started = getattr(g, "ops_started", None)
     if route == "sparql" and started is not None:

@@ -197,6 +197,10 @@ def _answer(operation: Operation, default: list[str] | None, named: list[str] | 
         return error_response(406, str(error))
     response = Response(result.body, 200,
                         content_type=f"{result.format.media_type}; charset=utf-8")
+    if result.etag:
+        response.set_etag(result.etag)
+    else:  # a query whose answer changes from run to run (RAND, NOW ...)
+        response.headers["Cache-Control"] = "no-store"
     response.vary.add("Accept")
     return response
 
