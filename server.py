@@ -5,6 +5,6 @@ from hodo.web import create_app
 app = create_app()
 
 if __name__ == "__main__":
-    from hodo.cli import run_gunicorn
+    from hodo.web.wsgi import run
 
-    run_gunicorn(app, "127.0.0.1", 8000, 2)
+    run(app, "127.0.0.1", 8000, 2)

@@ -1,4 +1,4 @@
-"""Refusals and limits through a real server process (``hodo serve``, gunicorn, 2 workers).
+"""Refusals and limits through a real server process (``hodo serve``, 2 web workers).
 
 Every request here leaves from its own loopback address (127.0.0.x), so the per-client rate
 limit sees each test as a different client, as it would see different people.

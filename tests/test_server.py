@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -136,10 +137,21 @@ def test_term_page_in_chinese(server: str) -> None:
         assert ZH in response.read().decode("utf-8")
 
 
-def test_served_by_gunicorn(server: str) -> None:
+def test_served_by_granian(server: str) -> None:
     with urllib.request.urlopen(server + "/health", timeout=10) as response:
-        assert response.headers["Server"].startswith("gunicorn")
+        assert response.headers["Server"] == "granian"
         assert json.loads(response.read())["status"] == "ok"
+
+
+def test_gunicorn_serves_too(release_dir: Path) -> None:
+    with serving(release_dir, args=["--server", "gunicorn", "--workers", "1"]) as url:
+        request = urllib.request.Request(
+            url + "/sparql?" + urllib.parse.urlencode({"query": LABELS}),
+            headers={"Accept": "application/sparql-results+json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.headers["Server"].startswith("gunicorn")
+            labels = {b["label"]["value"] for b in json.load(response)["results"]["bindings"]}
+            assert ZH in labels
 
 
 def test_sparqlwrapper_post_form(server: str) -> None:

@@ -6,7 +6,6 @@ Exit codes: 0 success, 1 the data has problems (violations, inconsistency), 2 un
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -141,7 +140,12 @@ def query(query: str, fmt: str | None, dist: Path | None) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
               help="Port to listen on.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
-              help="gunicorn worker processes.")
+              help="Web worker processes.")
+@click.option("--server", "server", type=click.Choice(["granian", "gunicorn"]),
+              default="granian", show_default=True, help="The HTTP server that runs the app.")
+@click.option("--access-log/--no-access-log", default=False, show_default=True,
+              help="Log every request to standard output (halves the throughput of cheap "
+                   "requests; a reverse proxy in front usually logs them already).")
 @click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Serve this on-disk store (made by `hodo load`) next to the "
                                  "release.")
@@ -149,9 +153,9 @@ def query(query: str, fmt: str | None, dist: Path | None) -> None:
               help="Answer from this remote SPARQL 1.1 query endpoint instead of the embedded "
                    "store (see `hodo publish`).")
 @dist_option
-def serve(host: str, port: int, workers: int, store_dir: Path | None, backend: str | None,
-          dist: Path | None) -> None:
-    """Serve the release over HTTP with gunicorn: /sparql, term pages, landing page."""
+def serve(host: str, port: int, workers: int, server: str, access_log: bool,
+          store_dir: Path | None, backend: str | None, dist: Path | None) -> None:
+    """Serve the release over HTTP (Granian, or gunicorn): /sparql, pages, downloads."""
     from hodo.store import ReleaseError
     from hodo.web import create_app
 
@@ -170,33 +174,9 @@ def serve(host: str, port: int, workers: int, store_dir: Path | None, backend: s
         # staged changes live in one process's memory: a second worker would not see them
         click.echo("curator mode (HODO_CURATOR_TOKEN set): serving with one worker", err=True)
         workers = 1
-    run_gunicorn(app, host, port, workers)
+    from hodo.web.wsgi import run
 
-
-def run_gunicorn(app: object, host: str, port: int, workers: int) -> None:
-    """Run ``app`` under gunicorn; the release is loaded once, before the workers fork."""
-    from gunicorn.app.base import BaseApplication
-
-    from hodo.web import ops
-
-    settings = ops.state(app).settings  # type: ignore[arg-type]
-    # a web worker must outlive its slowest query: gunicorn's timeout is no query timeout
-    timeout = math.ceil(max(30.0, settings.pool.deadline + settings.pool.queue_timeout + 10))
-
-    class Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("accesslog", "-")
-            self.cfg.set("timeout", timeout)
-            # query workers are forked by each web worker once it is up, and killed with it
-            self.cfg.set("post_worker_init", lambda worker: ops.prestart(app))  # type: ignore[arg-type]
-            self.cfg.set("worker_exit", lambda server, worker: ops.shutdown(app))  # type: ignore[arg-type]
-
-        def load(self) -> object:
-            return app
-
-    Server().run()
+    run(app, host, port, workers, server, access_log)
 
 
 @main.command()
