@@ -7,8 +7,8 @@ answer; when the deadline passes, or the child dies, the child is killed and a f
 
 A child is also boxed in: its address space is capped (``RLIMIT_AS``), its CPU time is capped a
 little past each deadline (so an orphan cannot run on), it dumps no core, and it holds no file
-descriptor but its pipe and may open none: even a ``SERVICE`` that slipped past the checks could
-not open a socket.
+descriptor but stdio, its pipe and the open files of an on-disk store, and may open none: even a
+``SERVICE`` that slipped past the checks could not open a socket.
 
 Messages are length-prefixed JSON headers plus raw bytes, never pickles: the parent does not
 trust what comes back from a process that just ran untrusted input.
@@ -37,8 +37,11 @@ import pyoxigraph as ox
 from hodo.formats import BY_NAME
 from hodo.query import Limits, NotAcceptable, QueryError, QueryResult, execute
 
-#: The child's end of its pipe, after every other descriptor above stderr is closed.
+#: The child's end of its pipe, after every other descriptor above stderr is closed (unless an
+#: on-disk store's file has that number: then the pipe keeps the number it has).
 CHILD_FD = 3
+#: Folders of on-disk stores opened in this process: a child keeps its descriptors there.
+_STORE_FOLDERS: set[str] = set()
 _FRAME = struct.Struct("!II")
 _SIGNALS_TO_RESET = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGCHLD",
                      "SIGWINCH", "SIGTTIN", "SIGTTOU", "SIGABRT", "SIGPIPE")
@@ -161,22 +164,32 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
 # The child
 
 
+def keep_store_files(folder: str | os.PathLike[str]) -> None:
+    """Let query children keep the descriptors this process has open under ``folder``.
+
+    An on-disk (RocksDB) store reads its files through descriptors it opened with the store;
+    a child may open no file, so it keeps exactly those.
+    """
+    _STORE_FOLDERS.add(os.path.realpath(folder))
+
+
 def _child_main(fd: int, store: ox.Store, settings: PoolSettings) -> None:
     """Serve queries on ``fd`` until the parent goes away; never returns."""
     status = 0
     try:
-        _box_in(fd, settings)
-        while (message := _receive(CHILD_FD)) is not None:
+        fd = _box_in(fd, settings)
+        while (message := _receive(fd)) is not None:
             _cap_cpu(settings.deadline)
             header, _ = message
-            _answer(store, header)
+            _answer(store, header, fd)
     except BaseException:  # the parent sees the end of file and reports a crash
         status = 70
     os._exit(status)
 
 
-def _box_in(fd: int, settings: PoolSettings) -> None:
-    """Default signals, no core, capped memory, and no descriptor but stdio and the pipe."""
+def _box_in(fd: int, settings: PoolSettings) -> int:
+    """Default signals, no core, capped memory, and no descriptor but stdio, the pipe and the
+    store's files; returns the pipe's descriptor."""
     gc.freeze()  # objects inherited from the parent are never finalised here
     for name in _SIGNALS_TO_RESET:
         signal.signal(getattr(signal, name), signal.SIG_DFL)
@@ -185,16 +198,61 @@ def _box_in(fd: int, settings: PoolSettings) -> None:
         signal.set_wakeup_fd(-1)
     address_space = _address_space()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if fd != CHILD_FD:
-        os.dup2(fd, CHILD_FD, inheritable=False)
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    os.closerange(CHILD_FD + 1, max(soft, 1024))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (CHILD_FD + 1, CHILD_FD + 1))
+    fd = _seal_descriptors(fd)
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     limit = address_space + settings.memory_bytes
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    return fd
+
+
+def _seal_descriptors(fd: int) -> int:
+    """Keep stdio, the pipe and the store's files, close the rest, and allow no new descriptor.
+
+    ``RLIMIT_NOFILE`` goes just above the highest descriptor kept, and every free number below
+    it is taken by ``/dev/null``: the kernel gives out the lowest free number, so any later
+    ``open``, ``socket`` or ``accept`` fails with EMFILE. Returns the pipe's descriptor.
+    """
+    kept = _store_descriptors()
+    pipe = fd if CHILD_FD in kept else CHILD_FD
+    if fd != pipe:
+        os.dup2(fd, pipe, inheritable=False)
+    _close_all_but(kept | {pipe})
+    ceiling = max(kept | {pipe}) + 1
+    _fill_free_numbers(ceiling)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, ceiling))
+    return pipe
+
+
+def _store_descriptors() -> set[int]:
+    """This process's descriptors on files of the on-disk stores it opened."""
+    if not _STORE_FOLDERS:
+        return set()
+    kept = set()
+    for name in os.listdir("/proc/self/fd"):
+        with suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{name}")
+            if any(target.startswith(folder + os.sep) for folder in _STORE_FOLDERS):
+                kept.add(int(name))
+    return kept
+
+
+def _close_all_but(kept: set[int]) -> None:
+    """Close every descriptor above stderr that is not in ``kept``."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    low = CHILD_FD
+    for number in sorted(n for n in kept if n >= CHILD_FD):
+        os.closerange(low, number)
+        low = number + 1
+    os.closerange(low, max(soft, 1024, low))
+
+
+def _fill_free_numbers(ceiling: int) -> None:
+    """Take every free descriptor number below ``ceiling`` with ``/dev/null``."""
+    while (spare := os.open(os.devnull, os.O_RDONLY)) < ceiling:
+        pass
+    os.close(spare)
 
 
 def _address_space() -> int:
@@ -215,24 +273,24 @@ def _cap_cpu(deadline: float) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
-def _answer(store: ox.Store, header: dict[str, Any]) -> None:
+def _answer(store: ox.Store, header: dict[str, Any], fd: int = CHILD_FD) -> None:
     kwargs = dict(header.get("kwargs", {}))
     if "limits" in kwargs:
         kwargs["limits"] = Limits(**kwargs["limits"])
     try:
         result = execute(store, header["query"], **kwargs)
     except NotAcceptable as error:
-        _send(CHILD_FD, {"error": "not_acceptable", "offers": [f.name for f in error.offers]})
+        _send(fd, {"error": "not_acceptable", "offers": [f.name for f in error.offers]})
     except QueryError as error:
-        _send(CHILD_FD, {"error": "query", "message": str(error), "reason": error.reason,
-                         "class": type(error).__name__})
+        _send(fd, {"error": "query", "message": str(error), "reason": error.reason,
+                   "class": type(error).__name__})
     except MemoryError:
-        _send(CHILD_FD, {"error": "memory"})
+        _send(fd, {"error": "memory"})
         raise
     except Exception as error:  # a bug, not the client's fault: the parent answers 500
-        _send(CHILD_FD, {"error": f"internal: {type(error).__name__}"})
+        _send(fd, {"error": f"internal: {type(error).__name__}"})
     else:
-        _send(CHILD_FD, {"format": result.format.name}, result.body)
+        _send(fd, {"format": result.format.name}, result.body)
 
 
 # --------------------------------------------------------------------------------------------
