@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 from xml.parsers import expat
 
 import pyoxigraph as ox
@@ -163,3 +164,65 @@ def _refuse_entities(data: bytes, name: str) -> None:
     except expat.ExpatError as error:
         raise InputError(f"{name}: {Position(error.lineno, error.offset + 1)}: not well-formed "
                          f"XML: {expat.ErrorString(error.code)}") from None
+
+
+#: Bounds on the XML entities an RDF/XML file given to ``hodo load`` may declare: OWL files
+#: written by Protégé declare a few short namespace entities, and expanding those costs at most
+#: ``MAX_ENTITY_VALUE / 3`` bytes per byte of input, since a value may not name another entity.
+MAX_ENTITIES = 256
+MAX_ENTITY_VALUE = 256
+
+
+def check_xml_prolog(stream: BinaryIO, name: str, chunk_size: int = 1 << 16) -> None:
+    """Read an RDF/XML file up to its root element and refuse what could blow up when expanded.
+
+    Allowed: an internal DTD subset that declares at most ``MAX_ENTITIES`` general entities,
+    each a literal of at most ``MAX_ENTITY_VALUE`` characters with no ``&``, ``%`` or ``<``.
+    Refused: parameter, external and unparsed entities, nested or long values, and a DTD
+    that names an external subset. Only the prolog is read, so a large file costs nothing.
+
+    Raises:
+        InputError: the prolog breaks those rules or is not well-formed XML.
+    """
+    parser = expat.ParserCreate()
+    declared = 0
+
+    def refuse(reason: str) -> None:
+        where = Position(parser.CurrentLineNumber, parser.CurrentColumnNumber + 1)
+        raise InputError(f"{name}: {where}: {reason}; entity expansion is a denial of service")
+
+    def doctype(_name: str, system_id: str | None, public_id: str | None, _internal: int) -> None:
+        if system_id or public_id:
+            refuse("an external DTD is not accepted")
+
+    def entity(_name: str, parameter: int, value: str | None, _base: str | None,
+               system_id: str | None, public_id: str | None, notation: str | None) -> None:
+        nonlocal declared
+        declared += 1
+        if parameter or value is None or system_id or public_id or notation:
+            refuse("only internal general entities are accepted")
+        if len(value) > MAX_ENTITY_VALUE or any(c in value for c in "&%<"):
+            refuse(f"an entity's value must be plain text of at most {MAX_ENTITY_VALUE} "
+                   "characters")
+        if declared > MAX_ENTITIES:
+            refuse(f"more than {MAX_ENTITIES} entities are declared")
+
+    def root(*_: object) -> None:
+        raise _PrologDone
+
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = entity
+    parser.StartElementHandler = root
+    try:
+        while chunk := stream.read(chunk_size):
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except _PrologDone:
+        return
+    except expat.ExpatError as error:
+        raise InputError(f"{name}: {Position(error.lineno, error.offset + 1)}: not well-formed "
+                         f"XML: {expat.ErrorString(error.code)}") from None
+
+
+class _PrologDone(Exception):
+    """The root element has started: the prolog has been read."""
