@@ -80,13 +80,10 @@ def get_release() -> Release:
 
 def _register_template_helpers(app: Flask) -> None:
     """``t(key)`` for page words in the page language; ``local_link`` and ``web_link`` for
-    the hrefs of IRIs, which only ever lead to this site or to an http(s) IRI."""
-    from urllib.parse import quote
-
-    from flask import url_for
-
+    the hrefs of IRIs, which only ever lead to this site or to an http(s) IRI; ``link(value)``
+    for a resource named on a page (``hodo.web.fragments``)."""
     from hodo.i18n import translate
-    from hodo.views import described, web_iri
+    from hodo.web import fragments, tables
 
     @app.context_processor
     def words() -> dict[str, Any]:
@@ -94,29 +91,6 @@ def _register_template_helpers(app: Flask) -> None:
 
         return {"t": lambda key: translate(key, getattr(g, "lang", "en"))}
 
-    @app.template_filter("local_link")
-    def local_link(iri: str, lang: str) -> str:
-        """Where a page links an IRI: HODO's page of it, the ``/term`` page of an external term
-        the release describes, the IRI itself when it is http(s); "" when it must stay text
-        (``javascript:``, ``data:`` ...). Kept for the request: a page names a term often."""
-        from flask import g
-
-        cache: dict[tuple[str, str], str] = g.setdefault("hodo_local_links", {})
-        if (iri, lang) not in cache:
-            cache[iri, lang] = _link(iri, lang)
-        return cache[iri, lang]
-
-    def _link(iri: str, lang: str) -> str:
-        base = app.config["HODO_BASE"]
-        if iri.startswith(base) and len(iri) > len(base):
-            return url_for("deref.resource", local=iri[len(base):], lang=lang)
-        if not web_iri(iri):
-            return ""
-        if described(get_release().store, iri):
-            return url_for("pages.term", iri=iri, lang=lang)
-        return quote(iri, safe=":/#?=&%~+@!$'()*,;")
-
-    @app.template_filter("web_link")
-    def web_link(iri: str | None) -> str:
-        """The IRI itself as an href when it is http(s), else "": outward links to the source."""
-        return quote(iri, safe=":/#?=&%~+@!$'()*,;") if iri and web_iri(iri) else ""
+    app.add_template_filter(fragments.local_link, "local_link")
+    app.add_template_filter(tables.web_link, "web_link")
+    app.jinja_env.globals.update(fragments.template_globals())

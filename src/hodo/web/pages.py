@@ -21,12 +21,13 @@ from flask import (
     request,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
 
 from hodo import views
 from hodo.i18n import add_messages, choose_language
 from hodo.namespaces import DCTERMS_NS
 from hodo.search import abbreviation
-from hodo.web import get_release
+from hodo.web import get_release, tables
 
 bp = Blueprint("pages", __name__)
 
@@ -103,6 +104,13 @@ SHOWN_APART = frozenset({views.LABEL, views.DEFINITION, views.NOTE, views.XREF,
                          *views.SYNONYMS, *views.MAPPINGS, *views.HIERARCHY})
 
 
+@bp.record_once
+def _build_tables(state: BlueprintSetupState) -> None:
+    """Read the page tables with the app, before any worker is forked, so that workers share
+    them and no request pays for them."""
+    tables.init_app(state.app)
+
+
 @bp.before_app_request
 def set_language() -> None:
     """Every page, error pages included, speaks the reader's language."""
@@ -151,7 +159,7 @@ def render_resource(iri: str, lang: str) -> str | None:
 def _page(template: str, found: views.Resource, lang: str, **context: Any) -> str:
     return render_template(template, lang=lang, iri=found.iri, res=found,
                            label=found.label(lang), raw=raw_links(found.iri), views=views,
-                           **context)
+                           page_links=tables.page_links(), **context)
 
 
 def _term(store: Any, found: views.Resource, lang: str) -> str:
@@ -169,18 +177,18 @@ def _term(store: Any, found: views.Resource, lang: str) -> str:
                  incoming=[s for s in found.incoming if s.prop.iri not in views.HIERARCHY
                            and s.prop.iri not in views.MAPPINGS],
                  mappings=mappings(found), xrefs=xrefs(found),
-                 findings=views.findings(store, "about", found.iri))
+                 findings=tables.page_tables().findings_for("about", found.iri))
 
 
 def _finding(store: Any, found: views.Resource, lang: str) -> str:
-    one = views.findings(store, "one", found.iri)
+    one = tables.page_tables().findings_for("one", found.iri)
     if not one:
         return _generic(store, found, lang)
     return _page("finding.html", found, lang, finding=one[0])
 
 
 def _reference(store: Any, found: views.Resource, lang: str) -> str:
-    cites = views.findings(store, "cites", found.iri)
+    cites = tables.page_tables().findings_for("cites", found.iri)
     sections = {f.section.iri: f.section for f in cites if f.section and f.section.iri}
     return _page("reference.html", found, lang, findings=cites,
                  number=next((t.value for t in found.texts(views.BASE + "HODO_0000206")), None),
@@ -190,7 +198,8 @@ def _reference(store: Any, found: views.Resource, lang: str) -> str:
 
 def _article(store: Any, found: views.Resource, lang: str) -> str:
     shown = {views.LABEL, views.NOTE, "http://purl.org/spar/cito/cites"}
-    return _page("article.html", found, lang, sections=views.sections(store, found.iri),
+    return _page("article.html", found, lang,
+                 sections=tables.page_tables().sections_of(store, found.iri),
                  metadata=[s for s in found.outgoing if s.prop.iri not in shown],
                  cites=sorted(found.values("http://purl.org/spar/cito/cites"), key=_by_number))
 
@@ -204,7 +213,7 @@ def _by_number(value: views.Value) -> tuple[int, str]:
 def _section(store: Any, found: views.Resource, lang: str) -> str:
     part_of = DCTERMS_NS + "isPartOf"
     return _page("section.html", found, lang,
-                 findings=views.findings(store, "in_section", found.iri),
+                 findings=tables.page_tables().findings_for("in_section", found.iri),
                  parents=found.values(part_of),
                  subsections=[s for s in found.sources(part_of)],
                  terms=found.sources(DCTERMS_NS + "source"))
@@ -225,7 +234,8 @@ def raw_links(iri: str) -> list[tuple[str, str]]:
     base = current_app.config["HODO_BASE"]
     if iri.startswith(base) and len(iri) > len(base):
         local = iri[len(base):]
-        return [(ext, url_for("deref.resource", local=f"{local}.{ext}")) for ext in RAW_FORMATS]
+        root = tables.site_root()
+        return [(ext, root + tables.resource_path(f"{local}.{ext}")) for ext in RAW_FORMATS]
     if not views.web_iri(iri):
         return []
     return [(ext, url_for("sparql.endpoint", query=f"DESCRIBE <{iri}>", format=ext))

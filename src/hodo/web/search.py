@@ -41,6 +41,7 @@ from hodo.search import (
     Term,
 )
 from hodo.web import get_release
+from hodo.web.tables import page_links
 
 bp = Blueprint("search", __name__)
 
@@ -183,7 +184,7 @@ def suggest() -> Response:
         raise BadParameter("q is required")
     total, hits = get_index().search(query, limit=limit, kinds=_list("type"),
                                      prefixes=_list("prefix"))
-    link = current_app.jinja_env.filters["local_link"]
+    link = page_links().href
     results = [{
         "iri": h.term.iri, "label": h.term.label(lang)[0], "label_lang": h.term.label(lang)[1],
         "matched": h.name.text, "matched_lang": h.name.lang, "match": h.name.kind,

@@ -1,0 +1,124 @@
+"""The small pieces of HTML every resource page repeats, written in Python.
+
+A term page names resources a few hundred times; as Jinja macros (and with ``Markup.format``)
+these pieces cost more than the rest of the page. These functions give the same markup, built
+with f-strings: every text goes through ``escape``, and an IRI becomes a link only when
+``hodo.web.tables.PageLinks`` says it may be one.
+
+In templates they take the page's language and links from the context: ``link(value)``,
+``la(code)``, ``always(code)``, ``claim(f)``, ``badges(f)``, ``citations(f)``, and the
+``local_link`` filter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
+
+from hodo.i18n import translate
+from hodo.views import Finding, FindingLine, Value
+from hodo.web.language import HTML_LANG
+from hodo.web.tables import PageLinks, page_links
+
+T = TypeVar("T")
+#: The name under which pages pass their ``PageLinks`` to the template.
+LINKS = "page_links"
+
+
+def lang_attr(code: str | None, lang: str | None = None) -> str:
+    """`` lang="..."`` for text in ``code`` unless it is ``lang``, the page's language."""
+    if code and code != lang:
+        return f' lang="{escape(HTML_LANG.get(code, code))}"'
+    return ""
+
+
+def value_link(value: Value | None, lang: str, links: PageLinks) -> str:
+    """A resource as a link to its page (or as text), a literal as text, a restriction as
+    ``property some filler``; markup, its texts escaped."""
+    if value is None:
+        return ""
+    if value.filler is not None:
+        return (f'<span class="restriction">{value_link(value.on_property, lang, links)} '
+                f'<em>{escape(translate("page_some", lang))}</em> '
+                f'{value_link(value.filler, lang, links)}</span>')
+    text, code = value.shown(lang)
+    href = links.href(value.iri, lang) if value.iri else ""
+    if href:
+        return f'<a href="{escape(href)}"{lang_attr(code, lang)}>{escape(text)}</a>'
+    css = ' class="iri-text"' if value.iri else ""
+    return f"<span{css}{lang_attr(code, lang)}>{escape(text)}</span>"
+
+
+def badges(finding: Finding | FindingLine, lang: str, links: PageLinks) -> str:
+    """The marks of a negative or a hedged finding, each after a space."""
+    marks = [f' <span class="badge {kind}">{escape(translate("page_" + kind, lang))}</span>'
+             for kind, shown in (("negated", finding.negated), ("hedged", finding.hedged))
+             if shown]
+    return "".join(marks)
+
+
+def claim(finding: Finding, lang: str, links: PageLinks) -> str:
+    """A finding's claim: subject, relation ("not" before it when negated), object."""
+    negated = ' is-negated' if finding.negated else ""
+    subject = (f'<span class="claim-subject">{value_link(finding.subject, lang, links)}</span>'
+               if finding.subject else "")
+    not_ = (f'<strong class="not">{escape(translate("page_not", lang))}</strong> '
+            if finding.negated else "")
+    relation = value_link(finding.relation, lang, links)
+    obj = (f'<span class="claim-object">{value_link(finding.object, lang, links)}</span>'
+           if finding.object else "")
+    return (f'<span class="claim{negated}">{subject}\n'
+            f'    <span class="claim-relation">{not_}{relation}</span>\n'
+            f'    {obj}</span>')
+
+
+def citations(finding: Finding, lang: str, links: PageLinks) -> str:
+    """The reference numbers a finding cites, ``[3] [12]``, each a link to its entry."""
+    refs = []
+    for cited in finding.citations:
+        href, number = links.href(cited.iri, lang), escape(cited.number or "?")
+        refs.append(f'<a class="ref" href="{escape(href)}">[{number}]</a>' if href
+                    else f'<span class="ref">[{number}]</span>')
+    return " ".join(refs)
+
+
+def _links(context: Context) -> PageLinks:
+    found = context.get(LINKS)
+    return found if found is not None else page_links()
+
+
+def _in_page(render: Callable[[T, str, PageLinks], str]) -> Callable[..., Markup]:
+    """``render(item, lang, links)`` as a template function of ``item`` on the page drawn."""
+    @pass_context
+    def in_template(context: Context, item: T) -> Markup:
+        return Markup(render(item, context.get("lang", "en"), _links(context)))
+    in_template.__doc__ = render.__doc__
+    return in_template
+
+
+@pass_context
+def la(context: Context, code: str | None) -> Markup:
+    """The ``lang`` attribute of text in ``code`` when that is not the page's language."""
+    return Markup(lang_attr(code, context.get("lang", "en")))
+
+
+def always(code: str | None) -> Markup:
+    """The ``lang`` attribute of text in ``code``, whatever the page's language."""
+    return Markup(lang_attr(code))
+
+
+@pass_context
+def local_link(context: Context, iri: str, lang: str) -> str:
+    """The ``local_link`` filter: ``PageLinks.href`` (an href, escaped where it is used)."""
+    return _links(context).href(iri, lang)
+
+
+def template_globals() -> dict[str, Any]:
+    """What the templates call by name."""
+    return {"link": _in_page(value_link), "la": la, "always": always,
+            "badges": _in_page(badges), "claim": _in_page(claim),
+            "citations": _in_page(citations)}
