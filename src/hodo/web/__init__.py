@@ -61,6 +61,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
     app.register_blueprint(openapi.bp)
     # last: its catch-all route answers every path the others do not
     app.register_blueprint(deref.bp)
+    # below Flask, from the inside out: queries answered without Flask's machinery, then
+    # answers already given replayed whole
+    app.wsgi_app = sparql.SparqlLane(app, app.wsgi_app)  # type: ignore[method-assign]
+    caching.install_replay(app)
     proxies = app.config["HODO_TRUSTED_PROXIES"]
     if proxies:
         # behind a proxy: the client's address, scheme, host and the path prefix HODO is

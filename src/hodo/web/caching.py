@@ -160,8 +160,8 @@ class CachingState:
 
 
 def init_app(app: Flask) -> None:
-    """Check the settings, make this app's caches and register the HTTP hook and the replay
-    layer (the memory setting is shared: results and responses get half each).
+    """Check the settings, make this app's caches and register the HTTP hook (the memory
+    setting is shared: results and responses get half each).
 
     Raises:
         ValueError: a setting is invalid.
@@ -172,7 +172,12 @@ def init_app(app: Flask) -> None:
     caches = CachingState(max_age, ResultCache(cache_bytes // 2), _LRU(cache_bytes // 2))
     app.extensions[EXTENSION] = caches
     app.after_request(_http_caching)
-    if cache_bytes and not app.config.get("HODO_CURATOR_TOKEN"):
+
+
+def install_replay(app: Flask) -> None:
+    """Put the replay layer in front of the app's WSGI callable (not in curator mode)."""
+    caches = state(app)
+    if caches.responses.max_bytes and not app.config.get("HODO_CURATOR_TOKEN"):
         app.wsgi_app = ResponseReplay(app, app.wsgi_app, caches.responses)  # type: ignore[method-assign]
 
 

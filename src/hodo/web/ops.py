@@ -326,9 +326,12 @@ def shutdown(app: Flask) -> None:
 
 
 def run_query(store: ox.Store, query: str, accept: str | None = None,
-              format_name: str | None = None, **kwargs: Any) -> QueryResult:
+              format_name: str | None = None, *, app: Flask | None = None,
+              **kwargs: Any) -> QueryResult:
     """``hodo.query.execute`` in a query worker, with this server's limits, counted; answered
     from the result cache when the same query was answered before on this release.
+
+    ``app`` defaults to the current one (the SPARQL lane calls this outside Flask's contexts).
 
     Raises:
         QueryError, NotAcceptable: as ``execute`` does.
@@ -336,19 +339,20 @@ def run_query(store: ox.Store, query: str, accept: str | None = None,
     """
     from hodo.web import caching
 
-    ops = state()
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    ops = state(app)
     metrics = ops.metrics
     metrics.add("in_flight")
     try:
         precheck(query)  # nothing too large or deep reaches a parser, even in a worker
         if not caching.cacheable_query(query):
-            return _execute(ops, store, query, accept, format_name, kwargs)
-        key = _cache_key(query, accept, format_name, kwargs, ops.generation)
-        cache = caching.results()
+            return _execute(app, store, query, accept, format_name, kwargs)
+        key = _cache_key(app, query, accept, format_name, kwargs)
+        cache = caching.state(app).results
         cached = cache.get(key)
         if cached is not None:
             return dataclasses.replace(cached.result, etag=cached.etag)
-        result = _execute(ops, store, query, accept, format_name, kwargs)
+        result = _execute(app, store, query, accept, format_name, kwargs)
         entry = cache.store(key, result)
         return dataclasses.replace(result, etag=entry.etag)
     except (QueryError, Unavailable) as error:
@@ -363,8 +367,9 @@ def run_query(store: ox.Store, query: str, accept: str | None = None,
         metrics.add("in_flight", amount=-1)
 
 
-def _execute(ops: OpsState, store: ox.Store, query: str, accept: str | None,
+def _execute(app: Flask, store: ox.Store, query: str, accept: str | None,
              format_name: str | None, kwargs: dict[str, Any]) -> QueryResult:
+    ops = state(app)
     options = {"accept": accept, "format_name": format_name,
                "limits": dataclasses.asdict(ops.settings.limits), **kwargs}
     if ops.settings.workers == 0 or not isinstance(store, ox.Store):
@@ -372,20 +377,17 @@ def _execute(ops: OpsState, store: ox.Store, query: str, accept: str | None,
         # under that client's own deadline, so nothing here needs a process boundary
         options["limits"] = ops.settings.limits
         return execute(store, query, **options)
-    return pool_for(current_app._get_current_object(), store).run(  # type: ignore[attr-defined]
-        query, _plain(options), ops.slots)
+    return pool_for(app, store).run(query, _plain(options), ops.slots)
 
 
-def _cache_key(query: str, accept: str | None, format_name: str | None,
-               kwargs: dict[str, Any], generation: int) -> tuple[Any, ...]:
+def _cache_key(app: Flask, query: str, accept: str | None, format_name: str | None,
+               kwargs: dict[str, Any]) -> tuple[Any, ...]:
     """What a result depends on: the query's normal form, the format asked for, the dataset,
     the base IRI, and the release and store generation being served."""
-    from hodo.web import get_release
-
     options = tuple(sorted((k, tuple(v) if isinstance(v, list | tuple | set | frozenset)
                             else v) for k, v in kwargs.items()))
     return (normalise(query), accept or "", format_name or "", options,
-            get_release().version, generation)
+            app.extensions["hodo"].version, state(app).generation)
 
 
 def _plain(options: dict[str, Any]) -> dict[str, Any]:
@@ -441,6 +443,25 @@ def _finish(response: Response) -> Response:
     return response
 
 
+EXPOSED_HEADERS = "Retry-After, Content-Language, Content-Location, Link, ETag"
+
+
+def cors_headers(origin: str) -> list[tuple[str, str]]:
+    """What a read answer says to other origins (nothing when CORS is off)."""
+    if not origin:
+        return []
+    return [("Access-Control-Allow-Origin", origin),
+            ("Access-Control-Expose-Headers", EXPOSED_HEADERS)]
+
+
+def security_headers(csp: str) -> list[tuple[str, str]]:
+    """Same-origin scripts and styles only, no framing, no sniffing, a short Referer."""
+    return [("Content-Security-Policy", csp), ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "strict-origin-when-cross-origin"), ("X-Frame-Options", "DENY"),
+            ("Cross-Origin-Opener-Policy", "same-origin"),
+            ("Permissions-Policy", "camera=(), microphone=(), geolocation=()")]
+
+
 def _cors(response: Response, origin: str) -> None:
     """Reads may come from any page; writes (curator paths, Graph Store) may not."""
     preflight = (request.method == "OPTIONS" and request.path == "/sparql"
@@ -449,9 +470,8 @@ def _cors(response: Response, origin: str) -> None:
                                                  and request.path == "/sparql")
     if not origin or not (read or preflight):
         return
-    response.headers["Access-Control-Allow-Origin"] = origin
-    response.headers["Access-Control-Expose-Headers"] = (
-        "Retry-After, Content-Language, Content-Location, Link, ETag")
+    for name, value in cors_headers(origin):
+        response.headers[name] = value
     if origin != "*":
         response.vary.add("Origin")
     if preflight:
@@ -461,14 +481,9 @@ def _cors(response: Response, origin: str) -> None:
 
 
 def _security_headers(response: Response, csp: str) -> None:
-    """Same-origin scripts and styles only, no framing, no sniffing, a short Referer."""
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", csp)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    """The security headers, where the view has not set its own (the query page's CSP)."""
+    for name, value in security_headers(csp):
+        response.headers.setdefault(name, value)
 
 
 @bp.app_errorhandler(Unavailable)

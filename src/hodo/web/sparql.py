@@ -7,11 +7,17 @@ answers browsers with the query page and other clients with a service descriptio
 
 from __future__ import annotations
 
+import io
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from typing import Any
+from urllib.parse import parse_qsl, quote
 
-from flask import Blueprint, Response, g, request, url_for
+from flask import Blueprint, Flask, Response, g, request, url_for
 from werkzeug.datastructures import MultiDict
+from werkzeug.http import HTTP_STATUS_CODES, parse_etags, parse_options_header
+from werkzeug.wsgi import get_current_url
 
 from hodo.build import GRAPH_NAMES, graph_iri
 from hodo.formats import (
@@ -24,7 +30,7 @@ from hodo.formats import (
     parse_accept,
     quality,
 )
-from hodo.query import MAX_QUERY_BYTES, NotAcceptable, QueryError
+from hodo.query import MAX_QUERY_BYTES, NotAcceptable, QueryError, QueryResult
 from hodo.web import get_release
 from hodo.web.errors import error_response
 from hodo.web.ops import run_query
@@ -79,9 +85,28 @@ def read_operation(field: str, direct_type: str, other: str) -> Operation:
         ProtocolError: wrong media type (415), repeated or misplaced parameter, mixed query and
             update, a body too long or not UTF-8 (400, 413).
     """
-    params = decode_params(request.query_string, "URL")
+    body = None
     if request.method == "POST":
-        params = _with_body(params, field, direct_type)
+        if (request.content_length or 0) > MAX_BODY_BYTES:
+            raise _too_long()
+        if request.mimetype in (FORM, direct_type):
+            body = request.get_data(cache=True)
+    return parse_operation(request.query_string, request.headers.get("Content-Type", ""),
+                           body, field, direct_type, other, post=request.method == "POST")
+
+
+def parse_operation(query_string: bytes, content_type: str, body: bytes | None, field: str,
+                    direct_type: str, other: str, *, post: bool) -> Operation:
+    """``read_operation`` on the parts of a request: the raw query string, the
+    ``Content-Type`` and the body of a POST (None when it was not read: a media type that
+    carries no operation).
+
+    Raises:
+        ProtocolError: as ``read_operation``.
+    """
+    params = decode_params(query_string, "URL")
+    if post:
+        params = _with_body(params, field, direct_type, content_type, body or b"")
     if other in params:
         raise ProtocolError(400, f"a request carries a {field} or an {other}, not both; "
                                  + ("updates go by POST to /sparql/update" if other == "update"
@@ -90,6 +115,10 @@ def read_operation(field: str, direct_type: str, other: str) -> Operation:
     if len(values) > 1:
         raise ProtocolError(400, f"give exactly one {field} parameter, not {len(values)}")
     return Operation(values[0] if values else None, params, _format_name(params))
+
+
+def _too_long() -> ProtocolError:
+    return ProtocolError(413, f"the request body is longer than {MAX_BODY_BYTES} bytes")
 
 
 def _format_name(params: MultiDict[str, str]) -> str | None:
@@ -111,21 +140,19 @@ def _format_name(params: MultiDict[str, str]) -> str | None:
     return names[0] if names else None
 
 
-def _with_body(params: MultiDict[str, str], field: str, direct_type: str
-               ) -> MultiDict[str, str]:
+def _with_body(params: MultiDict[str, str], field: str, direct_type: str, content_type: str,
+               body: bytes) -> MultiDict[str, str]:
     """URL parameters plus what the POST body carries, by its media type."""
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise ProtocolError(413, f"the request body is longer than {MAX_BODY_BYTES} bytes")
-    mimetype = request.mimetype
+    mimetype, options = parse_options_header(content_type)
+    mimetype = mimetype.lower()
     if mimetype not in (FORM, direct_type):
         raise ProtocolError(415, f"POST the {field} as {FORM} or {direct_type}, not "
                                  f"{mimetype or 'a body with no Content-Type'}")
-    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    charset = options.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
         raise ProtocolError(400, f"the body must be UTF-8, not {charset}")
-    body = request.get_data(cache=True)
     if len(body) > MAX_BODY_BYTES:
-        raise ProtocolError(413, f"the request body is longer than {MAX_BODY_BYTES} bytes")
+        raise _too_long()
     if mimetype == FORM:
         form = decode_params(body, "form body")
         if field in params and field in form:
@@ -164,7 +191,10 @@ def graph_list(params: MultiDict[str, str], name: str) -> list[str] | None:
 
 def hodo_graphs() -> list[str]:
     """The IRIs of HODO's own named graphs: the only ones a query's FROM may name."""
-    return [str(graph_iri(name)) for name in GRAPH_NAMES]
+    return list(_HODO_GRAPHS)
+
+
+_HODO_GRAPHS = tuple(str(graph_iri(name)) for name in GRAPH_NAMES)
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
@@ -269,10 +299,11 @@ def service_description(endpoint: str, graphs: list[str], curator: bool) -> list
         triples.append((service, sd("supportedLanguage"), sd("SPARQL11Update")))
     triples += [(service, sd("resultFormat"), ox.NamedNode(W3C_FORMATS + iri))
                 for iri in RESULT_FORMAT_IRIS.values()]
-    default = ox.BlankNode()
+    # blank nodes named by position, so that the same service gives the same bytes (and ETag)
+    default = ox.BlankNode("default")
     triples += [(dataset, sd("defaultGraph"), default), (default, rdf_type, sd("Graph"))]
-    for iri in graphs:
-        node = ox.BlankNode()
+    for index, iri in enumerate(graphs):
+        node = ox.BlankNode(f"graph{index}")
         triples += [(dataset, sd("namedGraph"), node), (node, rdf_type, sd("NamedGraph")),
                     (node, sd("name"), ox.NamedNode(iri))]
     return [ox.Triple(*t) for t in triples]
@@ -291,3 +322,136 @@ def _service_description(chosen: Format) -> Response:
                         prefixes={"sd": SD}) or b""
     return Response(body, 200, content_type=f"{chosen.media_type}; charset=utf-8")
 
+
+
+# --------------------------------------------------------------------------------------------
+# The lane: queries answered below Flask
+
+
+class SparqlLane:
+    """WSGI layer that answers ``/sparql`` queries (GET, POST form, POST direct) itself.
+
+    A query is the endpoint's hot path, and Flask's request context, routing, hooks and
+    response objects cost several times what the lane does. The lane reads the request with
+    the same functions as the view, runs it through the same ``run_query`` (checks, result
+    cache, query workers, limits), counts it in the same metrics and rate limit, and sends the
+    same headers. Whatever it does not handle goes to Flask unchanged: the query page, the
+    service description, HEAD and OPTIONS, every protocol error (the body is put back), and a
+    client over its rate limit. Tests send the same requests through both and compare.
+    """
+
+    def __init__(self, app: Flask, inner: Callable[..., Iterable[bytes]]) -> None:
+        from hodo.web import ops
+
+        self.app = app
+        self.inner = inner
+        settings = ops.state(app).settings
+        self.read_headers = [*ops.cors_headers(settings.cors_origin),
+                             *ops.security_headers(settings.csp)]
+        # a CORS origin other than * makes every answer depend on the Origin header too
+        self.error_vary = [("Vary", "Origin")] if settings.cors_origin not in ("", "*") else []
+        self.vary = "Accept, Origin" if self.error_vary else "Accept"
+        self.graphs = hodo_graphs()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
+                 ) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != "/sparql" or environ.get("REQUEST_METHOD") not in (
+                "GET", "POST"):
+            return self.inner(environ, start_response)
+        read = self._read(environ)
+        if read is None:
+            return self.inner(environ, start_response)
+        from hodo.web import ops
+
+        counters = ops.state(self.app)
+        if counters.limiter.take(environ.get("REMOTE_ADDR") or "unknown") is not None:
+            return self.inner(environ, start_response)  # Flask answers the 429 and counts it
+        started = time.monotonic()
+        status, headers, body = self._answer(environ, *read)
+        counters.metrics.add("requests", "sparql", f"{status[0]}xx")
+        counters.metrics.observe(time.monotonic() - started)
+        start_response(status, headers)
+        return [body]
+
+    def _read(self, environ: dict[str, Any]
+              ) -> tuple[Operation, list[str] | None, list[str] | None] | None:
+        """The operation and dataset, or None when Flask should answer."""
+        post = environ["REQUEST_METHOD"] == "POST"
+        body = None
+        if post:
+            length = environ.get("CONTENT_LENGTH") or ""
+            if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+                return None
+            body = environ["wsgi.input"].read(int(length))
+            environ["wsgi.input"] = io.BytesIO(body)  # Flask can still read it
+        try:
+            operation = parse_operation(
+                environ.get("QUERY_STRING", "").encode("latin-1"),
+                environ.get("CONTENT_TYPE", ""), body, "query", QUERY_TYPE, "update", post=post)
+            if operation.text is None:
+                return None
+            return (operation, graph_list(operation.params, "default-graph-uri"),
+                    graph_list(operation.params, "named-graph-uri"))
+        except ProtocolError:
+            return None
+
+    def _answer(self, environ: dict[str, Any], operation: Operation,
+                default: list[str] | None, named: list[str] | None
+                ) -> tuple[str, list[tuple[str, str]], bytes]:
+        from hodo.remote import BackendError
+        from hodo.web.ops import run_query
+        from hodo.workers import Unavailable
+
+        dataset = {}
+        if default is not None or named is not None:
+            dataset = {"default_graph": default or [], "named_graphs": named or []}
+        try:
+            result = run_query(self.app.extensions["hodo"].store, operation.text or "",
+                               environ.get("HTTP_ACCEPT"), operation.format_name, app=self.app,
+                               allowed_graphs=self.graphs, base_iri=_base_url(environ),
+                               **dataset)
+        except QueryError as error:
+            return self._error(400, str(error))
+        except NotAcceptable as error:
+            return self._error(406, str(error))
+        except Unavailable as error:
+            return self._error(503, str(error), [("Retry-After", str(max(1, error.retry_after)))])
+        except BackendError as error:
+            return self._error(error.status, str(error))
+        return self._success(environ, result)
+
+    def _success(self, environ: dict[str, Any], result: QueryResult
+                 ) -> tuple[str, list[tuple[str, str]], bytes]:
+        from hodo.web.caching import state as caching_state
+
+        headers = [("Content-Type", f"{result.format.media_type}; charset=utf-8")]
+        get = environ["REQUEST_METHOD"] == "GET"
+        if result.etag:
+            headers.append(("ETag", f'"{result.etag}"'))
+        headers.append(("Vary", self.vary))
+        if not result.etag:
+            headers.append(("Cache-Control", "no-store"))
+        elif get:
+            headers.append(("Cache-Control",
+                            f"public, max-age={caching_state(self.app).max_age}"))
+            if parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains(result.etag):
+                return "304 NOT MODIFIED", [*headers[1:], *self.read_headers], b""
+        headers.append(("Content-Length", str(len(result.body))))
+        return "200 OK", [*headers, *self.read_headers], result.body
+
+    def _error(self, status: int, message: str, extra: list[tuple[str, str]] | None = None
+               ) -> tuple[str, list[tuple[str, str]], bytes]:
+        body = (message + "\n").encode("utf-8")
+        headers = [("Content-Type", "text/plain; charset=utf-8"),
+                   ("Content-Length", str(len(body))), *(extra or []), *self.error_vary,
+                   *self.read_headers]
+        return f"{status} {HTTP_STATUS_CODES.get(status, '').upper()}", headers, body
+
+
+def _base_url(environ: dict[str, Any]) -> str:
+    """``request.base_url`` for an ASCII host and path (the usual case), without its cost."""
+    parts = (environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", ""),
+             environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""))
+    if all(part.isascii() and "%" not in part for part in parts) and parts[1]:
+        return f"{parts[0]}://{parts[1]}{quote(parts[2] + parts[3])}"
+    return get_current_url(environ, strip_querystring=True)
