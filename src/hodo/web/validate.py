@@ -28,7 +28,8 @@ from hodo.web.errors import error_response
 bp = Blueprint("validate", __name__)
 
 #: Defaults, overridable by ``HODO_VALIDATE_MAX_BYTES`` and ``HODO_VALIDATE_TIMEOUT``. The time
-#: limit stays below gunicorn's worker timeout (at least 30 s), which would kill the worker.
+#: limit stays below gunicorn's worker timeout (at least 30 s), which would kill the worker
+#: when HODO runs under gunicorn.
 MAX_BYTES = 1_000_000
 TIMEOUT_SECONDS = 20.0
 #: Report formats by media type, in the order offered when the client accepts anything.
