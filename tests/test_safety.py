@@ -186,6 +186,20 @@ def test_results_under_the_cap_are_unchanged(release: Release, fmt: str) -> None
     assert capped.body
 
 
+#: Three rows whose literals hold line breaks and tabs: the row count must not see them.
+MULTILINE = ('SELECT ?x WHERE { VALUES ?x { "a\\nb" "c\\r\\nd\\te" """f\ng""" } }')
+
+
+@pytest.mark.parametrize(("cap", "refused"), [(3, False), (2, True)])
+def test_row_cap_counts_rows_not_lines(release: Release, cap: int, refused: bool) -> None:
+    if refused:
+        with pytest.raises(ResultTooLarge):
+            execute(release.store, MULTILINE, format_name="json", limits=Limits(max_rows=cap))
+        return
+    capped = execute(release.store, MULTILINE, format_name="json", limits=Limits(max_rows=cap))
+    assert capped.body == execute(release.store, MULTILINE, format_name="json").body
+
+
 # --------------------------------------------------------------------------------------------
 # The worker pool, forked from this process
 

@@ -334,24 +334,61 @@ Result = ox.QuerySolutions | ox.QueryTriples | ox.QueryBoolean
 
 
 def _serialize(result: Result, chosen: Format, limits: Limits) -> bytes:
-    """The result in ``chosen``; with a row cap, rows are pulled only up to one past it."""
+    """The result in ``chosen``; with a row cap, rows are written only up to just past it."""
     if limits.max_rows is None or isinstance(result, ox.QueryBoolean):
         return result.serialize(format=chosen.oxigraph) or b""  # type: ignore[arg-type]
-    rows = list(islice(result, limits.max_rows + 1))
-    if len(rows) > limits.max_rows:
-        raise ResultTooLarge(f"the result has more than {limits.max_rows} rows, the cap of this "
-                             "endpoint; page through it with LIMIT and OFFSET", "result_rows")
     if isinstance(result, ox.QueryTriples):
+        rows = list(islice(result, limits.max_rows + 1))
+        if len(rows) > limits.max_rows:
+            raise _too_many_rows(limits.max_rows)
         return ox.serialize(rows, format=chosen.oxigraph) or b""  # type: ignore[arg-type]
-    return _replay(result.variables, rows).serialize(format=chosen.oxigraph) or b""  # type: ignore[arg-type]
+    tsv = _capped_tsv(result, limits.max_rows)
+    if chosen.oxigraph == ox.QueryResultsFormat.TSV:
+        return tsv
+    replayed = ox.parse_query_results(tsv, ox.QueryResultsFormat.TSV)
+    return replayed.serialize(format=chosen.oxigraph) or b""  # type: ignore[arg-type]
 
 
-def _replay(variables: list[ox.Variable], rows: list[ox.QuerySolution]) -> ox.QuerySolutions:
-    """Solutions already pulled, as a result again: SPARQL TSV writes terms as N-Triples does."""
-    lines = ["\t".join(str(v) for v in variables)]
-    lines += ["\t".join("" if term is None else str(term) for term in row) for row in rows]
-    replayed = ox.parse_query_results("\n".join(lines) + "\n", ox.QueryResultsFormat.TSV)
-    return replayed  # type: ignore[return-value]
+class _RowCap:
+    """A sink for SPARQL TSV that stops the writer once it has seen more than ``rows`` rows.
+
+    TSV writes one solution per line (newlines inside literals are escaped), so counting lines
+    counts rows; the engine writes in buffered chunks and stops at the exception raised here.
+    """
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        self.lines = 0
+        self.chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.lines += data.count(b"\n")
+        if self.lines > self.rows + 1:  # the header line, then the rows
+            raise OverflowError
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing to flush: the chunks are kept in memory."""
+
+
+def _capped_tsv(result: ox.QuerySolutions, max_rows: int) -> bytes:
+    """The solutions as SPARQL TSV, refused once there are more than ``max_rows``.
+
+    Raises:
+        ResultTooLarge: more rows than the cap.
+    """
+    sink = _RowCap(max_rows)
+    try:
+        result.serialize(output=sink, format=ox.QueryResultsFormat.TSV)  # type: ignore[call-overload]
+    except OverflowError:
+        raise _too_many_rows(max_rows) from None
+    return b"".join(sink.chunks)
+
+
+def _too_many_rows(max_rows: int) -> ResultTooLarge:
+    return ResultTooLarge(f"the result has more than {max_rows} rows, the cap of this "
+                          "endpoint; page through it with LIMIT and OFFSET", "result_rows")
 
 
 def _choose(offers: list[Format], accept: str | None, format_name: str | None) -> Format:
