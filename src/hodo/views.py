@@ -197,12 +197,14 @@ SELECT ?s ?p ?o ?pl ?ol ?inf ?rp ?rv ?rpl ?rvl WHERE {
              OPTIONAL { ?rp rdfs:label ?rpl } OPTIONAL { ?rv rdfs:label ?rvl } }
 }""".replace("INFERRED", INFERRED_GRAPH)
 
+#: The restriction is found from the resource first: written the other way round, the engine
+#: joined every subclass axiom first, and the query took six times as long.
 _INCOMING = """
 SELECT ?s ?x ?p ?xl ?pl ?inf ?rp ?rpl WHERE {
   { ?x ?p ?s . FILTER isIRI(?x)
     BIND (EXISTS { GRAPH <INFERRED> { ?x ?p ?s } } AS ?inf) }
   UNION
-  { ?x rdfs:subClassOf ?r . ?r owl:someValuesFrom ?s ; owl:onProperty ?rp . FILTER isIRI(?x)
+  { ?r owl:someValuesFrom ?s ; owl:onProperty ?rp . ?x rdfs:subClassOf ?r . FILTER isIRI(?x)
     BIND (rdfs:subClassOf AS ?p) OPTIONAL { ?rp rdfs:label ?rpl } }
   FILTER NOT EXISTS { ?x a hodo:HODO_0000110 }
   OPTIONAL { ?x rdfs:label ?xl }

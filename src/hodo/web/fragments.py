@@ -6,8 +6,9 @@ with f-strings: every text goes through ``escape``, and an IRI becomes a link on
 ``hodo.web.tables.PageLinks`` says it may be one.
 
 In templates they take the page's language and links from the context: ``link(value)``,
-``la(code)``, ``always(code)``, ``claim(f)``, ``badges(f)``, ``citations(f)``, and the
-``local_link`` filter.
+``la(code)``, ``always(code)``, ``claim(f)``, ``badges(f)``, ``citations(f)``,
+``finding_item(f)`` (a finding in a list: the term, section and reference pages list dozens),
+and the ``local_link`` filter.
 """
 
 from __future__ import annotations
@@ -86,6 +87,24 @@ def citations(finding: Finding, lang: str, links: PageLinks) -> str:
     return " ".join(refs)
 
 
+def finding_item(finding: Finding, lang: str, links: PageLinks) -> str:
+    """A finding as an entry of a list: its title and marks, claim, source sentences, the
+    references it cites and its section."""
+    title, code = finding.label(lang)
+    sentences = "".join(f'\n  <blockquote class="sentence"{lang_attr(s.lang)}>{escape(s.value)}'
+                        "</blockquote>" for s in finding.sentences)
+    refs = (f'<span class="refs">{escape(translate("page_references", lang))}: '
+            f'{citations(finding, lang, links)}</span>' if finding.citations else "")
+    section = (f'<span class="sec">{escape(translate("page_section", lang))}: '
+               f'{value_link(finding.section, lang, links)}</span>' if finding.section else "")
+    return (f'<li class="finding-item">\n    \n'
+            f'    <p class="finding-title"><a href="{escape(links.href(finding.iri, lang))}"'
+            f'{lang_attr(code, lang)}>{escape(title)}</a>{badges(finding, lang, links)}</p>\n'
+            f'    <p class="finding-claim">{claim(finding, lang, links)}</p>\n'
+            f'    {sentences}\n'
+            f'    <p class="finding-source">\n      {refs}\n      {section}\n    </p>\n  </li>')
+
+
 def _links(context: Context) -> PageLinks:
     found = context.get(LINKS)
     return found if found is not None else page_links()
@@ -121,4 +140,4 @@ def template_globals() -> dict[str, Any]:
     """What the templates call by name."""
     return {"link": _in_page(value_link), "la": la, "always": always,
             "badges": _in_page(badges), "claim": _in_page(claim),
-            "citations": _in_page(citations)}
+            "citations": _in_page(citations), "finding_item": _in_page(finding_item)}
