@@ -136,8 +136,25 @@ def local_link(context: Context, iri: str, lang: str) -> str:
     return _links(context).href(iri, lang)
 
 
+def for_page(lang: str, links: PageLinks) -> dict[str, Any]:
+    """The template functions bound to one page's language and links, for its context.
+
+    Bound, they are plain calls; the ``pass_context`` globals below, called inside a loop,
+    make Jinja derive a new context for every call, which cost more than the call itself.
+    """
+    def bind(render: Callable[[T, str, PageLinks], str]) -> Callable[[T], Markup]:
+        def bound(item: T) -> Markup:
+            return Markup(render(item, lang, links))
+        return bound
+
+    return {"lang": lang, LINKS: links, "link": bind(value_link), "badges": bind(badges),
+            "claim": bind(claim), "citations": bind(citations),
+            "finding_item": bind(finding_item), "always": always,
+            "la": lambda code: Markup(lang_attr(code, lang))}
+
+
 def template_globals() -> dict[str, Any]:
-    """What the templates call by name."""
+    """What the templates call by name when the page did not pass ``for_page``."""
     return {"link": _in_page(value_link), "la": la, "always": always,
             "badges": _in_page(badges), "claim": _in_page(claim),
             "citations": _in_page(citations), "finding_item": _in_page(finding_item)}

@@ -27,7 +27,7 @@ from hodo import views
 from hodo.i18n import add_messages, choose_language
 from hodo.namespaces import DCTERMS_NS
 from hodo.search import abbreviation
-from hodo.web import get_release, tables
+from hodo.web import fragments, get_release, tables
 
 bp = Blueprint("pages", __name__)
 
@@ -157,9 +157,9 @@ def render_resource(iri: str, lang: str) -> str | None:
 
 
 def _page(template: str, found: views.Resource, lang: str, **context: Any) -> str:
-    return render_template(template, lang=lang, iri=found.iri, res=found,
-                           label=found.label(lang), raw=raw_links(found.iri), views=views,
-                           page_links=tables.page_links(), **context)
+    return render_template(template, iri=found.iri, res=found, label=found.label(lang),
+                           raw=raw_links(found.iri), views=views,
+                           **fragments.for_page(lang, tables.page_links()), **context)
 
 
 def _term(store: Any, found: views.Resource, lang: str) -> str:
