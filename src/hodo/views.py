@@ -187,43 +187,44 @@ class Resource:
         return tuple(s.value for s in self.incoming if s.prop.iri in props)
 
 
+#: A resource's statements, with the restrictions they reach; labels come from the table.
 _OUTGOING = """
-SELECT ?s ?p ?o ?pl ?ol ?inf ?rp ?rv ?rpl ?rvl WHERE {
+SELECT ?s ?p ?o ?inf ?rp ?rv WHERE {
   ?s ?p ?o .
   BIND (EXISTS { GRAPH <INFERRED> { ?s ?p ?o } } AS ?inf)
-  OPTIONAL { ?p rdfs:label ?pl }
-  OPTIONAL { ?o rdfs:label ?ol }
-  OPTIONAL { ?o owl:onProperty ?rp ; owl:someValuesFrom ?rv .
-             OPTIONAL { ?rp rdfs:label ?rpl } OPTIONAL { ?rv rdfs:label ?rvl } }
+  OPTIONAL { ?o owl:onProperty ?rp ; owl:someValuesFrom ?rv }
 }""".replace("INFERRED", INFERRED_GRAPH)
 
-#: The restriction is found from the resource first: written the other way round, the engine
+#: The statements pointing at a resource, and the classes whose restrictions name it. The
+#: restriction is found from the resource first: written the other way round, the engine
 #: joined every subclass axiom first, and the query took six times as long.
 _INCOMING = """
-SELECT ?s ?x ?p ?xl ?pl ?inf ?rp ?rpl WHERE {
+SELECT ?s ?x ?p ?inf ?rp WHERE {
   { ?x ?p ?s . FILTER isIRI(?x)
     BIND (EXISTS { GRAPH <INFERRED> { ?x ?p ?s } } AS ?inf) }
   UNION
   { ?r owl:someValuesFrom ?s ; owl:onProperty ?rp . ?x rdfs:subClassOf ?r . FILTER isIRI(?x)
-    BIND (rdfs:subClassOf AS ?p) OPTIONAL { ?rp rdfs:label ?rpl } }
+    BIND (rdfs:subClassOf AS ?p) }
   FILTER NOT EXISTS { ?x a hodo:HODO_0000110 }
-  OPTIONAL { ?x rdfs:label ?xl }
-  OPTIONAL { ?p rdfs:label ?pl }
 } LIMIT 5000""".replace("INFERRED", INFERRED_GRAPH)
 
+#: Each IRI's labels, first per language, as ``hodo.pagetables`` reads them once.
+LabelTable = Mapping[str, tuple[tuple[str, str], ...]]
 
-def resource(store: ox.Store, iri: str) -> Resource | None:
+
+def resource(store: ox.Store, iri: str, labels: LabelTable) -> Resource | None:
     """Both directions of statements about ``iri``, or None when the release says nothing.
 
     Two queries: the resource's own statements (with the restrictions they reach) and the
-    statements pointing at it, each with the labels of everything named.
+    statements pointing at it; the labels of everything named come from ``labels``.
     """
     try:
         node = ox.NamedNode(iri)
     except ValueError:
         return None
-    outgoing = _outgoing(store, node)
-    incoming = _incoming(store, node)
+    known = _Known(labels)
+    outgoing = _outgoing(store, node, known)
+    incoming = _incoming(store, node, known)
     if not outgoing and not incoming:
         return None
     first: dict[str, str] = {}
@@ -233,38 +234,42 @@ def resource(store: ox.Store, iri: str) -> Resource | None:
                     _kind(iri, outgoing, incoming))
 
 
-def _outgoing(store: ox.Store, node: ox.NamedNode) -> tuple[Statement, ...]:
-    labels = _Labels()
-    rows = _run(store, _OUTGOING, s=node)
-    for row in rows:
-        for term, label in (("p", "pl"), ("o", "ol"), ("rp", "rpl"), ("rv", "rvl")):
-            labels.add(row[term], row[label])
+class _Known:
+    """Values whose labels are looked up in a label table rather than queried with them."""
+
+    def __init__(self, labels: LabelTable) -> None:
+        self.labels = labels
+
+    def value(self, term: object, on: Value | None = None, filler: Value | None = None
+              ) -> Value:
+        if isinstance(term, ox.NamedNode):
+            return Value(term.value, labels=self.labels.get(term.value, ()))
+        if isinstance(term, ox.Literal):
+            return Value(text=_text(term))
+        return Value(on_property=on, filler=filler)
+
+
+def _outgoing(store: ox.Store, node: ox.NamedNode, known: _Known) -> tuple[Statement, ...]:
     seen: dict[tuple[str, str], Statement] = {}
-    for row in rows:
-        restriction = (labels.value(row["rp"]), labels.value(row["rv"])) if row["rp"] else (
-            None, None)
-        value = labels.value(row["o"], *restriction)
-        key = (row["p"].value, str(row["o"]))  # type: ignore[union-attr]
+    for row in _run(store, _OUTGOING, s=node):
+        key = (row["p"].value, str(row["o"]))
         if key not in seen:
-            seen[key] = Statement(labels.value(row["p"]), value, _true(row["inf"]))
+            restriction = (known.value(row["rp"]), known.value(row["rv"])) if row["rp"] else (
+                None, None)
+            seen[key] = Statement(known.value(row["p"]), known.value(row["o"], *restriction),
+                                  _true(row["inf"]))
     return tuple(sorted(seen.values(), key=lambda s: (s.prop.key, s.value.key)))
 
 
-def _incoming(store: ox.Store, node: ox.NamedNode) -> tuple[Statement, ...]:
-    labels = _Labels()
-    rows = _run(store, _INCOMING, s=node)
-    for row in rows:
-        for term, label in (("x", "xl"), ("p", "pl"), ("rp", "rpl")):
-            labels.add(row[term], row[label])
+def _incoming(store: ox.Store, node: ox.NamedNode, known: _Known) -> tuple[Statement, ...]:
     seen: dict[tuple[str, str, str], Statement] = {}
-    for row in rows:
-        via = row["rp"].value if row["rp"] else ""  # type: ignore[union-attr]
-        key = (row["p"].value, row["x"].value, via)  # type: ignore[union-attr]
+    for row in _run(store, _INCOMING, s=node):
+        via = row["rp"].value if row["rp"] else ""
+        key = (row["p"].value, row["x"].value, via)
         if key not in seen:
-            restriction = labels.value(row["rp"]) if row["rp"] else None
-            seen[key] = Statement(labels.value(row["p"]),
-                                  Value(row["x"].value,  # type: ignore[union-attr]
-                                        labels=labels.value(row["x"]).labels,
+            restriction = known.value(row["rp"]) if row["rp"] else None
+            seen[key] = Statement(known.value(row["p"]),
+                                  Value(row["x"].value, labels=known.value(row["x"]).labels,
                                         on_property=restriction),
                                   _true(row["inf"]))
     return tuple(sorted(seen.values(), key=lambda s: (s.prop.key, s.value.key)))

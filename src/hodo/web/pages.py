@@ -149,7 +149,7 @@ def render_resource(iri: str, lang: str) -> str | None:
     Dereferencing (``hodo.web.deref``) decides when a reader gets HTML and calls this.
     """
     store = get_release().store
-    found = views.resource(store, iri)
+    found = views.resource(store, iri, tables.page_tables().labels)
     if found is None:
         return None
     render = RENDERERS.get(found.kind, _generic)
