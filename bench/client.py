@@ -13,6 +13,7 @@ import multiprocessing
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from typing import Any
 
 from bench.queries import Pool, Query
 
@@ -72,7 +73,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def sequential(targets: list[Target], query: Query, pool: Pool, regime: str, n: int,
-               first: int, budget_s: float | None = None) -> dict[str, dict[str, float | int]]:
+               first: int, budget_s: float | None = None) -> dict[str, dict[str, Any]]:
     """``n`` requests to each target, interleaved one after the other; p50/p99 in ms.
 
     ``regime`` "warm" repeats request 0; "distinct" uses request numbers ``first``,
@@ -82,7 +83,7 @@ def sequential(targets: list[Target], query: Query, pool: Pool, regime: str, n: 
     clients = {t.name: Client(t) for t in targets}
     stop = time.perf_counter() + budget_s if budget_s else math.inf
     times: dict[str, list[float]] = {t.name: [] for t in targets}
-    errors = {t.name: 0 for t in targets}
+    errors: dict[str, dict[str, int]] = {t.name: {} for t in targets}
     try:
         for k in range(n):
             if time.perf_counter() > stop:
@@ -93,7 +94,7 @@ def sequential(targets: list[Target], query: Query, pool: Pool, regime: str, n: 
                 if reply.status == 200:
                     times[t.name].append(reply.seconds)
                 else:
-                    errors[t.name] += 1
+                    _count(errors[t.name], reply.status)
     finally:
         for c in clients.values():
             c.close()
@@ -101,9 +102,14 @@ def sequential(targets: list[Target], query: Query, pool: Pool, regime: str, n: 
             for name, values in times.items()}
 
 
-def _latency(values: list[float], errors: int, connections: int) -> dict[str, float | int]:
-    out: dict[str, float | int] = {"n": len(values), "errors": errors,
-                                   "connections": connections}
+def _count(statuses: dict[str, int], status: int) -> None:
+    """Count one failed request by its status (0: no HTTP answer at all)."""
+    statuses[str(status)] = statuses.get(str(status), 0) + 1
+
+
+def _latency(values: list[float], errors: dict[str, int], connections: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"n": len(values), "errors": sum(errors.values()),
+                           "error_statuses": errors, "connections": connections}
     if values:
         out["p50_ms"] = round(percentile(values, 0.50) * 1000, 3)
         out["p99_ms"] = round(percentile(values, 0.99) * 1000, 3)
@@ -134,9 +140,9 @@ def _load_worker(pipe: Connection, pool: Pool) -> None:
         pipe.send(_run_job(job, pool))
 
 
-def _run_job(job: Job, pool: Pool) -> tuple[int, int]:
+def _run_job(job: Job, pool: Pool) -> tuple[int, dict[str, int]]:
     client = Client(job.target)
-    ok = errors = 0
+    ok, errors = 0, {}
     i = job.first
     try:
         while time.time() < job.start:
@@ -148,7 +154,7 @@ def _run_job(job: Job, pool: Pool) -> tuple[int, int]:
             if reply.status == 200:
                 ok += 1
             else:
-                errors += 1
+                _count(errors, reply.status)
     finally:
         client.close()
     return ok, errors
@@ -170,15 +176,18 @@ class LoadPool:
             self.procs.append(proc)
 
     def run(self, target: Target, query: Query, regime: str, seconds: float,
-            first: int) -> dict[str, float | int]:
+            first: int) -> dict[str, Any]:
         """Every process on ``target`` for ``seconds``; requests per second and errors."""
         start = time.time() + 0.05
         for k, pipe in enumerate(self.pipes):
             pipe.send(Job(target, query, regime, start, start + seconds, first + k * 1_000_000))
         results = [pipe.recv() for pipe in self.pipes]
-        ok = sum(r[0] for r in results)
-        return {"requests": ok, "errors": sum(r[1] for r in results), "seconds": seconds,
-                "rps": round(ok / seconds, 1)}
+        ok, statuses = sum(r[0] for r in results), {}
+        for _, errors in results:
+            for status, count in errors.items():
+                statuses[status] = statuses.get(status, 0) + count
+        return {"requests": ok, "errors": sum(statuses.values()), "error_statuses": statuses,
+                "seconds": seconds, "rps": round(ok / seconds, 1)}
 
     def close(self) -> None:
         """Stop and join every process."""

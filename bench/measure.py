@@ -141,7 +141,9 @@ def _throughput(targets: list[Target], query: Query, regime: str, settings: Sett
                 numbers: Numbers, loader: LoadPool) -> dict[str, dict[str, Any]]:
     """Rounds alternating between servers, so drift of the machine falls on both."""
     seconds = settings.duration / settings.rounds
-    totals = {t.name: {"requests": 0, "errors": 0, "seconds": 0.0} for t in targets}
+    totals: dict[str, dict[str, Any]] = {
+        t.name: {"requests": 0, "errors": 0, "seconds": 0.0, "error_statuses": {}}
+        for t in targets}
     for r in range(settings.rounds):
         first = numbers.take(settings.clients * 1_000_000)
         order = targets if r % 2 == 0 else targets[::-1]
@@ -149,6 +151,9 @@ def _throughput(targets: list[Target], query: Query, regime: str, settings: Sett
             out = loader.run(target, query, regime, seconds, first)
             for key in ("requests", "errors", "seconds"):
                 totals[target.name][key] += out[key]
+            statuses = totals[target.name]["error_statuses"]
+            for status, count in out["error_statuses"].items():
+                statuses[status] = statuses.get(status, 0) + count
     return totals
 
 
@@ -157,6 +162,7 @@ def _server_row(latency: dict[str, Any], throughput: dict[str, Any]) -> dict[str
     return {**{k: v for k, v in latency.items() if k != "errors"}, "rps": rps,
             "throughput_requests": throughput["requests"],
             "sequential_errors": latency["errors"], "throughput_errors": throughput["errors"],
+            "throughput_error_statuses": throughput["error_statuses"],
             "errors": latency["errors"] + throughput["errors"]}
 
 

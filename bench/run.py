@@ -43,8 +43,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", default="",
                         help="powers of ten of generated triples, e.g. 4,5,6,7 (default: none)")
     parser.add_argument("--real", default="", help="real ontologies to load too: mondo,chebi")
-    parser.add_argument("--workers", type=int, default=2,
-                        help="HODO's gunicorn workers (default: 2, as hodo serve)")
+    parser.add_argument("--workers", type=int, default=serve_default_workers(),
+                        help="HODO's web workers (default: hodo serve's own default)")
     parser.add_argument("--clients", type=int, default=None,
                         help="client processes in the throughput phase (default: 4)")
     parser.add_argument("--duration", type=float, default=None,
@@ -57,6 +57,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--readme", action="store_true",
                         help="only re-render the README block from the JSON in --out")
     return parser.parse_args(argv)
+
+
+def serve_default_workers() -> int:
+    """``hodo serve --workers``'s default, read from the command itself."""
+    from hodo.cli import serve
+
+    return next(int(p.default) for p in serve.params  # type: ignore[arg-type]
+                if p.name == "workers")
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
@@ -86,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     out: Path = args.out or (QUICK if args.quick else RESULTS)
     if args.readme:
-        return 0 if report.write_readme(load_results(out)) else 1
+        return 0 if render_outputs(load_results(out), out) else 1
     out.mkdir(parents=True, exist_ok=True)
     logs = ROOT / ".cache" / "bench" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -104,7 +112,6 @@ def main(argv: list[str] | None = None) -> int:
             [int(p) for p in args.scale.split(",") if p], [r for r in args.real.split(",") if r],
             args.dist, settings, logs, args.quick)
         results["scale"]["date"] = results["machine"]["date"]
-        (out / "scale.svg").write_text(report.scale_svg(results["scale"]), encoding="utf-8")
     results["elapsed_s"] = round(time.perf_counter() - started, 1)
     path = out / "latest.json"
     if path.is_file():  # a part not measured this time keeps its last numbers
@@ -114,9 +121,18 @@ def main(argv: list[str] | None = None) -> int:
                 results[part] = previous[part]
     path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     log(f"wrote {path} in {results['elapsed_s']} s")
+    if "scale" in results:
+        (out / "scale.svg").write_text(report.scale_svg(results["scale"]), encoding="utf-8")
     if not args.no_readme and out.resolve() == RESULTS.resolve():
         report.write_readme(results)
     return 0
+
+
+def render_outputs(results: dict[str, Any], out: Path) -> bool:
+    """The README block and the scale plot from the JSON alone; False without markers."""
+    if "scale" in results:
+        (out / "scale.svg").write_text(report.scale_svg(results["scale"]), encoding="utf-8")
+    return report.write_readme(results)
 
 
 def load_results(out: Path) -> dict[str, Any]:
