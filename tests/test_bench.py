@@ -1,0 +1,87 @@
+"""The benchmark's pipeline end to end on tiny numbers, and the README block it writes.
+
+Nothing here times anything: the quick run only has to produce every figure, with no error,
+and ratios that follow from the figures it reports.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import report
+from bench.queries import hodo_only, sparql_mix
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+
+@pytest.fixture(scope="module")
+def quick(release_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """``python -m bench --quick`` with a small scale step, into a temporary folder."""
+    out = tmp_path_factory.mktemp("bench")
+    before = (RESULTS / "latest.json").read_bytes() if (RESULTS / "latest.json").exists() else b""
+    readme = (ROOT / "README.md").read_bytes()
+    subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(out), "--dist",
+                    str(release_dir), "--scale", "4"], cwd=ROOT, check=True, timeout=300,
+                   stdout=subprocess.DEVNULL)
+    after = (RESULTS / "latest.json").read_bytes() if (RESULTS / "latest.json").exists() else b""
+    assert after == before, "a quick run must not touch the committed results"
+    assert (ROOT / "README.md").read_bytes() == readme, "nor the README"
+    assert (out / "scale.svg").read_text(encoding="utf-8").startswith("<svg")
+    return dict(json.loads((out / "latest.json").read_text(encoding="utf-8")))
+
+
+def test_every_query_both_regimes_both_servers(quick: dict[str, Any]) -> None:
+    rows = {q["name"]: q for q in quick["release"]["queries"]}
+    assert set(rows) == {q.name for q in sparql_mix() + hodo_only()}
+    for query in sparql_mix():
+        row = rows[query.name]
+        assert row["answers"]["match"], row["answers"]
+        for regime in ("warm", "distinct"):
+            for server in ("hodo", "oxigraph"):
+                figures = row["regimes"][regime][server]
+                assert figures["p50_ms"] > 0 and figures["p99_ms"] >= figures["p50_ms"]
+                assert figures["rps"] > 0
+    for query in hodo_only():
+        assert set(rows[query.name]["regimes"]) == {"warm", "distinct"}
+
+
+def test_no_errors(quick: dict[str, Any]) -> None:
+    for query in quick["release"]["queries"]:
+        for regime, row in query["regimes"].items():
+            for server in ("hodo", "oxigraph"):
+                if server in row:
+                    assert row[server]["errors"] == 0, (query["name"], regime, server)
+
+
+def test_ratios_follow_from_the_figures(quick: dict[str, Any]) -> None:
+    for query in quick["release"]["queries"]:
+        for row in query["regimes"].values():
+            if "oxigraph" not in row:
+                assert row["ratio_p50"] is None
+                continue
+            h, o = row["hodo"], row["oxigraph"]
+            assert row["ratio_p50"] == pytest.approx(h["p50_ms"] / o["p50_ms"], abs=1e-3)
+            assert row["ratio_rps"] == pytest.approx(h["rps"] / o["rps"], abs=1e-3)
+
+
+def test_servers_and_scale_reported(quick: dict[str, Any]) -> None:
+    for info in quick["release"]["servers"].values():
+        assert info["startup_s"] > 0
+        assert info["pss_mib"]["after_warmup"] > 0 and info["pss_mib"]["after_load"] > 0
+    (dataset,) = quick["scale"]["datasets"]
+    assert dataset["oxigraph"]["load_s"] > 0 and dataset["oxigraph"]["pss_mib"] > 0
+    hodo = dataset["hodo"]
+    assert "unavailable" in hodo or (hodo["load_s"] > 0 and hodo["pss_mib"] > 0)
+    assert report.render(quick)
+
+
+def test_readme_block_is_the_committed_results() -> None:
+    results = json.loads((RESULTS / "latest.json").read_text(encoding="utf-8"))
+    assert report.readme_block() == report.render(results)
