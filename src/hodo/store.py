@@ -133,7 +133,6 @@ INPUT_FORMATS: dict[str, ox.RdfFormat | None] = {
     "trig": ox.RdfFormat.TRIG, "rdf": ox.RdfFormat.RDF_XML, "owl": ox.RdfFormat.RDF_XML,
     "xml": ox.RdfFormat.RDF_XML, "jsonld": ox.RdfFormat.JSON_LD, "obo": None,
 }
-_QUAD_FORMATS = (ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG)
 _GRAPH_COUNTS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
 #: Failures of a load that are the input's or the machine's fault, not a bug.
 _EXPECTED = (OSError, SyntaxError, ValueError, EOFError, KeyboardInterrupt, LoadError,
@@ -535,5 +534,5 @@ def open_disk_release(store_dir: Path, dist: Path | None = None) -> Release:
     version = _version(store, release_file)
     from hodo.workers import keep_store_files
 
-    keep_store_files(store_dir)
+    keep_store_files(store, store_dir)
     return Release(store, version, release_file)

@@ -7,8 +7,10 @@ answer; when the deadline passes, or the child dies, the child is killed and a f
 
 A child is also boxed in: its address space is capped (``RLIMIT_AS``), its CPU time is capped a
 little past each deadline (so an orphan cannot run on), it dumps no core, and it holds no file
-descriptor but stdio, its pipe and the open files of an on-disk store, and may open none: even a
-``SERVICE`` that slipped past the checks could not open a socket.
+descriptor but stdio, its pipe and the open files of an on-disk store, and may open none (over
+an on-disk store, which opens its files as queries need them: no socket and no file for
+writing, refused by seccomp): even a ``SERVICE`` that slipped past the checks could not open a
+socket.
 
 Messages are length-prefixed JSON headers plus raw bytes, never pickles: the parent does not
 trust what comes back from a process that just ran untrusted input.
@@ -16,6 +18,8 @@ trust what comes back from a process that just ran untrusted input.
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import gc
 import json
 import math
@@ -40,8 +44,9 @@ from hodo.query import Limits, NotAcceptable, QueryError, QueryResult, execute
 #: The child's end of its pipe, after every other descriptor above stderr is closed (unless an
 #: on-disk store's file has that number: then the pipe keeps the number it has).
 CHILD_FD = 3
-#: Folders of on-disk stores opened in this process: a child keeps its descriptors there.
-_STORE_FOLDERS: set[str] = set()
+#: On-disk stores opened in this process, by identity, with their folders: a child forked
+#: over one keeps its descriptors there (the store is held here, so its id stays its own).
+_STORE_FOLDERS: dict[int, tuple[ox.Store, str]] = {}
 _FRAME = struct.Struct("!II")
 _SIGNALS_TO_RESET = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGCHLD",
                      "SIGWINCH", "SIGTTIN", "SIGTTOU", "SIGABRT", "SIGPIPE")
@@ -164,20 +169,21 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
 # The child
 
 
-def keep_store_files(folder: str | os.PathLike[str]) -> None:
-    """Let query children keep the descriptors this process has open under ``folder``.
+def keep_store_files(store: ox.Store, folder: str | os.PathLike[str]) -> None:
+    """Let query children over ``store`` keep the descriptors open under ``folder``.
 
     An on-disk (RocksDB) store reads its files through descriptors it opened with the store;
-    a child may open no file, so it keeps exactly those.
+    a child closes every other one.
     """
-    _STORE_FOLDERS.add(os.path.realpath(folder))
+    _STORE_FOLDERS[id(store)] = (store, os.path.realpath(folder))
 
 
 def _child_main(fd: int, store: ox.Store, settings: PoolSettings) -> None:
     """Serve queries on ``fd`` until the parent goes away; never returns."""
     status = 0
     try:
-        fd = _box_in(fd, settings)
+        entry = _STORE_FOLDERS.get(id(store))
+        fd = _box_in(fd, settings, entry[1] if entry and entry[0] is store else None)
         while (message := _receive(fd)) is not None:
             _cap_cpu(settings.deadline)
             header, _ = message
@@ -187,7 +193,7 @@ def _child_main(fd: int, store: ox.Store, settings: PoolSettings) -> None:
     os._exit(status)
 
 
-def _box_in(fd: int, settings: PoolSettings) -> int:
+def _box_in(fd: int, settings: PoolSettings, store_folder: str | None = None) -> int:
     """Default signals, no core, capped memory, and no descriptor but stdio, the pipe and the
     store's files; returns the pipe's descriptor."""
     gc.freeze()  # objects inherited from the parent are never finalised here
@@ -198,7 +204,7 @@ def _box_in(fd: int, settings: PoolSettings) -> int:
         signal.set_wakeup_fd(-1)
     address_space = _address_space()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    fd = _seal_descriptors(fd)
+    fd = _seal_descriptors(fd, store_folder)
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     limit = address_space + settings.memory_bytes
     if hard != resource.RLIM_INFINITY:
@@ -207,33 +213,94 @@ def _box_in(fd: int, settings: PoolSettings) -> int:
     return fd
 
 
-def _seal_descriptors(fd: int) -> int:
-    """Keep stdio, the pipe and the store's files, close the rest, and allow no new descriptor.
+def _seal_descriptors(fd: int, store_folder: str | None) -> int:
+    """Keep stdio, the pipe and the store's files, close the rest, and allow no new socket.
 
     ``RLIMIT_NOFILE`` goes just above the highest descriptor kept, and every free number below
     it is taken by ``/dev/null``: the kernel gives out the lowest free number, so any later
-    ``open``, ``socket`` or ``accept`` fails with EMFILE. Returns the pipe's descriptor.
+    ``open``, ``socket`` or ``accept`` fails with EMFILE. An on-disk store with more files
+    than RocksDB opens up front (16) opens the others as queries reach them, so over such a
+    store a seccomp filter refuses sockets and opening files for writing instead, and the
+    limit leaves room for the store's files only. Returns the pipe's descriptor.
     """
-    kept = _store_descriptors()
+    kept = _store_descriptors(store_folder) if store_folder else set()
     pipe = fd if CHILD_FD in kept else CHILD_FD
     if fd != pipe:
         os.dup2(fd, pipe, inheritable=False)
     _close_all_but(kept | {pipe})
     ceiling = max(kept | {pipe}) + 1
-    _fill_free_numbers(ceiling)
+    if store_folder and _forbid_sockets_and_writes():
+        ceiling += len(os.listdir(store_folder)) + 8
+    else:
+        _fill_free_numbers(ceiling)
     resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, ceiling))
     return pipe
 
 
-def _store_descriptors() -> set[int]:
-    """This process's descriptors on files of the on-disk stores it opened."""
-    if not _STORE_FOLDERS:
-        return set()
+#: Per architecture: the audit code and the numbers of the system calls the filter inspects.
+_SYSCALLS = {
+    "x86_64": (0xC000003E, {"socket": 41, "socketpair": 53, "open": 2, "openat": 257,
+                            "creat": 85, "openat2": 437, "execve": 59, "execveat": 322}),
+    "aarch64": (0xC00000B7, {"socket": 198, "socketpair": 199, "openat": 56, "openat2": 437,
+                             "execve": 221, "execveat": 281}),
+}
+#: open(2) flags that create or write.
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+def _forbid_sockets_and_writes() -> bool:
+    """Install a seccomp filter: no socket, no exec, files opened for reading only (EPERM).
+
+    Returns False, installing nothing, where seccomp or this architecture is not supported.
+    """
+    import platform
+
+    arch = _SYSCALLS.get(platform.machine())
+    if arch is None:
+        return False
+    program = _seccomp_program(*arch)
+    filters = (_SockFilter * len(program))(*program)
+    fprog = _SockFprog(len(program), ctypes.cast(filters, ctypes.c_void_p))
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
+    if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0:
+        return False
+    return bool(libc.prctl(pr_set_seccomp, seccomp_mode_filter, ctypes.byref(fprog), 0, 0) == 0)
+
+
+def _seccomp_program(audit_arch: int, numbers: dict[str, int]) -> list[tuple[int, int, int, int]]:
+    """The classic BPF program, as (code, jump if true, jump if false, constant) tuples."""
+    load, jeq, jset, ret = 0x20, 0x15, 0x45, 0x06
+    allow, deny = 0x7FFF0000, 0x00050000 | errno.EPERM
+    refused = [numbers[n] for n in ("socket", "socketpair", "creat", "openat2", "execve",
+                                    "execveat") if n in numbers]
+    flags_at = {numbers["openat"]: 2, **({numbers["open"]: 1} if "open" in numbers else {})}
+    program = [(load, 0, 0, 4), (jeq, 1, 0, audit_arch), (ret, 0, 0, deny), (load, 0, 0, 0),
+               (jset, 0, 1, 0x40000000), (ret, 0, 0, deny)]  # another ABI (x32): refused
+    for number in refused:
+        program += [(jeq, 0, 1, number), (ret, 0, 0, deny)]
+    for number, argument in flags_at.items():
+        program += [(jeq, 0, 3, number), (load, 0, 0, 16 + 8 * argument),
+                    (jset, 0, 1, _WRITE_FLAGS), (ret, 0, 0, deny), (load, 0, 0, 0)]
+    return [*program, (ret, 0, 0, allow)]
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
+                ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.c_void_p)]
+
+
+def _store_descriptors(folder: str) -> set[int]:
+    """This process's descriptors on files in ``folder``."""
     kept = set()
     for name in os.listdir("/proc/self/fd"):
         with suppress(OSError):
             target = os.readlink(f"/proc/self/fd/{name}")
-            if any(target.startswith(folder + os.sep) for folder in _STORE_FOLDERS):
+            if target.startswith(folder + os.sep):
                 kept.add(int(name))
     return kept
 
