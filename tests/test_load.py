@@ -34,6 +34,7 @@ from hodo.store import (
     load_files,
     open_disk_release,
 )
+from hodo.web import create_app
 from tests.test_server import serving
 
 DATA = Path(__file__).parent / "data" / "load"
@@ -81,7 +82,7 @@ def loaded(inputs: list[Path], release_dir: Path, tmp_path_factory: pytest.TempP
 @pytest.fixture(scope="module")
 def disk_release(loaded: tuple[Path, LoadSummary, list[int]], release_dir: Path
                  ) -> ox.Store:
-    return open_disk_release(loaded[0], release_dir).store
+    return open_disk_release(loaded[0], release_dir).sparql_store
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,11 +204,11 @@ def test_an_existing_store_is_replaced_only_with_replace(release_dir: Path, tmp_
     assert _cli_load("--dist", release_dir, "--store", store_dir, DATA / "plain.nt")[0] == 0
     code, output = _cli_load("--dist", release_dir, "--store", store_dir, DATA / "turtle.ttl")
     assert code == 2 and "--replace" in output and "Traceback" not in output
-    assert _labels(open_disk_release(store_dir, release_dir).store, _graph("plain"))
+    assert _labels(open_disk_release(store_dir, release_dir).sparql_store, _graph("plain"))
     code, _ = _cli_load("--dist", release_dir, "--store", store_dir, "--replace",
                         DATA / "turtle.ttl")
     assert code == 0
-    store = open_disk_release(store_dir, release_dir).store
+    store = open_disk_release(store_dir, release_dir).sparql_store
     assert _labels(store, _graph("turtle")) == {"从 Turtle"}
     assert not _labels(store, _graph("plain"))
     assert _leftovers(tmp_path) == []
@@ -439,6 +440,29 @@ def test_serve_store_answers_from_both(loaded: tuple[Path, LoadSummary, list[int
         assert _get(f"{url}/HODO_0000001", "text/html")[0] == 200
         status, body = _get(f"{url}/sparql?query={urllib.parse.quote(service)}")
         assert status == 400 and "SERVICE" in body
+        external = f"SELECT ?l FROM <{_graph('mini')}> WHERE {{ ?s <{LABEL}> ?l }}"
+        status, body = _get(f"{url}/sparql?query={urllib.parse.quote(external)}", "text/csv")
+        assert status == 200 and "liver disease" in body  # FROM may name a loaded graph
+
+
+def test_the_site_reads_only_hodos_graphs(loaded: tuple[Path, LoadSummary, list[int]],
+                                          release_dir: Path) -> None:
+    """Pages, search and start-up tables stay the size of the release, whatever is loaded."""
+    release = open_disk_release(loaded[0], release_dir)
+    site = release.store
+    assert not list(site.quads_for_pattern(None, None, ox.Literal("liver disease"), None))
+    assert list(release.sparql_store.quads_for_pattern(None, None,
+                                                       ox.Literal("liver disease"), None))
+    graphs = {str(g.value) for g in site.named_graphs()}
+    assert graphs and all(g.startswith("https://w3id.org/hodo/graph/") for g in graphs)
+    assert not any("/external/" in g for g in graphs)
+    union = f"SELECT ?l WHERE {{ ?s <{LABEL}> ?l }}"
+    assert "liver disease" not in {s["l"].value for s in site.query(
+        union, use_default_graph_as_union=True)}
+    app = create_app({"TESTING": True, "HODO_QUERY_WORKERS": 0}, release=release)
+    with app.test_client() as client:
+        hits = client.get("/api/search?q=liver%20disease").get_json()
+        assert all("MINI_" not in doc["iri"] for doc in hits["response"]["docs"])
 
 
 def test_serve_refuses_a_missing_store(release_dir: Path, tmp_path: Path) -> None:

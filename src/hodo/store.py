@@ -44,11 +44,59 @@ class LoadError(Exception):
 
 @dataclass(frozen=True)
 class Release:
-    """A loaded release: its store, version and where it came from."""
+    """A loaded release: its store, version and where it came from.
 
-    store: ox.Store
+    ``store`` is what the site reads (pages, search, the term API): the release's own graphs.
+    ``endpoint``, when set, is what ``/sparql`` queries: those graphs and everything loaded
+    beside them (``hodo load``); without it ``/sparql`` queries ``store`` too.
+    """
+
+    store: Any
     version: str
     path: Path
+    endpoint: Any = None
+
+    @property
+    def sparql_store(self) -> Any:
+        """The store public SPARQL queries run on."""
+        return self.store if self.endpoint is None else self.endpoint
+
+
+class OwnGraphs:
+    """A store seen through HODO's own named graphs only.
+
+    Beside millions of external triples the site still reads only the release: its start-up
+    tables and search index stay the size of the release, and its pages the speed. Answers the
+    calls the site makes of a ``pyoxigraph.Store``; a union default graph becomes the union of
+    HODO's graphs, and ``GRAPH ?g`` ranges over them.
+    """
+
+    def __init__(self, store: ox.Store) -> None:
+        from hodo.build import GRAPH_NAMES, graph_iri
+
+        self.store = store
+        self.graphs = [ox.NamedNode(str(graph_iri(name))) for name in GRAPH_NAMES]
+
+    def query(self, query: str, *, use_default_graph_as_union: bool = False,
+              default_graph: Any = None, named_graphs: Any = None, **options: Any) -> Any:
+        if use_default_graph_as_union:
+            default_graph = list(self.graphs)
+        if named_graphs is None:
+            named_graphs = list(self.graphs)
+        return self.store.query(query, default_graph=default_graph, named_graphs=named_graphs,
+                                **options)
+
+    def quads_for_pattern(self, subject: Any, predicate: Any, object: Any,
+                          graph_name: Any = None) -> Iterator[ox.Quad]:
+        graphs = self.graphs if graph_name is None else [graph_name]
+        for graph in graphs:
+            yield from self.store.quads_for_pattern(subject, predicate, object, graph)
+
+    def named_graphs(self) -> Iterator[ox.NamedNode]:
+        return (g for g in self.graphs if self.store.contains_named_graph(g))
+
+    def contains_named_graph(self, graph: Any) -> bool:
+        return graph in self.graphs and bool(self.store.contains_named_graph(graph))
 
 
 _VERSION_QUERY = """
@@ -535,4 +583,4 @@ def open_disk_release(store_dir: Path, dist: Path | None = None) -> Release:
     from hodo.workers import keep_store_files
 
     keep_store_files(store, store_dir)
-    return Release(store, version, release_file)
+    return Release(OwnGraphs(store), version, release_file, endpoint=store)

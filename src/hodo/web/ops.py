@@ -311,7 +311,7 @@ def prestart(app: Flask) -> None:
 
     if state(app).settings.workers > 0:
         with app.app_context():
-            pool_for(app, get_release().store).start()
+            pool_for(app, get_release().sparql_store).start()
 
 
 def shutdown(app: Flask) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from flask import Blueprint, Flask, Response, g, request, url_for
+from flask import Blueprint, Flask, Response, current_app, g, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.http import HTTP_STATUS_CODES, parse_etags, parse_options_header
 from werkzeug.wsgi import get_current_url
@@ -189,12 +189,22 @@ def graph_list(params: MultiDict[str, str], name: str) -> list[str] | None:
     return values
 
 
-def hodo_graphs() -> list[str]:
-    """The IRIs of HODO's own named graphs: the only ones a query's FROM may name."""
-    return list(_HODO_GRAPHS)
-
-
+#: HODO's own named graphs.
 _HODO_GRAPHS = tuple(str(graph_iri(name)) for name in GRAPH_NAMES)
+_SERVED_GRAPHS = "hodo.sparql.graphs"
+
+
+def served_graphs(app: Flask) -> list[str]:
+    """The graphs a query's FROM may name: HODO's own, and those loaded beside them
+    (``hodo load``), as the endpoint held them at start-up."""
+    graphs = app.extensions.get(_SERVED_GRAPHS)
+    if graphs is None:
+        import pyoxigraph as ox
+
+        store = app.extensions["hodo"].sparql_store
+        loaded = {str(g.value) for g in store.named_graphs() if isinstance(g, ox.NamedNode)}
+        graphs = app.extensions[_SERVED_GRAPHS] = sorted(loaded | set(_HODO_GRAPHS))
+    return list(graphs)
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
@@ -218,9 +228,10 @@ def _answer(operation: Operation, default: list[str] | None, named: list[str] | 
     if default is not None or named is not None:
         dataset = {"default_graph": default or [], "named_graphs": named or []}
     try:
-        result = run_query(get_release().store, operation.text or "",
+        result = run_query(get_release().sparql_store, operation.text or "",
                            request.headers.get("Accept"), operation.format_name,
-                           allowed_graphs=hodo_graphs(), base_iri=request.base_url, **dataset)
+                           allowed_graphs=served_graphs(current_app), base_iri=request.base_url,
+                           **dataset)
     except QueryError as error:
         return error_response(400, str(error))
     except NotAcceptable as error:
@@ -314,7 +325,7 @@ def _service_description(chosen: Format) -> Response:
 
     from hodo.web.curator import curator_enabled
 
-    store = get_release().store
+    store = get_release().sparql_store
     graphs = sorted(str(n.value) for n in store.named_graphs() if isinstance(n, ox.NamedNode))
     endpoint = url_for("sparql.endpoint", _external=True)
     triples = service_description(endpoint, graphs, curator_enabled())
@@ -351,7 +362,7 @@ class SparqlLane:
         # a CORS origin other than * makes every answer depend on the Origin header too
         self.error_vary = [("Vary", "Origin")] if settings.cors_origin not in ("", "*") else []
         self.vary = "Accept, Origin" if self.error_vary else "Accept"
-        self.graphs = hodo_graphs()
+        self.graphs = served_graphs(app)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
@@ -406,7 +417,7 @@ class SparqlLane:
         if default is not None or named is not None:
             dataset = {"default_graph": default or [], "named_graphs": named or []}
         try:
-            result = run_query(self.app.extensions["hodo"].store, operation.text or "",
+            result = run_query(self.app.extensions["hodo"].sparql_store, operation.text or "",
                                environ.get("HTTP_ACCEPT"), operation.format_name, app=self.app,
                                allowed_graphs=self.graphs, base_iri=_base_url(environ),
                                **dataset)
