@@ -441,23 +441,19 @@ def substitute(query: str, substitutions: Mapping[ox.Variable, Any]) -> str:
 # Opening and publishing
 
 
-def open_remote_release(url: str, dist: Path | None = None, *, timeout: float | None = None,
-                        max_bytes: int | None = None) -> Release:
-    """The release as served by the remote query endpoint ``url``.
+def open_remote_release(url: str, dist: Path | None = None, *, timeout: float,
+                        max_bytes: int | None) -> Release:
+    """The release as served by the remote query endpoint ``url``, each request to it within
+    ``timeout`` seconds and ``max_bytes`` bytes (the server's query deadline and result cap).
 
     The local release folder must hold the same version: the site serves its files as
-    downloads. ``timeout`` and ``max_bytes`` default to ``HODO_QUERY_TIMEOUT`` and
-    ``HODO_MAX_RESULT_BYTES`` from the environment.
+    downloads.
 
     Raises:
         ReleaseError: the server does not answer, holds no HODO release, or another version.
     """
     path = (dist or paths.dist_dir()) / DATASET_FILE
     local = local_version(path)
-    if timeout is None or max_bytes is None:
-        settings = _settings_from_environment()
-        timeout = settings.pool.deadline if timeout is None else timeout
-        max_bytes = settings.limits.max_bytes if max_bytes is None else max_bytes
     try:
         store = RemoteStore(url, timeout=timeout, max_bytes=max_bytes)
     except ValueError as error:
@@ -477,12 +473,6 @@ def open_remote_release(url: str, dist: Path | None = None, *, timeout: float | 
                            f"local release {path} is {local}; publish this release to it, "
                            "or serve the release it holds")
     return Release(store, local, path)  # type: ignore[arg-type]
-
-
-def _settings_from_environment() -> Any:
-    from hodo.web.ops import read_settings
-
-    return read_settings({k: v for k, v in os.environ.items() if k.startswith("HODO_")})
 
 
 def local_version(path: Path) -> str:

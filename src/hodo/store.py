@@ -139,8 +139,12 @@ def open_release(config: Mapping[str, Any]) -> Release:
     dist = Path(config["HODO_DIST"]) if config.get("HODO_DIST") else None
     if config.get("HODO_BACKEND"):
         from hodo.remote import open_remote_release
+        from hodo.web.ops import read_settings
 
-        return open_remote_release(str(config["HODO_BACKEND"]), dist)
+        settings = read_settings(config)
+        return open_remote_release(str(config["HODO_BACKEND"]), dist,
+                                   timeout=settings.pool.deadline,
+                                   max_bytes=settings.limits.max_bytes)
     if config.get("HODO_STORE"):
         return open_disk_release(Path(config["HODO_STORE"]), dist)
     return load_release(dist)
