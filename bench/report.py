@@ -39,9 +39,26 @@ def render(results: dict[str, Any]) -> str:
     if "release" in results:
         parts += [_servers_table(results), _mix_table(results), _geomeans(results),
                   _errors(results)]
+    if "wsgi" in results:
+        parts.append(_wsgi_section(results["wsgi"]))
     if "scale" in results:
         parts.append(_scale_section(results["scale"]))
     return "\n\n".join(p for p in parts if p)
+
+
+def _wsgi_section(wsgi: dict[str, Any]) -> str:
+    """HODO alone under each HTTP server and number of web workers (``--wsgi``)."""
+    lines = ["| server | web workers | request | regime | p50 / p99 ms | req/s | PSS MiB |",
+             "|---|---|---|---|---|---|---|"]
+    for row in wsgi["rows"]:
+        lines.append(f"| {row['server']} | {row['workers']} | {row['query']} | "
+                     f"{row['regime']} | {_n(row['p50_ms'])} / {_n(row['p99_ms'])} | "
+                     f"{row['rps']:,.0f} | {_n(row.get('pss_mib'), 1)} |")
+    default = wsgi["choices"][0]
+    return (f"**Web server.** HODO alone ({wsgi.get('date', '')}), under each HTTP server and "
+            f"number of web workers `hodo serve --server S --workers N` offers, on the same "
+            f"requests and client load (`python -m bench --wsgi`); the default is "
+            f"{default[0]} with {default[1]} web workers.\n\n" + "\n".join(lines))
 
 
 def _intro(results: dict[str, Any]) -> str:

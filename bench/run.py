@@ -3,6 +3,7 @@
     python -m bench                      # the release, both regimes, both servers
     python -m bench --quick --out DIR    # a smoke run of the whole pipeline in seconds
     python -m bench --scale 4,5,6 --real mondo,chebi
+    python -m bench --wsgi               # HODO under each HTTP server and worker count
     python -m bench --readme             # re-render the README block from the JSON only
 """
 
@@ -54,6 +55,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-readme", action="store_true", help="leave README.md as it is")
     parser.add_argument("--no-release", action="store_true",
                         help="skip the release part (with --scale/--real: scale only)")
+    parser.add_argument("--wsgi", action="store_true",
+                        help="also compare HTTP servers and web worker counts for HODO")
     parser.add_argument("--readme", action="store_true",
                         help="only re-render the README block from the JSON in --out")
     return parser.parse_args(argv)
@@ -105,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_release:
         results["release"] = measure_release(args.dist, settings, logs)
         results["release"]["date"] = results["machine"]["date"]
+    if args.wsgi:
+        from bench.wsgi import measure_wsgi
+
+        results["wsgi"] = measure_wsgi(args.dist, settings, logs)
+        results["wsgi"]["date"] = results["machine"]["date"]
     if args.scale or args.real:
         from bench import scale
 
@@ -116,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     path = out / "latest.json"
     if path.is_file():  # a part not measured this time keeps its last numbers
         previous = load_results(out)
-        for part in ("release", "scale"):
+        for part in ("release", "wsgi", "scale"):
             if part not in results and part in previous:
                 results[part] = previous[part]
     path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

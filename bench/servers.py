@@ -1,6 +1,6 @@
 """Start, probe, measure and stop the two servers, each in its own process group.
 
-HODO runs as users run it (``hodo serve``: gunicorn, query worker processes, every limit on);
+HODO runs as users run it (``hodo serve``: Granian, query worker processes, every limit on);
 its per-address rate limit is raised out of reach, because the benchmark is one address
 sending thousands of requests a second: the limiter still runs on every request, it never
 refuses. Oxigraph runs ``oxigraph serve --union-default-graph`` on a store loaded from the same
@@ -49,7 +49,7 @@ class Server:
         return len(process_tree(self.proc.pid))
 
     def stop(self) -> None:
-        """SIGTERM (gunicorn stops its workers), then SIGKILL the group if it lingers."""
+        """SIGTERM (the server stops its workers), then SIGKILL the group if it lingers."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -134,10 +134,14 @@ def _spawn(name: str, argv: list[str], log: Path, env: dict[str, str] | None = N
     return server
 
 
-def start_hodo(dist: Path, workers: int, log: Path, store: Path | None = None) -> Server:
-    """``hodo serve`` on a free port, from the release (or an on-disk store beside it)."""
+def start_hodo(dist: Path, workers: int, log: Path, store: Path | None = None,
+               server: str | None = None) -> Server:
+    """``hodo serve`` on a free port, from the release (or an on-disk store beside it), under
+    its default HTTP server or the one named."""
     argv = [str(HODO), "serve", "--dist", str(dist), "--port", str(free_port()),
             "--workers", str(workers)]
+    if server:
+        argv += ["--server", server]
     if store:
         argv += ["--store", str(store)]
     return _spawn("hodo", argv, log, RATE_ENV)

@@ -23,12 +23,13 @@ RESULTS = ROOT / "bench" / "results"
 
 @pytest.fixture(scope="module")
 def quick(release_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """``python -m bench --quick`` with a small scale step, into a temporary folder."""
+    """``python -m bench --quick`` with a small scale step and the web-server comparison,
+    into a temporary folder."""
     out = tmp_path_factory.mktemp("bench")
     before = (RESULTS / "latest.json").read_bytes() if (RESULTS / "latest.json").exists() else b""
     readme = (ROOT / "README.md").read_bytes()
     subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(out), "--dist",
-                    str(release_dir), "--scale", "4"], cwd=ROOT, check=True, timeout=300,
+                    str(release_dir), "--scale", "4", "--wsgi"], cwd=ROOT, check=True, timeout=300,
                    stdout=subprocess.DEVNULL)
     after = (RESULTS / "latest.json").read_bytes() if (RESULTS / "latest.json").exists() else b""
     assert after == before, "a quick run must not touch the committed results"
@@ -85,3 +86,15 @@ def test_servers_and_scale_reported(quick: dict[str, Any]) -> None:
 def test_readme_block_is_the_committed_results() -> None:
     results = json.loads((RESULTS / "latest.json").read_text(encoding="utf-8"))
     assert report.readme_block() == report.render(results)
+
+
+def test_every_web_server_choice_answers(quick: dict[str, Any]) -> None:
+    from bench.wsgi import CHOICES, QUERIES
+
+    rows = quick["wsgi"]["rows"]
+    assert {(r["server"], r["workers"]) for r in rows} == set(CHOICES)
+    assert {r["query"] for r in rows} == set(QUERIES)
+    for row in rows:
+        assert row["errors"] == 0, row
+        assert row["p50_ms"] > 0 and row["rps"] > 0 and row["pss_mib"] > 0
+    assert "**Web server.**" in report.render(quick)
