@@ -219,6 +219,16 @@ def test_lru_is_bounded_by_bytes() -> None:
     assert cache.get("huge") is None
 
 
+def test_small_answers_count_their_keys_against_the_budget(release: Release) -> None:
+    app = _app(release, HODO_RESULT_CACHE_MB=1)
+    responses = caching.state(app).responses
+    with app.test_client() as client:
+        for n in range(3000):  # tiny bodies, long keys: a budget of bodies alone would not fill
+            assert client.get(f"/api/suggest?q={'x' * 60}{n}").status_code == 200
+    assert 0 < len(responses) < 3000
+    assert responses._bytes <= responses.max_bytes
+
+
 @pytest.mark.parametrize(("one", "other", "same"), [
     ("SELECT * WHERE { ?s ?p ?o }", "SELECT  *\n\tWHERE  { ?s ?p ?o }  ", True),
     ("ASK { ?s ?p ?o } # one", "ASK { ?s ?p ?o }\n# two", True),

@@ -119,13 +119,24 @@ class ResultCache(_LRU):
     def store(self, key: Hashable, result: QueryResult) -> CachedResult:
         """Keep ``result`` (if it fits) and return it with its entity tag."""
         entry = CachedResult(result, entity_tag(result.body))
-        self.put(key, entry, len(result.body))
+        self.put(key, entry, len(result.body) + _footprint(key))
         return entry
 
 
 def cacheable_query(query: str) -> bool:
     """Whether a query gives the same answer every time it runs on the same data."""
     return not keywords(query) & VOLATILE_FUNCTIONS
+
+
+#: What an entry costs besides its strings: the objects that hold it, roughly.
+_ENTRY_OVERHEAD = 512
+
+
+def _footprint(key: Any) -> int:
+    """Roughly the memory a key and its entry's bookkeeping take: many small answers must
+    count against the budget too, not only their bodies."""
+    strings = key if isinstance(key, tuple) else (key,)
+    return _ENTRY_OVERHEAD + sum(len(part) for part in strings if isinstance(part, str))
 
 
 def entity_tag(body: bytes) -> str:
@@ -301,7 +312,8 @@ class ResponseReplay:
             if hasattr(result, "close"):
                 result.close()
         kept = [(k, v) for k, v in headers or [] if k.lower() != "date"]  # the server's own
-        self.cache.put(key, self._answer(environ, kept, body), len(body))
+        size = len(body) + _footprint(key) + sum(len(k) + len(v) for k, v in kept)
+        self.cache.put(key, self._answer(environ, kept, body), size)
         return [body]
 
     def _answer(self, environ: dict[str, Any], headers: list[tuple[str, str]], body: bytes
