@@ -123,6 +123,8 @@ def _node(term: object) -> Node:
     raise InputError(f"unsupported RDF term: {term!r}")
 
 
+#: Characters of a parser's message passed on: it may quote a whole line of the document.
+MAX_MESSAGE = 300
 _OX_POSITION = re.compile(r"^Parser error (?:at|between) line (\d+) column (\d+)"
                           r"(?: and line \d+ column \d+)?: ")
 
@@ -131,6 +133,8 @@ def _syntax_message(error: SyntaxError, data: bytes, fmt: Format) -> str:
     """``line L, column C: what`` from Oxigraph's error, whatever the format."""
     message = " ".join(str(error.msg if error.msg else error).split())
     message = _OX_POSITION.sub("", message)
+    if len(message) > MAX_MESSAGE:  # the parser quotes the offending text, however long
+        message = message[:MAX_MESSAGE] + " …"
     if "LoadDocumentCallback" in message:
         message = "remote JSON-LD contexts are not fetched: put the @context in the document"
     if error.lineno is not None:

@@ -220,7 +220,7 @@ def _submission(limit: int, lang: str) -> tuple[bytes, str, str] | Response:
         except InputError as error:
             return error_response(400, str(error))
     else:
-        data, name = request.stream.read(limit + 1), "request body"
+        data, name = _read_capped(limit), "request body"
         try:
             fmt = format_for(name, request.mimetype or "text/turtle").name
         except InputError as error:
@@ -230,6 +230,22 @@ def _submission(limit: int, lang: str) -> tuple[bytes, str, str] | Response:
     if not data.strip():
         return error_response(400, say("no_data", lang))
     return data, fmt, name
+
+
+def _read_capped(limit: int) -> bytes:
+    """The body, or ``limit + 1`` bytes when it is longer. A body without Content-Length
+    (chunked) arrives through a stream that stops quietly at the limit and raises only when
+    read past it: read one byte more, so that a long body is refused, not validated cut short.
+    """
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    try:
+        data = request.stream.read(limit + 1)
+        if len(data) == limit and request.stream.read(1):
+            return data + b"\0"
+    except RequestEntityTooLarge:
+        return b"\0" * (limit + 1)
+    return data
 
 
 @bp.route("/validate", methods=["GET", "POST"])
