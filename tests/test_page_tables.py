@@ -92,3 +92,17 @@ def test_a_curators_change_reaches_the_pages(curator_app: Flask) -> None:
     assert "/term?iri=http://example.org/staged-term&amp;lang=en" in after
     osteoporosis = client.get(f"/term?iri={OSTEOPOROSIS}").get_data(as_text=True)
     assert "A staged finding" not in osteoporosis
+
+
+@pytest.mark.parametrize("prefix", ["", "/mounted/here"])
+def test_picture_hrefs_are_what_the_router_builds(release: Release, prefix: str) -> None:
+    from hodo.web.graphs import term_href
+
+    app = create_app({"TESTING": True}, release=release)
+    with app.test_request_context("/", base_url="http://localhost" + prefix):
+        for iri in _named(release)[::5]:
+            for lang in ("en", "zh"):
+                expected = (url_for("deref.resource", local=iri[len(HODO):], lang=lang)
+                            if iri.startswith(HODO) else
+                            url_for("graphs.neighbourhood_page", iri=iri, lang=lang))
+                assert term_href(iri, lang) == expected

@@ -130,8 +130,13 @@ def short_name(iri: str) -> str:
 _LABELS = """SELECT ?s ?l WHERE { ?s rdfs:label ?l FILTER(isIRI(?s)) }"""
 
 
+#: Every IRI's labels by language, as ``all_labels`` reads them.
+Labels = Mapping[str, Mapping[str, str]]
+
+
 def all_labels(store: ox.Store) -> dict[str, dict[str, str]]:
-    """Every IRI's labels by language: one pass, because the pictures name many terms."""
+    """Every IRI's labels by language: one pass, because the pictures name many terms (the
+    app reads it once per release: ``hodo.pagetables``)."""
     found: dict[str, dict[str, str]] = defaultdict(dict)
     for row in _query(store, _LABELS):
         found[_value(row["s"])].setdefault(_lang(row["l"]), _value(row["l"]))
@@ -237,11 +242,12 @@ def mechanism_terms(edges: list[tuple[str, str]], liver: set[str], bone: set[str
     return found
 
 
-def mechanism_map(store: ox.Store, lang: str) -> dict[str, Any]:
+def mechanism_map(store: ox.Store, lang: str, labels: Labels | None = None) -> dict[str, Any]:
     """The article's map: liver diseases, the mechanisms the findings name, bone outcomes.
 
     Edges group the findings of one subject, relation, object and polarity; each edge lists
-    its findings, so that every line on the map can be traced to the article.
+    its findings, so that every line on the map can be traced to the article. ``labels`` is
+    ``all_labels(store)`` when the caller has read it already.
     """
     liver = descendants(store, LIVER_DISEASE_ROOTS)
     bone = descendants(store, BONE_OUTCOME_ROOTS)
@@ -251,7 +257,7 @@ def mechanism_map(store: ox.Store, lang: str) -> dict[str, Any]:
     drawn = liver | bone | middle
     kept = [f for f in chosen if f.subject in drawn and f.object in drawn]
     layers = {t: layer_of(t, liver, bone) for f in kept for t in (f.subject, f.object)}
-    labels = all_labels(store)
+    labels = all_labels(store) if labels is None else labels
     nodes = [_node(t, layers[t], labels, lang) for t in sorted(layers)]
     return {"lang": lang, "layers": list(LAYERS),
             "elements": {"nodes": nodes, "edges": _edges(kept, labels, lang)}}
@@ -351,8 +357,10 @@ class _Builder:
 
 
 def neighbourhood(store: ox.Store, iri: str, lang: str,
-                  limit: int = MAX_NEIGHBOURHOOD_NODES) -> dict[str, Any]:
-    """A term, its parents and children, the terms findings relate it to, its restrictions.
+                  limit: int = MAX_NEIGHBOURHOOD_NODES, labels: Labels | None = None
+                  ) -> dict[str, Any]:
+    """A term, its parents and children, the terms findings relate it to, its restrictions;
+    ``labels`` is ``all_labels(store)`` when the caller has read it already.
 
     Raises:
         ValueError: ``iri`` is not a valid IRI.
@@ -373,11 +381,10 @@ def neighbourhood(store: ox.Store, iri: str, lang: str,
     for f in findings(store, iri):
         build.edge(f.subject, f.object, "finding", f.relation, "finding", negated=f.negated,
                    hedged=f.hedged, findings=[finding_record(f, lang)])
-    return _neighbourhood_json(build, store, lang)
+    return _neighbourhood_json(build, all_labels(store) if labels is None else labels, lang)
 
 
-def _neighbourhood_json(build: _Builder, store: ox.Store, lang: str) -> dict[str, Any]:
-    labels = all_labels(store)
+def _neighbourhood_json(build: _Builder, labels: Labels, lang: str) -> dict[str, Any]:
     nodes = [_node(t, role, labels, lang, centre=t == build.centre)
              for t, role in build.nodes.items()]
     edges = []

@@ -14,19 +14,21 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from hodo import views
+from hodo import diagrams, views
 
 ARTICLE = "http://purl.org/ontology/bibo/AcademicArticle"
 
 
 @dataclass(frozen=True)
 class PageTables:
-    """Labels, the IRIs the release describes, every finding, and the article's sections."""
+    """Labels, the IRIs the release describes, every finding, the article's sections, and
+    the labels as the pictures read them (``hodo.diagrams``)."""
 
-    labels: Mapping[str, tuple[tuple[str, str], ...]]
+    labels: views.LabelTable
     described: frozenset[str]
     findings: views.FindingTable
     sections: Mapping[str, tuple[views.Section, ...]]
+    picture_labels: diagrams.Labels
 
     def findings_for(self, selector: str, iri: str) -> tuple[views.Finding, ...]:
         """The findings ``views.findings`` would pick, without a query."""
@@ -45,7 +47,8 @@ def build(store: ox.Store) -> PageTables:
         None, ox.NamedNode(views.RDF_TYPE), ox.NamedNode(ARTICLE))
         if isinstance(q.subject, ox.NamedNode)}
     return PageTables(labels, described, views.finding_table(store),
-                      {iri: views.sections(store, iri) for iri in sorted(articles)})
+                      {iri: views.sections(store, iri) for iri in sorted(articles)},
+                      diagrams.all_labels(store))
 
 
 def _labels(store: ox.Store) -> tuple[dict[str, tuple[tuple[str, str], ...]], frozenset[str]]:

@@ -8,12 +8,13 @@ cytoscape (``static/graphs.js``). Without JavaScript the map is a plain list of 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 
 from hodo import diagrams
 from hodo.i18n import add_messages, translate
-from hodo.web import get_release
+from hodo.web import get_release, tables
 from hodo.web.ui import VENDOR_FILES, node_modules
 
 bp = Blueprint("graphs", __name__)
@@ -88,11 +89,20 @@ def _store() -> Any:
 
 
 def term_href(iri: str, lang: str) -> str:
-    """A HODO IRI opens its page on this site; any other term opens its neighbourhood."""
+    """A HODO IRI opens its page on this site; any other term opens its neighbourhood.
+
+    Built as the router would build it (a map names a few hundred terms).
+    """
     base = current_app.config["HODO_BASE"]
     if iri.startswith(base) and len(iri) > len(base):
-        return url_for("deref.resource", local=iri[len(base):], lang=lang)
-    return url_for("graphs.neighbourhood_page", iri=iri, lang=lang)
+        return tables.site_root() + tables.resource_path(iri[len(base):], lang=lang)
+    return tables.site_root() + "/graph?" + urlencode([("iri", iri), ("lang", lang)],
+                                                      safe=tables.QUERY_SAFE)
+
+
+def _labels() -> diagrams.Labels:
+    """Every IRI's labels, read once per release."""
+    return tables.page_tables().picture_labels
 
 
 def _with_links(data: dict[str, Any], lang: str) -> dict[str, Any]:
@@ -118,7 +128,7 @@ def neighbourhood() -> Response:
     if not iri:
         return _error(400, "graph_bad_iri", iri)
     try:
-        data = diagrams.neighbourhood(_store(), iri, g.lang)
+        data = diagrams.neighbourhood(_store(), iri, g.lang, labels=_labels())
     except ValueError:
         return _error(400, "graph_bad_iri", iri)
     except diagrams.UnknownTerm:
@@ -137,7 +147,7 @@ def _json(data: dict[str, Any]) -> Response:
 @bp.route("/api/graph/mechanisms")
 def mechanisms() -> Response:
     """The mechanism map as cytoscape elements, each edge with its findings."""
-    return _json(_with_links(diagrams.mechanism_map(_store(), g.lang), g.lang))
+    return _json(_with_links(diagrams.mechanism_map(_store(), g.lang, _labels()), g.lang))
 
 
 @bp.route("/graph")
@@ -151,7 +161,7 @@ def neighbourhood_page() -> Response:
     except ValueError:
         status = 400
     if status == 200:
-        labels = diagrams.all_labels(_store()).get(iri, {})
+        labels = _labels().get(iri, {})
         label = diagrams.choose(labels, g.lang, diagrams.short_name(iri))
     body = render_template("graph.html", lang=g.lang, iri=iri, label=label, status=status,
                            term_href=term_href(iri, g.lang) if status == 200 else None)
@@ -161,7 +171,7 @@ def neighbourhood_page() -> Response:
 @bp.route("/map")
 def mechanism_map() -> Response:
     """The article's mechanism map, with the same paths as a plain list underneath."""
-    data = _with_links(diagrams.mechanism_map(_store(), g.lang), g.lang)
+    data = _with_links(diagrams.mechanism_map(_store(), g.lang, _labels()), g.lang)
     body = render_template("map.html", lang=g.lang, paths=plain_paths(data))
     return Response(body, 200, content_type="text/html; charset=utf-8")
 
