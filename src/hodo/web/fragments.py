@@ -8,7 +8,8 @@ with f-strings: every text goes through ``escape``, and an IRI becomes a link on
 In templates they take the page's language and links from the context: ``link(value)``,
 ``la(code)``, ``always(code)``, ``claim(f)``, ``badges(f)``, ``citations(f)``,
 ``finding_item(f)`` (a finding in a list: the term, section and reference pages list dozens),
-and the ``local_link`` filter.
+``finding_link(f)`` (its title and marks: the article lists every finding), and the
+``local_link`` filter.
 """
 
 from __future__ import annotations
@@ -87,10 +88,16 @@ def citations(finding: Finding, lang: str, links: PageLinks) -> str:
     return " ".join(refs)
 
 
+def finding_link(finding: Finding | FindingLine, lang: str, links: PageLinks) -> str:
+    """A finding's title as a link to its page, and its marks."""
+    title, code = finding.label(lang)
+    return (f'<a href="{escape(links.href(finding.iri, lang))}"{lang_attr(code, lang)}>'
+            f'{escape(title)}</a>{badges(finding, lang, links)}')
+
+
 def finding_item(finding: Finding, lang: str, links: PageLinks) -> str:
     """A finding as an entry of a list: its title and marks, claim, source sentences, the
     references it cites and its section."""
-    title, code = finding.label(lang)
     sentences = "".join(f'\n  <blockquote class="sentence"{lang_attr(s.lang)}>{escape(s.value)}'
                         "</blockquote>" for s in finding.sentences)
     refs = (f'<span class="refs">{escape(translate("page_references", lang))}: '
@@ -98,8 +105,7 @@ def finding_item(finding: Finding, lang: str, links: PageLinks) -> str:
     section = (f'<span class="sec">{escape(translate("page_section", lang))}: '
                f'{value_link(finding.section, lang, links)}</span>' if finding.section else "")
     return (f'<li class="finding-item">\n    \n'
-            f'    <p class="finding-title"><a href="{escape(links.href(finding.iri, lang))}"'
-            f'{lang_attr(code, lang)}>{escape(title)}</a>{badges(finding, lang, links)}</p>\n'
+            f'    <p class="finding-title">{finding_link(finding, lang, links)}</p>\n'
             f'    <p class="finding-claim">{claim(finding, lang, links)}</p>\n'
             f'    {sentences}\n'
             f'    <p class="finding-source">\n      {refs}\n      {section}\n    </p>\n  </li>')
@@ -149,7 +155,8 @@ def for_page(lang: str, links: PageLinks) -> dict[str, Any]:
 
     return {"lang": lang, LINKS: links, "link": bind(value_link), "badges": bind(badges),
             "claim": bind(claim), "citations": bind(citations),
-            "finding_item": bind(finding_item), "always": always,
+            "finding_item": bind(finding_item), "finding_link": bind(finding_link),
+            "always": always,
             "la": lambda code: Markup(lang_attr(code, lang))}
 
 
@@ -157,4 +164,5 @@ def template_globals() -> dict[str, Any]:
     """What the templates call by name when the page did not pass ``for_page``."""
     return {"link": _in_page(value_link), "la": la, "always": always,
             "badges": _in_page(badges), "claim": _in_page(claim),
-            "citations": _in_page(citations), "finding_item": _in_page(finding_item)}
+            "citations": _in_page(citations), "finding_item": _in_page(finding_item),
+            "finding_link": _in_page(finding_link)}
