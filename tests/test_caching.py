@@ -206,6 +206,16 @@ def test_bad_cache_settings_stop_the_start(release: Release, value: object) -> N
         _app(release, HODO_RESULT_CACHE_MB=value)
 
 
+def test_cache_settings_come_from_the_environment(release: Release,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HODO_CACHE_MAX_AGE", "17")
+    monkeypatch.setenv("HODO_RESULT_CACHE_MB", "0")
+    app = _app(release)
+    assert not isinstance(app.wsgi_app, caching.ResponseReplay)
+    with app.test_client() as client:
+        assert client.get("/").headers["Cache-Control"] == "public, max-age=17"
+
+
 def test_lru_is_bounded_by_bytes() -> None:
     cache = caching._LRU(800)
     for n in range(10):

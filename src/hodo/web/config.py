@@ -13,7 +13,7 @@ from flask import Flask
 
 from hodo import paths
 from hodo.namespaces import BASE
-from hodo.web import ops
+from hodo.web import caching, ops
 
 
 def defaults() -> dict[str, Any]:
@@ -29,6 +29,7 @@ def defaults() -> dict[str, Any]:
         "HODO_STORE": "",
         "HODO_BACKEND": "",
         **ops.DEFAULTS,
+        **caching.DEFAULTS,
     }
 
 
