@@ -568,12 +568,7 @@ def _oversized_cases() -> list[Case]:
 EXHAUSTING = [
     *(case(name, sparql(text, "text/csv" if "CONSTRUCT" not in text else GRAPH_ACCEPT),
            status, within) for name, (text, status, within) in QUERY_BOMBS.items()),
-    case("large-results-whole-every-time", _large_results_every_time, 200, QUICK,
-         marks=(pytest.mark.xfail(strict=True, reason=(
-             "src/hodo/workers.py WorkerPool._reply sets a timeout on the socket (which makes "
-             "it non-blocking) and then reads it with os.read: a result larger than the socket "
-             "buffer that is not yet all written raises BlockingIOError, taken for a dead "
-             "worker, which is killed (SIGPIPE): 503 for a valid query, a few % of the time")),)),
+    case("large-results-whole-every-time", _large_results_every_time, 200, QUICK),
     *_upload_cases_over_caps(), *_connection_cases(), *_oversized_cases(),
 ]
 

@@ -142,22 +142,34 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _receive(fd: int) -> tuple[dict[str, Any], bytes] | None:
-    """One message, or None at end of file (the other side is gone)."""
-    head = _read_exactly(fd, _FRAME.size)
+def _receive(fd: int, timeout: float | None = None) -> tuple[dict[str, Any], bytes] | None:
+    """One message, or None at end of file (the other side is gone) or when ``timeout``
+    seconds pass before it is whole (the other side is stuck)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    head = _read_exactly(fd, _FRAME.size, deadline)
     if head is None:
         return None
     header_size, body_size = _FRAME.unpack(head)
-    header = _read_exactly(fd, header_size)
-    body = _read_exactly(fd, body_size) if body_size else b""
+    header = _read_exactly(fd, header_size, deadline)
+    body = _read_exactly(fd, body_size, deadline) if body_size else b""
     if header is None or body is None:
         return None
     return json.loads(header), body
 
 
-def _read_exactly(fd: int, size: int) -> bytes | None:
+def _read_exactly(fd: int, size: int, deadline: float | None = None) -> bytes | None:
+    """Blocking reads, each waited for with poll when there is a deadline: the descriptor stays
+    blocking, so a message larger than the socket buffer arrives in pieces without an error."""
     chunks = bytearray()
+    poller = None
+    if deadline is not None:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
     while len(chunks) < size:
+        if poller is not None and deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not poller.poll(remaining * 1000):
+                return None
         chunk = os.read(fd, min(size - len(chunks), 1 << 20))
         if not chunk:
             return None
@@ -499,12 +511,14 @@ class WorkerPool:
                           "this endpoint, and was stopped", "timeout", 1)
 
     def _reply(self, child: _Child) -> tuple[dict[str, Any], bytes]:
-        child.sock.settimeout(max(self.settings.deadline, 5.0))
         try:
-            message = _receive(child.sock.fileno())
+            message = _receive(child.sock.fileno(), max(self.settings.deadline, 5.0))
         except OSError:
             message = None
         if message is None:
+            # a child stuck mid-answer is killed; one already dead keeps its own exit status
+            with suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGKILL)
             cause = self._reap(child)
             self._on_restart("crash")
             raise Unavailable(f"the query stopped its worker ({cause}); the worker was "
