@@ -137,7 +137,11 @@ def normalise(query: str) -> str:
     """The query with comments dropped and runs of white space made one space: two texts with
     the same normal form are the same query, so a result cache may answer both alike.
 
-    Strings and IRIs are kept exactly as written.
+    Strings and IRIs are kept exactly as written. Only SPARQL's own white space (space, tab,
+    CR, LF) counts: another space character is a syntax error, and must stay one rather than
+    read as the valid query it would become. From a string left open at the end of its line
+    the rest of the text is kept as written: such a query cannot parse, and joining its lines
+    would make a different one.
 
     >>> normalise("SELECT  *  # all\\nWHERE {\\n ?s ?p 'a  b' }")
     "SELECT * WHERE { ?s ?p 'a  b' }"
@@ -145,12 +149,25 @@ def normalise(query: str) -> str:
     parts: list[str] = []
     for match in _LEXEME.finditer(query):
         token = match.group(0)
-        if token.isspace() or token.startswith("#"):
+        if token in _WHITE_SPACE_CHARS or token.startswith("#"):
             if parts and parts[-1] != " ":
                 parts.append(" ")
+        elif token[0] in "\"'" and not _CLOSED_STRING.fullmatch(token):
+            parts.append(query[match.start():])
+            break
         else:
             parts.append(token)
-    return "".join(parts).strip()
+    return "".join(parts).strip(_WHITE_SPACE)
+
+
+#: SPARQL's white space (the WS production); other space characters are not.
+_WHITE_SPACE = " \t\r\n"
+_WHITE_SPACE_CHARS = frozenset(_WHITE_SPACE)
+#: A string literal with its closing quotes.
+_CLOSED_STRING = re.compile(r"""
+    "{3}(?:[^"\\]|\\.|"(?!""))*"{3} | '{3}(?:[^'\\]|\\.|'(?!''))*'{3}
+  | "(?:[^"\\\n\r]|\\.)*" | '(?:[^'\\\n\r]|\\.)*'
+""", re.VERBOSE | re.DOTALL)
 
 
 def refuse_unsafe(query: str, allowed_graphs: Collection[str] = (), *,
