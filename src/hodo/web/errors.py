@@ -13,10 +13,15 @@ from hodo.remote import BackendError
 bp = Blueprint("errors", __name__)
 
 
+#: Paths that only programs use (the SPARQL protocols, the Graph Store, the JSON API): their
+#: errors are plain text whatever ``Accept`` says, as ``/openapi.json`` describes them.
+PROGRAM_PATHS = ("/sparql", "/graph-store", "/api/")
+
+
 def wants_html() -> bool:
     """Browsers get pages; SPARQL clients and scripts get plain text."""
     best = request.accept_mimetypes.best_match(["text/html", "text/plain"])
-    return best == "text/html" and not request.path.startswith("/sparql")
+    return best == "text/html" and not request.path.startswith(PROGRAM_PATHS)
 
 
 def error_response(status: int, message: str) -> Response:

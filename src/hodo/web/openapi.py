@@ -145,7 +145,7 @@ def _search_api() -> dict[str, Any]:
                       schema={"type": "string", "enum": RELATIONS})
     return {
         "/search": {"get": _op("Search page", "Pages", {"200": _answer("Results", HTML),
-                                                        "400": _answer("Bad query", HTML)},
+                                                        "400": _answer("Bad query", HTML, TEXT)},
                                [_param("q"), LANG, _param("page", schema={
                                    "type": "integer", "minimum": 1}), *SEARCH_FILTERS])},
         "/api/suggest": {"get": _op("Autocomplete", "Search", {
@@ -190,8 +190,9 @@ def _pages() -> dict[str, Any]:
                              {**html, "404": _answer("Not described here", HTML)},
                              [_param("iri", required=True), LANG])},
         "/map": {"get": _op("The article's mechanism map", "Pages", html, [LANG])},
-        "/graph": {"get": _op("A term's neighbourhood, drawn", "Pages", html,
-                              [_param("iri"), LANG])},
+        "/graph": {"get": _op("A term's neighbourhood, drawn", "Pages",
+                              {**html, "400": _answer("No IRI, or not an IRI", HTML),
+                               "404": _answer("Unknown term", HTML)}, [_param("iri"), LANG])},
         "/api/graph/mechanisms": {"get": _op("The mechanism map as JSON", "Graphs",
                                              graph_json, [LANG])},
         "/api/graph/neighbourhood": {"get": _op("A term's neighbourhood as JSON", "Graphs",
@@ -206,12 +207,17 @@ def _pages() -> dict[str, Any]:
         "/downloads/{name}": {"get": _op("One release file, with an ETag", "Downloads", {
             "200": _answer("The file", *GRAPH_TYPES, JSON, "text/tab-separated-values", TEXT),
             "304": _answer("Not modified (If-None-Match)"),
-            "404": _answer("No such file", TEXT)}, [_param("name", "path")])},
+            "404": _answer("No such file", HTML, TEXT)}, [_param("name", "path")])},
         "/validate": {
             "get": _op("Validation page", "Validation", html, [LANG, fmt]),
             "post": _op("Validate data merged with HODO (SHACL, QC, reasoner)", "Validation",
                         {"200": _answer("The report", HTML, JSON, "text/turtle", TEXT),
-                         "400": _answer("Unusable input", HTML, JSON, TEXT)}, [LANG, fmt],
+                         "400": _answer("Unusable input", HTML, JSON, TEXT),
+                         "406": _answer("No acceptable report format", HTML, TEXT),
+                         "413": _answer("Data over HODO_VALIDATE_MAX_BYTES", HTML, TEXT),
+                         "415": _answer("Unsupported body media type", HTML, TEXT),
+                         "503": _answer("Deadline exceeded or no reasoner", HTML, TEXT)},
+                        [LANG, fmt],
                         body={"content": {
                             "multipart/form-data": {"schema": {"type": "object"}},
                             "application/x-www-form-urlencoded": {"schema": {"type": "object"}},

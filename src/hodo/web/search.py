@@ -41,6 +41,7 @@ from hodo.search import (
     Term,
 )
 from hodo.web import get_release
+from hodo.web.errors import error_response
 from hodo.web.tables import page_links
 
 bp = Blueprint("search", __name__)
@@ -151,8 +152,8 @@ def page() -> Response | str:
     query = request.args.get("q", "")
     try:
         number = _int("page", 1, 1)
-    except BadParameter as error:
-        return Response(str(error), 400, content_type="text/plain; charset=utf-8")
+    except BadParameter as error:  # a page for browsers, one line of text for scripts
+        return error_response(400, str(error))
     if not query.strip():
         return render_template("search.html", q="", hits=[], total=0, number=1, pages=0,
                                lang=lang)
