@@ -29,7 +29,7 @@ import pyoxigraph as ox
 from hodo import paths
 from hodo.build import DATASET_FILE, GRAPH_NAMES, graph_iri
 from hodo.query import QueryError, ResultTooLarge
-from hodo.store import Release, ReleaseError
+from hodo.store import Release, ReleaseError, check_release_file
 
 #: HODO's named graphs: the union default graph, and the only graphs ``GRAPH ?g`` sees.
 HODO_GRAPHS = tuple(str(graph_iri(name)) for name in GRAPH_NAMES)
@@ -454,6 +454,7 @@ def open_remote_release(url: str, dist: Path | None = None, *, timeout: float,
     """
     path = (dist or paths.dist_dir()) / DATASET_FILE
     local = local_version(path)
+    check_release_file(path)  # its downloads come from here
     try:
         store = RemoteStore(url, timeout=timeout, max_bytes=max_bytes)
     except ValueError as error:

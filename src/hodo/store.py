@@ -114,16 +114,64 @@ def load_release(dist: Path | None = None) -> Release:
     path = (dist or paths.dist_dir()) / DATASET_FILE
     if not path.is_file():
         raise ReleaseError(f"{path}: release file not found; run `hodo build` first")
+    check_release_file(path)
     store = ox.Store()
     try:
         store.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS)
     except (SyntaxError, OSError, ValueError) as error:
-        raise ReleaseError(f"{path}: cannot load the release: {error}") from error
+        raise ReleaseError(f"{path}: cannot load the release: {_one_line(error)}") from None
     solutions = store.query(_VERSION_QUERY, use_default_graph_as_union=True)
     versions = [s["v"].value for s in solutions]  # type: ignore[union-attr]
     if not versions:
         raise ReleaseError(f"{path}: not a HODO release (no dataset version)")
     return Release(store, versions[0], path)
+
+
+def check_release_file(path: Path) -> None:
+    """Refuse a release file that differs from the digest ``SHA256SUMS`` beside it states.
+
+    A release file cut short at a line boundary still parses, and would be served as if it
+    were whole; its digest tells. A release folder without ``SHA256SUMS``, or one that does not
+    list the file, is not checked (a release assembled by hand).
+
+    Raises:
+        ReleaseError: ``SHA256SUMS`` cannot be read, or the file does not match it.
+    """
+    from hodo.build import CHECKSUMS_FILE
+
+    sums = path.parent / CHECKSUMS_FILE
+    if not sums.exists():
+        return
+    try:
+        lines = sums.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ReleaseError(f"{sums}: cannot read the release's checksums: "
+                           f"{_one_line(error)}; run `hodo build` again") from None
+    listed = None
+    for number, line in enumerate(lines, 1):
+        digest, separator, name = line.partition("  ")
+        if not line.strip():
+            continue
+        if not separator or len(digest) != 64 or not set(digest) <= set("0123456789abcdef"):
+            raise ReleaseError(f"{sums}: line {number} is not `<sha256>  <file>`; the "
+                               "checksum list is damaged: run `hodo build` again")
+        if name.strip() == path.name:
+            listed = digest
+    if listed is None:
+        return
+    try:
+        actual = _sha256(path)
+    except OSError as error:
+        raise ReleaseError(f"{path}: cannot read the release: {_one_line(error)}") from None
+    if actual != listed:
+        raise ReleaseError(f"{path}: does not match its SHA-256 in {sums.name} (cut short or "
+                           "changed since `hodo build`); build the release again or restore "
+                           "the file")
+
+
+def _one_line(error: BaseException) -> str:
+    """An exception's message on one line (RocksDB's and parsers' may span several)."""
+    return " ".join(str(error).split()).rstrip(".") or type(error).__name__
 
 
 def open_release(config: Mapping[str, Any]) -> Release:
@@ -225,6 +273,7 @@ def load_files(files: Sequence[Path], store_dir: Path, *, dist: Path | None = No
     release_file = (dist or paths.dist_dir()) / DATASET_FILE
     if not release_file.is_file():
         raise ReleaseError(f"{release_file}: release file not found; run `hodo build` first")
+    check_release_file(release_file)
     _check_target(store_dir, replace)
     store_dir.parent.mkdir(parents=True, exist_ok=True)
     building = store_dir.parent / f".{store_dir.name}.loading-{secrets.token_hex(6)}"
@@ -579,11 +628,16 @@ def open_disk_release(store_dir: Path, dist: Path | None = None) -> Release:
         raise ReleaseError(f"{store_dir}: loaded beside HODO {loaded.get('version')}, but "
                            f"{release_file} has changed since; run `hodo load --replace` "
                            "again")
+    check_release_file(release_file)
     try:
+        # RocksDB reports a damaged store (a file cut short, a garbled MANIFEST) as a
+        # RuntimeError ("Corruption: ..."), a missing file as an OSError
         store = ox.Store.read_only(str(store_dir))
-    except OSError as error:
-        raise ReleaseError(f"{store_dir}: cannot open the store: {error}") from None
-    version = _version(store, release_file)
+        version = _version(store, release_file)
+    except (OSError, RuntimeError) as error:
+        raise ReleaseError(f"{store_dir}: cannot open the store, it is damaged or "
+                           f"incomplete: {_one_line(error)}; run `hodo load --replace` "
+                           "again") from None
     from hodo.workers import keep_store_files
 
     keep_store_files(store, store_dir)
