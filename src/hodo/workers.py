@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import pyoxigraph as ox
 
@@ -420,7 +420,12 @@ class WorkerPool:
 
     def _spawn(self) -> _Child:
         parent, child = socket.socketpair()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except BaseException:  # no child (out of processes or memory): keep no socket either
+            parent.close()
+            child.close()
+            raise
         if pid == 0:  # pragma: no cover - the child's coverage is not collected
             parent.close()
             _child_main(child.detach(), self.store, self.settings)
@@ -439,7 +444,10 @@ class WorkerPool:
         """
         with self._checked_out() as child:
             started = time.monotonic()
-            _send(child.sock.fileno(), {"query": query, "kwargs": kwargs})
+            try:
+                _send(child.sock.fileno(), {"query": query, "kwargs": kwargs})
+            except OSError:  # died after it was taken (killed from outside): a crash too
+                self._crashed(child)
             reply = self._wait(child, started, slots)
         return _decode(*reply)
 
@@ -457,15 +465,22 @@ class WorkerPool:
                 else:
                     self._discard(child)
                     if not self._closed:
-                        self._idle.append(self._spawn())
+                        # a failed fork (no memory, no process left) is retried by the next
+                        # request; this one has its answer, or its own error, already
+                        with suppress(OSError):
+                            self._idle.append(self._spawn())
                 self._available.notify()
 
     def _take(self) -> _Child:
         if os.getpid() != self.owner:
             raise RuntimeError("a worker pool is used only by the process that made it")
         with self._available:
-            if not self._children and not self._closed:
-                self.start()
+            if len(self._children) < self.settings.size and not self._closed:
+                try:
+                    self.start()  # the first query, or a child a failed fork did not replace
+                except OSError as error:
+                    if not self._idle:
+                        raise _cannot_fork(error) from None
             if not self._available.wait_for(lambda: self._idle or self._closed,
                                             self.settings.queue_timeout):
                 raise Unavailable("every query worker is busy; try again shortly", "busy",
@@ -475,7 +490,10 @@ class WorkerPool:
             child = self._idle.pop()
             if not self._is_running(child):  # died while idle (killed from outside)
                 self._on_restart("crash")
-                child = self._spawn()
+                try:
+                    child = self._spawn()
+                except OSError as error:
+                    raise _cannot_fork(error) from None
             return child
 
     def _is_running(self, child: _Child) -> bool:
@@ -516,21 +534,25 @@ class WorkerPool:
         except OSError:
             message = None
         if message is None:
-            # a child stuck mid-answer is killed; one already dead keeps its own exit status
-            with suppress(ProcessLookupError):
-                os.kill(child.pid, signal.SIGKILL)
-            cause = self._reap(child)
-            self._on_restart("crash")
-            raise Unavailable(f"the query stopped its worker ({cause}); the worker was "
-                              "replaced. A query that needs more memory than "
-                              f"{self.settings.memory_bytes // 2**20} MiB cannot run here",
-                              "crash", 1)
+            self._crashed(child)
         if message[0].get("error") == "memory":
             self._on_restart("crash")
             raise Unavailable("the query needed more memory than "
                               f"{self.settings.memory_bytes // 2**20} MiB and was stopped",
                               "crash", 1)
         return message
+
+    def _crashed(self, child: _Child) -> NoReturn:
+        """The child died, or is stuck mid-answer: make sure it is dead, reap it, say how."""
+        # a child stuck mid-answer is killed; one already dead keeps its own exit status
+        with suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGKILL)
+        cause = self._reap(child)
+        self._on_restart("crash")
+        raise Unavailable(f"the query stopped its worker ({cause}); the worker was "
+                          "replaced. A query that needs more memory than "
+                          f"{self.settings.memory_bytes // 2**20} MiB cannot run here",
+                          "crash", 1)
 
     def _reap(self, child: _Child) -> str:
         """Wait for a dead child and say how it died."""
@@ -587,6 +609,12 @@ class WorkerPool:
                 self._discard(child)
             self._idle.clear()
             self._available.notify_all()
+
+
+def _cannot_fork(error: OSError) -> Unavailable:
+    """No child could be forked (no memory, no process left): 503, not a server error."""
+    reason = error.strerror or type(error).__name__
+    return Unavailable(f"cannot start a query worker ({reason}); try again shortly", "busy")
 
 
 def _readable(sock: socket.socket, timeout: float) -> bool:
