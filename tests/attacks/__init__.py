@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,8 +106,10 @@ class Server:
                             timeout)
 
 
-def start_server(release: Path, log: Path, workers: int = 2, **settings: str) -> Server:
-    """``hodo serve`` on a free loopback port with these HODO_* settings, once /health answers."""
+def start_server(release: Path, log: Path, workers: int = 2, *, args: Sequence[str] = (),
+                 **settings: str) -> Server:
+    """``hodo serve`` on a free loopback port with these HODO_* settings (and ``args``, such
+    as ``--store DIR``), once /health answers."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HODO_")}
     env |= {f"HODO_{k.upper()}": v for k, v in settings.items()}
@@ -115,7 +117,7 @@ def start_server(release: Path, log: Path, workers: int = 2, **settings: str) ->
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(hodo), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers",
-             str(workers), "--dist", str(release)], stdout=out, stderr=out, env=env)
+             str(workers), "--dist", str(release), *args], stdout=out, stderr=out, env=env)
     server = Server("127.0.0.1", port, process, log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
@@ -138,8 +140,9 @@ def stop_server(server: Server) -> None:
 
 
 @contextmanager
-def serving(release: Path, log: Path, workers: int = 2, **settings: str) -> Iterator[Server]:
-    server = start_server(release, log, workers, **settings)
+def serving(release: Path, log: Path, workers: int = 2, *, args: Sequence[str] = (),
+            **settings: str) -> Iterator[Server]:
+    server = start_server(release, log, workers, args=args, **settings)
     try:
         yield server
     finally:
