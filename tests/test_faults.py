@@ -157,13 +157,22 @@ def _serve_refused(release: Path, *args: str, **settings: str) -> str:
     server that started after all would be killed there, and fail the test)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HODO_")}
     env |= {f"HODO_{k.upper()}": v for k, v in settings.items()}
-    done = subprocess.run([str(HODO_CLI), "serve", "--port", str(free_port()), "--dist",
-                           str(release), *args], capture_output=True, text=True,
-                          timeout=BOUND, env=env)
-    assert done.returncode == 2, done.stderr
-    assert "Traceback" not in done.stderr, done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    # a session of its own: a server that did start is stopped with its web workers, which
+    # would outlive their parent otherwise
+    process = subprocess.Popen([str(HODO_CLI), "serve", "--port", str(free_port()), "--dist",
+                                str(release), *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env,
+                               start_new_session=True)
+    try:
+        _, stderr = process.communicate(timeout=BOUND)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise AssertionError(f"hodo serve {' '.join(args)} started instead of refusing") from None
+    assert process.returncode == 2, stderr
+    assert "Traceback" not in stderr, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
     return lines[0]
 
 
