@@ -29,7 +29,7 @@ import pytest
 
 from hodo.remote import publish_release
 from hodo.store import EXTERNAL_GRAPHS, MANIFEST, Release, load_files
-from hodo.workers import PoolSettings, Unavailable, WorkerPool
+from hodo.workers import QUERY_WORKER_NAME, SPAWNER_NAME, PoolSettings, Unavailable, WorkerPool
 from tests.attacks import Listener, Reply, Server, data_hash, file_hashes, free_port, serving
 from tests.terms import HODO
 from tests.test_remote import oxigraph_server
@@ -85,9 +85,16 @@ def _web_workers(server: Server) -> set[int]:
 
 
 def _query_workers(server: Server) -> set[int]:
-    """The live query workers: each web worker's children."""
-    web = _web_workers(server)
-    return {pid for pid in descendants(server.process.pid) if _live(pid) and _parent(pid) in web}
+    """The live query workers below the server (forked by a web worker or by its spawner)."""
+    return {pid for pid in descendants(server.process.pid)
+            if _live(pid) and _comm(pid) == QUERY_WORKER_NAME}
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
 
 
 def _poll(check: Callable[[], T | None], what: str, timeout: float = BOUND) -> T:
@@ -145,9 +152,19 @@ def _kill_mid_query(server: Server) -> tuple[Reply, int]:
     return replies[0], pid
 
 
-def _two_query_workers(server: Server) -> set[int] | None:
+#: the workers_server's web workers, and query workers (request threads) of each
+WEB_WORKERS, QUERY_WORKERS = 2, 2
+
+
+def _all_query_workers(server: Server) -> set[int] | None:
     found = _query_workers(server)
-    return found if len(found) == 2 else None
+    return found if len(found) == WEB_WORKERS * QUERY_WORKERS else None
+
+
+def _spawners(server: Server) -> set[int]:
+    """The live spawners: one a web worker that runs several request threads."""
+    return {pid for pid in descendants(server.process.pid)
+            if _live(pid) and _comm(pid) == SPAWNER_NAME}
 
 
 def _serve_refused(release: Path, *args: str, **settings: str) -> str:
@@ -190,12 +207,13 @@ def expected_counts(release: Release) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def workers_server(release_dir: Path, tmp_path_factory: pytest.TempPathFactory
                    ) -> Iterator[tuple[Server, str]]:
-    """Two web workers, each with its query worker, a long deadline (only kills end the
-    endless query) and a small memory cap; with the data hash as it started."""
+    """Two web workers, each with two query workers (and request threads, so a spawner), a
+    long deadline (only kills end the endless query) and a small memory cap; with the data
+    hash as it started."""
     folder = tmp_path_factory.mktemp("workers")
-    with serving(release_dir, folder / "server.log", workers=2, query_timeout="60",
-                 query_memory_mb="128") as server:
-        _poll(lambda: _two_query_workers(server), "both query workers forked")
+    with serving(release_dir, folder / "server.log", workers=WEB_WORKERS, query_timeout="60",
+                 query_memory_mb="128", query_workers=str(QUERY_WORKERS)) as server:
+        _poll(lambda: _all_query_workers(server), "every query worker forked")
         yield server, data_hash(server)
 
 
@@ -213,7 +231,7 @@ def test_a_worker_killed_mid_query_is_a_503_and_nothing_is_lost(
     assert _graph_counts(server) == expected_counts
     assert data_hash(server) == started_hash
     assert not _live(killed)
-    _poll(lambda: _two_query_workers(server), "the killed worker replaced")
+    _poll(lambda: _all_query_workers(server), "the killed worker replaced")
 
 
 def test_a_worker_that_crashes_again_and_again_is_replaced_each_time(
@@ -242,10 +260,12 @@ def test_a_worker_that_crashes_again_and_again_is_replaced_each_time(
         assert server.query(FAST).status == 200
     assert _metric(server, crashes) == before + 6
     assert _web_workers(server) == web  # the web workers never died
-    workers = _poll(lambda: _two_query_workers(server), "two live query workers")
+    workers = _poll(lambda: _all_query_workers(server), "every query worker live")
     assert not killed & workers
-    # no zombie, no stray child: exactly the web workers and one query worker each
-    assert descendants(server.process.pid) == web | workers
+    # no zombie, no stray child: exactly the web workers, their spawners and query workers
+    spawners = _spawners(server)
+    assert len(spawners) == WEB_WORKERS
+    assert descendants(server.process.pid) == web | spawners | workers
     for pid, count in descriptors.items():
         _poll(lambda pid=pid, count=count: len(os.listdir(f"/proc/{pid}/fd")) <= count or None,
               f"web worker {pid} back to its {count} descriptors")

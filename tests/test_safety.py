@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -210,11 +211,12 @@ BOMB = ('SELECT ?n WHERE { BIND("aaaaaaaaaaaaaaaa" AS ?a0) '
         + " BIND(STRLEN(?a34) AS ?n) }")
 
 
-@pytest.fixture()
-def pool(release: Release) -> Iterator[WorkerPool]:
+@pytest.fixture(params=[False, True], ids=["forked-here", "spawner"])
+def pool(release: Release, request: pytest.FixtureRequest) -> Iterator[WorkerPool]:
+    """A pool whose children are forked by this process, or by a spawner (several threads)."""
     workers = WorkerPool(release.store, PoolSettings(size=1, deadline=1.5, slow_after=0.2,
                                                      memory_bytes=256 * 2**20))
-    workers.start()
+    workers.start(threaded=request.param)
     yield workers
     workers.close()
 
@@ -305,13 +307,61 @@ def test_a_slot_of_a_dead_process_is_taken_back() -> None:
     assert slots.claim() is not None
 
 
-def test_close_leaves_no_child(release: Release) -> None:
+@pytest.mark.parametrize("threaded", [False, True])
+def test_close_leaves_no_child(release: Release, threaded: bool) -> None:
+    before = _children_of(os.getpid())  # other tests' pools may live on in this process
     workers = WorkerPool(release.store, PoolSettings(size=2))
-    workers.start()
+    workers.start(threaded=threaded)
     children = workers.pids()
     assert len(children) == 2
     workers.close()
     assert not any(_pid_exists(pid) for pid in children)
+    assert _children_of(os.getpid()) - before == set()  # nor the spawner
+
+
+def _children_of(pid: int) -> set[int]:
+    """Live (not zombie) children of ``pid``, from /proc."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid and stat[0] != "Z":
+                found.add(int(entry))
+    return found
+
+
+def test_a_threaded_pool_forks_its_children_from_a_spawner(release: Release) -> None:
+    """Its children are the spawner's, not this process's; this process has the spawner alone
+    for child; and one thread's slow query leaves the other child free for fast ones."""
+    before = _children_of(os.getpid())  # other tests' pools may live on in this process
+    workers = WorkerPool(release.store, PoolSettings(size=2, deadline=1.5, slow_after=1.0))
+    workers.start(threaded=True)
+    outcome: list[Unavailable] = []
+
+    def slow() -> None:
+        try:
+            workers.run(SLOW, {})
+        except Unavailable as error:
+            outcome.append(error)
+
+    try:
+        (spawner,) = _children_of(os.getpid()) - before
+        assert _children_of(spawner) == set(workers.pids())
+        thread = threading.Thread(target=slow)
+        thread.start()
+        time.sleep(0.2)
+        asked = time.monotonic()
+        assert _ask(workers)
+        assert time.monotonic() - asked < 1.0  # not held up until the slow one's deadline
+        thread.join()
+        assert [error.reason for error in outcome] == ["timeout"]
+        assert _children_of(spawner) == set(workers.pids()) and len(workers.pids()) == 2
+    finally:
+        workers.close()
+    assert _children_of(os.getpid()) - before == set()
 
 
 def _pid_exists(pid: int) -> bool:
@@ -322,12 +372,13 @@ def _pid_exists(pid: int) -> bool:
     return True
 
 
-def test_recycled_children_see_a_changed_store() -> None:
+@pytest.mark.parametrize("threaded", [False, True])
+def test_recycled_children_see_a_changed_store(threaded: bool) -> None:
     import pyoxigraph as ox
 
     store = ox.Store()
     workers = WorkerPool(store, PoolSettings(size=1))
-    workers.start()
+    workers.start(threaded=threaded)
     try:
         query = {"format_name": "json"}
         assert b"false" in workers.run(FAST, query).body

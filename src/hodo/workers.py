@@ -48,6 +48,9 @@ CHILD_FD = 3
 #: over one keeps its descriptors there (the store is held here, so its id stays its own).
 _STORE_FOLDERS: dict[int, tuple[ox.Store, str]] = {}
 _FRAME = struct.Struct("!II")
+#: What ``ps`` and ``/proc/PID/comm`` call a query worker and a spawner (15 bytes at most).
+QUERY_WORKER_NAME = "hodo-query"
+SPAWNER_NAME = "hodo-spawner"
 _SIGNALS_TO_RESET = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGCHLD",
                      "SIGWINCH", "SIGTTIN", "SIGTTOU", "SIGABRT", "SIGPIPE")
 
@@ -194,6 +197,7 @@ def _child_main(fd: int, store: ox.Store, settings: PoolSettings) -> None:
     """Serve queries on ``fd`` until the parent goes away; never returns."""
     status = 0
     try:
+        _name_process(QUERY_WORKER_NAME)
         entry = _STORE_FOLDERS.get(id(store))
         fd = _box_in(fd, settings, entry[1] if entry and entry[0] is store else None)
         while (message := _receive(fd)) is not None:
@@ -203,6 +207,14 @@ def _child_main(fd: int, store: ox.Store, settings: PoolSettings) -> None:
     except BaseException:  # the parent sees the end of file and reports a crash
         status = 70
     os._exit(status)
+
+
+def _name_process(name: str) -> None:
+    """Give this process its own name in ``ps`` (``PR_SET_NAME``), so an operator, or a test,
+    tells the query workers from the web worker they were forked from."""
+    pr_set_name = 15
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_name, name.encode()[:15], 0, 0, 0)
 
 
 def _box_in(fd: int, settings: PoolSettings, store_folder: str | None = None) -> int:
@@ -376,11 +388,153 @@ def _answer(store: ox.Store, header: dict[str, Any], fd: int = CHILD_FD) -> None
 # The parent
 
 
+# --------------------------------------------------------------------------------------------
+# The spawner
+
+
+_COMMAND = struct.Struct("!ci")
+_STATUS = struct.Struct("!i")
+#: what the spawner answers for a worker it does not know (or when it is gone), and for one
+#: that still runs
+UNKNOWN = -1
+RUNNING = -2
+
+
+class Spawner:
+    """A process that forks query workers for a web worker that runs several threads.
+
+    ``fork`` copies only the calling thread: a lock another thread holds at that moment stays
+    held for ever in the child. The spawner is forked from its owner while the owner is still
+    one thread, and stays one thread, so every query worker it forks starts from a quiet copy of
+    the store. It is asked over a socket: fork a worker (its pid and its end of a new pipe come
+    back), or wait for one and say how it ended (only a parent can).
+    """
+
+    def __init__(self, store: ox.Store, settings: PoolSettings) -> None:
+        ours, theirs = socket.socketpair()
+        try:
+            pid = os.fork()
+        except BaseException:
+            ours.close()
+            theirs.close()
+            raise
+        if pid == 0:  # pragma: no cover - the spawner's coverage is not collected
+            ours.close()
+            _spawner_main(theirs, store, settings)
+        theirs.close()
+        self.pid = pid
+        self._control = ours
+        self._lock = threading.Lock()
+
+    def spawn(self) -> tuple[int, socket.socket]:
+        """Fork a query worker: its pid and the parent's end of its pipe.
+
+        Raises:
+            OSError: the spawner could not fork, or is gone.
+        """
+        with self._lock:
+            self._control.sendall(_COMMAND.pack(b"F", 0))
+            data, fds, _, _ = socket.recv_fds(self._control, _STATUS.size, 1)
+        if len(data) != _STATUS.size:
+            raise OSError(errno.EPIPE, "the query worker spawner is gone")
+        (pid,) = _STATUS.unpack(data)
+        if pid < 0 or not fds:
+            for fd in fds:
+                os.close(fd)
+            raise OSError(-pid if pid < 0 else errno.EAGAIN, os.strerror(-pid if pid < 0
+                                                                         else errno.EAGAIN))
+        return pid, socket.socket(fileno=fds[0])
+
+    def status(self, pid: int, wait: bool) -> int:
+        """How a worker it forked ended (its wait status, and it is reaped), or ``RUNNING``
+        (only when ``wait`` is false), or ``UNKNOWN`` (not its worker, or the spawner is gone).
+        """
+        try:
+            with self._lock:
+                self._control.sendall(_COMMAND.pack(b"W" if wait else b"P", pid))
+                data = _read_exactly(self._control.fileno(), _STATUS.size)
+        except OSError:
+            return UNKNOWN
+        return UNKNOWN if data is None else _STATUS.unpack(data)[0]
+
+    def close(self) -> None:
+        """End the spawner: it kills the workers it still has, and is reaped here."""
+        self._control.close()
+        with suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
+def _spawner_main(control: socket.socket, store: ox.Store, settings: PoolSettings) -> None:
+    """Fork workers on request until the owner goes away; never returns."""
+    status = 0
+    children: set[int] = set()
+    try:
+        _name_process(SPAWNER_NAME)
+        gc.freeze()
+        for name in _SIGNALS_TO_RESET:
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with suppress(ValueError):
+            signal.set_wakeup_fd(-1)
+        entry = _STORE_FOLDERS.get(id(store))
+        folder = entry[1] if entry and entry[0] is store else None
+        _close_all_but((_store_descriptors(folder) if folder else set()) | {control.fileno()})
+        while (data := _read_exactly(control.fileno(), _COMMAND.size)) is not None:
+            command, pid = _COMMAND.unpack(data)
+            if command == b"F":
+                _fork_for(control, store, settings, children)
+            else:
+                answer = _wait_for(pid, children, block=command == b"W")
+                control.sendall(_STATUS.pack(answer))
+    except BaseException:
+        status = 70
+    for pid in children:  # the owner is gone: so are its workers
+        with suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    os._exit(status)
+
+
+def _fork_for(control: socket.socket, store: ox.Store, settings: PoolSettings,
+              children: set[int]) -> None:
+    parent, child = socket.socketpair()
+    try:
+        pid = os.fork()
+    except OSError as error:
+        parent.close()
+        child.close()
+        control.sendall(_STATUS.pack(-(error.errno or errno.EAGAIN)))
+        return
+    if pid == 0:  # pragma: no cover - the child's coverage is not collected
+        parent.close()
+        control.close()
+        _child_main(child.detach(), store, settings)
+    child.close()
+    children.add(pid)
+    socket.send_fds(control, [_STATUS.pack(pid)], [parent.fileno()])
+    parent.close()
+
+
+def _wait_for(pid: int, children: set[int], block: bool) -> int:
+    """A worker's wait status (it is reaped), or RUNNING, or UNKNOWN."""
+    if pid not in children:
+        return UNKNOWN
+    try:
+        done, status = os.waitpid(pid, 0 if block else os.WNOHANG)
+    except ChildProcessError:
+        done, status = pid, UNKNOWN
+    if done == 0:
+        return RUNNING
+    children.discard(pid)
+    return status
+
+
 @dataclass
 class _Child:
     pid: int
     sock: socket.socket
     generation: int = 0
+    #: the spawner that forked it (and alone can wait for it), or None: forked here
+    spawner: Spawner | None = None
 
 
 @dataclass
@@ -409,16 +563,29 @@ class WorkerPool:
         self._closed = False
         #: Bumped when the store changes: older children hold an old copy and are replaced.
         self._generation = 0
+        #: Forks the children when this process runs several request threads (see Spawner);
+        #: retired ones (of an older store) still wait for the children they forked.
+        self._spawner: Spawner | None = None
+        self._retired: list[Spawner] = []
 
-    def start(self) -> None:
-        """Fork the children now, before any query needs them."""
+    def start(self, threaded: bool = False) -> None:
+        """Fork the children now, before any query needs them; call with ``threaded`` true,
+        while this process is still one thread, when it will run requests in several: the
+        children are then forked by a spawner, never by a process with other threads."""
         _prepare_for_fork()
         with self._available:
+            if threaded and self._spawner is None and not self._closed:
+                self._spawner = Spawner(self.store, self.settings)
             while len(self._children) < self.settings.size:
                 self._idle.append(self._spawn())
             self._available.notify_all()
 
     def _spawn(self) -> _Child:
+        if self._spawner is not None:
+            pid, sock = self._spawner.spawn()
+            record = _Child(pid, sock, self._generation, self._spawner)
+            self._children[pid] = record
+            return record
         parent, child = socket.socketpair()
         try:
             pid = os.fork()
@@ -497,12 +664,16 @@ class WorkerPool:
             return child
 
     def _is_running(self, child: _Child) -> bool:
-        try:
-            pid, _ = os.waitpid(child.pid, os.WNOHANG)
-        except ChildProcessError:
-            pid = child.pid
-        if pid == 0:
-            return True
+        if child.spawner is not None:
+            if child.spawner.status(child.pid, wait=False) == RUNNING:
+                return True
+        else:
+            try:
+                pid, _ = os.waitpid(child.pid, os.WNOHANG)
+            except ChildProcessError:
+                pid = child.pid
+            if pid == 0:
+                return True
         self._children.pop(child.pid, None)
         child.sock.close()
         return False
@@ -558,10 +729,15 @@ class WorkerPool:
         """Wait for a dead child and say how it died."""
         self._children.pop(child.pid, None)
         child.sock.close()
-        try:
-            _, status = os.waitpid(child.pid, 0)
-        except ChildProcessError:
-            return "it exited"
+        if child.spawner is not None:
+            status = child.spawner.status(child.pid, wait=True)
+            if status in (UNKNOWN, RUNNING):
+                return "it exited"
+        else:
+            try:
+                _, status = os.waitpid(child.pid, 0)
+            except ChildProcessError:
+                return "it exited"
         if os.WIFSIGNALED(status):
             return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
         return f"exit status {os.WEXITSTATUS(status)}"
@@ -581,6 +757,9 @@ class WorkerPool:
         """
         with self._available:
             self._generation += 1
+            if self._spawner is not None:  # it holds the old store: a new one holds the new
+                self._retired.append(self._spawner)
+                self._spawner = Spawner(self.store, self.settings)
             stale, self._idle = self._idle, []
             for child in stale:
                 self._discard(child)
@@ -608,6 +787,9 @@ class WorkerPool:
             for child in list(self._children.values()):
                 self._discard(child)
             self._idle.clear()
+            for spawner in [*self._retired, *([self._spawner] if self._spawner else [])]:
+                spawner.close()
+            self._spawner, self._retired = None, []
             self._available.notify_all()
 
 

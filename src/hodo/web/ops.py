@@ -45,7 +45,7 @@ DEFAULT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src
 DEFAULTS: dict[str, Any] = {
     "HODO_QUERY_TIMEOUT": 10.0,
     "HODO_QUERY_MEMORY_MB": 512,
-    "HODO_QUERY_WORKERS": 1,
+    "HODO_QUERY_WORKERS": 2,
     "HODO_SLOW_QUERY_AFTER": 1.0,
     "HODO_SLOW_QUERY_SLOTS": 1,
     "HODO_QUEUE_TIMEOUT": 5.0,
@@ -305,13 +305,22 @@ def store_changed(app: Flask) -> None:
         pool.recycle()
 
 
-def prestart(app: Flask) -> None:
-    """Fork this process's query workers now (a web server worker calls this as it starts)."""
+def prestart(app: Flask, threaded: bool = False) -> None:
+    """Fork this process's query workers now (a web server worker calls this as it starts,
+    while it is one thread; ``threaded``: it will then run requests in several threads)."""
     from hodo.web import get_release
 
     if state(app).settings.workers > 0:
         with app.app_context():
-            pool_for(app, get_release().sparql_store).start()
+            pool_for(app, get_release().sparql_store).start(threaded=threaded)
+
+
+def request_threads(app: Flask) -> int:
+    """Requests one web worker runs at once: one per query worker, so that a slow query holds
+    one thread and the others still answer; one in curator mode (its store is written) or
+    with queries run in the web worker itself."""
+    workers = state(app).settings.workers
+    return 1 if app.config.get("HODO_CURATOR_TOKEN") or workers < 1 else workers
 
 
 def shutdown(app: Flask) -> None:

@@ -3,8 +3,12 @@
 Both load nothing themselves: the app, with its release and the shared tables of ``ops``, is
 built once in the main process and inherited by every web worker through ``fork``. Each web
 worker then forks its own query workers before it answers anything, while it is still one
-thread; and it handles one request at a time, so no other thread can hold a lock of the store
-when a query worker is forked again later (see ``hodo.workers``).
+thread. Under Granian a web worker runs one request thread per query worker, so that a slow query
+holds one thread and the others still answer: Granian hands a connection to a web worker
+whether or not it is busy. Its query workers are then forked by a spawner, a process forked
+while the web worker was still one thread, so no other thread can hold a lock of the store when
+one is forked (see ``hodo.workers.Spawner``). gunicorn's sync workers run one request at a
+time and accept a connection only when free.
 
 Granian was chosen by measurement (README, Performance and scale): its HTTP handling is written
 in Rust and keeps connections alive, so a cheap request costs a fraction of what gunicorn's
@@ -39,20 +43,22 @@ def run(app: Flask, host: str, port: int, workers: int, server: str = "granian",
 
 def run_granian(app: Flask, host: str, port: int, workers: int, access_log: bool = False
                 ) -> None:
-    """Granian's WSGI interface, ``workers`` processes of one request thread each."""
+    """Granian's WSGI interface: ``workers`` processes, each running as many requests at
+    once as it has query workers (``ops.request_threads``)."""
     from granian import Granian
     from granian.constants import Interfaces
 
+    threads = ops.request_threads(app)
+
     def load(target: str) -> Any:
-        ops.prestart(app)  # in the new worker, before Granian starts its own threads
+        # in the new worker, before Granian starts its own threads
+        ops.prestart(app, threaded=threads > 1)
         return app
 
     server = Granian(
         "hodo", address=host, port=port, interface=Interfaces.WSGI, workers=workers,
-        blocking_threads=1, log_access=access_log, respawn_failed_workers=True,
-        workers_kill_timeout=worker_timeout(app),
-        # fixed size: one request at a time per worker, queued connections past that
-        backlog=1024)
+        blocking_threads=threads, log_access=access_log, respawn_failed_workers=True,
+        workers_kill_timeout=worker_timeout(app), backlog=1024)
     server.serve(target_loader=load)
 
 
