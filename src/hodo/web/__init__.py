@@ -6,11 +6,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, current_app
+from werkzeug.routing import PathConverter
 
 from hodo.store import Release, open_release
 from hodo.web.config import configure
 
 EXTENSION = "hodo"
+
+
+class AnyPathConverter(PathConverter):
+    """``path``, where a part may also hold a line break: Werkzeug's pattern stops at one, so an
+    IRI with an encoded CR or LF missed its view and got the router's 404, in another shape
+    than the view's (``/openapi.json`` documents the view's)."""
+
+    regex = "(?s:[^/].*?)"
 
 
 def create_app(config: Mapping[str, Any] | None = None, *, release: Release | None = None
@@ -22,6 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
         ValueError: the configuration is invalid.
     """
     app = Flask(__name__)
+    app.url_map.converters["path"] = AnyPathConverter
     configure(app, config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = release or open_release(app.config)
