@@ -35,9 +35,6 @@ What must hold, with the figures in every assertion message:
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -48,7 +45,7 @@ from pathlib import Path
 import pytest
 
 from bench.servers import process_tree, pss_kib
-from tests.attacks import CLOSED, Reply, Server, data_hash, free_port, stop_server
+from tests.attacks import CLOSED, Reply, Server, data_hash, start_server, stop_server
 from tests.terms import HEPATIC_OSTEODYSTROPHY
 
 DEADLINE = 2.0
@@ -251,32 +248,9 @@ class Outcome:
                 f"MiB ({len(self.samples)} samples)")
 
 
-def start(release: Path, log: Path, server: str) -> Server:
-    """``hodo serve --server NAME`` with this module's settings, once /health answers."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HODO_")}
-    env |= {f"HODO_{k.upper()}": v for k, v in SETTINGS.items()}
-    hodo = Path(sys.executable).with_name("hodo")
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(hodo), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers",
-             str(WEB_WORKERS), "--server", server, "--dist", str(release)],
-            stdout=out, stderr=out, env=env)
-    running = Server("127.0.0.1", port, process, log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if running.request("GET", "/health", timeout=2).status == 200:
-                return running
-        except OSError:
-            time.sleep(0.2)
-    stop_server(running)
-    raise RuntimeError(log.read_text(errors="replace"))
-
-
 def measure(release: Path, log: Path, server_name: str) -> Outcome:
     """Start the server, run the baseline and the mixed load, and read its state after."""
-    server = start(release, log, server_name)
+    server = start_server(release, log, WEB_WORKERS, args=["--server", server_name], **SETTINGS)
     try:
         before = data_hash(server)
         idle = tree_memory(server.process.pid)
