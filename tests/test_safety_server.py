@@ -276,13 +276,16 @@ def test_per_client_limit_is_429_with_retry_after(server: Server) -> None:
 
 def test_shutdown_leaves_no_process(release_dir: Path, tmp_path: Path) -> None:
     running = start_server(release_dir, tmp_path / "server.log")
-    assert running.query(FAST).status == 200
-    deadline = time.monotonic() + 20
-    # two web workers, each with a spawner and the two query workers it forked
-    while len(below := descendants(running.process.pid)) < 8 and time.monotonic() < deadline:
-        time.sleep(0.1)  # the second web worker may still be starting
-    assert len(below) == 8
-    stop_server(running)
+    try:
+        assert running.query(FAST).status == 200
+        deadline = time.monotonic() + 20
+        # two web workers, each with a spawner and the two query workers it forked
+        while (len(below := descendants(running.process.pid)) < 8
+               and time.monotonic() < deadline):
+            time.sleep(0.1)  # the second web worker may still be starting
+        assert len(below) == 8
+    finally:
+        stop_server(running)  # a failed check above must not leave a server behind
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in below) and time.monotonic() < deadline:
         time.sleep(0.1)
