@@ -51,6 +51,11 @@ SERVICE_SPELLINGS = {
     "escaped-quote-trick": (f'SELECT * WHERE {{ BIND("\\u0022" AS ?x) SERVICE <{TARGET}> {{}} '
                             'BIND("\\u0022" AS ?y) }'),
     "unparseable-by-rdflib": f"SELECT * WHERE {{ SERVICE <{TARGET}> {{ ?s ?p ?o }} }} GARBAGE",
+    # pyoxigraph reads SERVICE glued to what follows; rdflib cannot parse these at all
+    "glued-prefixed-name": (f"PREFIX r: <{TARGET[:-6]}> "
+                            "SELECT * WHERE { servicer:sparql { ?s ?p ?o } }"),
+    "glued-empty-prefix": f"PREFIX : <{TARGET[:-6]}> SELECT * WHERE {{ service:sparql {{}} }}",
+    "glued-silent": f"SELECT * WHERE {{ SERVICESILENT<{TARGET}> {{ ?s ?p ?o }} }}",
 }
 
 UPDATES = {
@@ -89,8 +94,10 @@ def test_updates_are_refused(query: str) -> None:
     "SELECT * FROM undeclared:g WHERE { ?s ?p ?o }",
     f"SELECT * FROM <{HODO_GRAPH}> FROM <http://elsewhere/g> WHERE {{ ?s ?p ?o }}",
     "SELECT * \\u0046ROM <file:///etc/passwd> WHERE { ?s ?p ?o }",
+    "SELECT * FROMNAMED<http://127.0.0.1:9/g> WHERE { GRAPH ?g { ?s ?p ?o } }",
+    "PREFIX e: <http://127.0.0.1:9/> SELECT * frome:g WHERE { ?s ?p ?o }",
 ], ids=["file", "named", "prefixed", "relative", "undeclared-prefix", "one-outside",
-        "escaped"])
+        "escaped", "glued-named", "glued-prefixed"])
 def test_datasets_outside_hodo_are_refused(query: str) -> None:
     with pytest.raises(QueryError) as caught:
         refuse_unsafe(query, allowed_graphs={HODO_GRAPH})
