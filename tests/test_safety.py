@@ -379,6 +379,26 @@ def _pid_exists(pid: int) -> bool:
     return True
 
 
+def test_a_threaded_pool_outlives_its_spawner(release: Release) -> None:
+    """A spawner killed from outside is replaced when the pool next needs a child: queries go
+    on being answered, by children of the new spawner."""
+    before = _children_of(os.getpid())
+    workers = WorkerPool(release.store, PoolSettings(size=1, deadline=1.5))
+    workers.start(threaded=True)
+    try:
+        (first,) = _children_of(os.getpid()) - before
+        os.kill(first, signal.SIGKILL)
+        (child,) = workers.pids()
+        os.kill(child, signal.SIGKILL)  # so the next query needs a new child
+        time.sleep(0.1)
+        assert _ask(workers)
+        (second,) = _children_of(os.getpid()) - before  # the first is reaped, not a zombie
+        assert second != first
+        assert _children_of(second) == set(workers.pids())
+    finally:
+        workers.close()
+
+
 @pytest.mark.parametrize("threaded", [False, True])
 def test_recycled_children_see_a_changed_store(threaded: bool) -> None:
     import pyoxigraph as ox

@@ -400,6 +400,10 @@ UNKNOWN = -1
 RUNNING = -2
 
 
+class SpawnerGone(OSError):
+    """The spawner died (killed from outside): a new one must be made."""
+
+
 class Spawner:
     """A process that forks query workers for a web worker that runs several threads.
 
@@ -430,13 +434,18 @@ class Spawner:
         """Fork a query worker: its pid and the parent's end of its pipe.
 
         Raises:
-            OSError: the spawner could not fork, or is gone.
+            SpawnerGone: the spawner is gone.
+            OSError: the spawner could not fork.
         """
-        with self._lock:
-            self._control.sendall(_COMMAND.pack(b"F", 0))
-            data, fds, _, _ = socket.recv_fds(self._control, _STATUS.size, 1)
+        try:
+            with self._lock:
+                self._control.sendall(_COMMAND.pack(b"F", 0))
+                data, fds, _, _ = socket.recv_fds(self._control, _STATUS.size, 1)
+        except OSError as error:
+            raise SpawnerGone(errno.EPIPE, f"the query worker spawner is gone: {error}"
+                              ) from None
         if len(data) != _STATUS.size:
-            raise OSError(errno.EPIPE, "the query worker spawner is gone")
+            raise SpawnerGone(errno.EPIPE, "the query worker spawner is gone")
         (pid,) = _STATUS.unpack(data)
         if pid < 0 or not fds:
             for fd in fds:
@@ -582,7 +591,14 @@ class WorkerPool:
 
     def _spawn(self) -> _Child:
         if self._spawner is not None:
-            pid, sock = self._spawner.spawn()
+            try:
+                pid, sock = self._spawner.spawn()
+            except SpawnerGone:
+                # killed from outside; its workers live on until their pipes close. Forking a
+                # new one from this process, which now runs threads, is the rare way back
+                self._spawner.close()
+                self._spawner = Spawner(self.store, self.settings)
+                pid, sock = self._spawner.spawn()
             record = _Child(pid, sock, self._generation, self._spawner)
             self._children[pid] = record
             return record
