@@ -9,8 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from hodo import paths
-from hodo.build import CHECKSUMS_FILE
-from hodo.docs import read_checksums
+from hodo.build import CHECKSUMS_FILE, read_checksums
 from hodo.mappings import MAPPINGS_FILE
 from hodo.store import Release
 

@@ -54,6 +54,27 @@ CHECKSUMS_FILE = "SHA256SUMS"
 SHAPES_PREFIX = "shapes-"
 
 
+def read_checksums(dist: Path) -> dict[str, str]:
+    """``SHA256SUMS`` of a release folder as file name -> hex digest; empty when it is missing.
+
+    Raises:
+        OSError, UnicodeDecodeError: it cannot be read.
+        ValueError: a line is not ``<sha256>  <file>`` (the message names the line).
+    """
+    sums = dist / CHECKSUMS_FILE
+    if not sums.exists():
+        return {}
+    found: dict[str, str] = {}
+    for number, line in enumerate(sums.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        digest, separator, name = line.partition("  ")
+        if not separator or len(digest) != 64 or not set(digest) <= set("0123456789abcdef"):
+            raise ValueError(f"line {number} is not `<sha256>  <file>`")
+        found[name.strip()] = digest
+    return found
+
+
 def graph_iri(name: str) -> URIRef:
     """The IRI of a named graph of the release."""
     return HODO[f"graph/{name}"]

@@ -175,9 +175,10 @@ def serve(host: str, port: int, workers: int, server: str, access_log: bool,
             raise
         # the site reads the store's pages as it starts: RocksDB reports a damaged block it
         # meets there as a RuntimeError ("Corruption: block checksum mismatch ...")
-        reason = " ".join(str(error).split()).rstrip(".") or type(error).__name__
-        fail(f"{store_dir}: cannot read the store, it is damaged: {reason}; run `hodo load "
-             "--replace` again")
+        from hodo.store import one_line
+
+        fail(f"{store_dir}: cannot read the store, it is damaged: {one_line(error)}; run "
+             "`hodo load --replace` again")
     if app.config["HODO_CURATOR_TOKEN"] and workers > 1:
         # staged changes live in one process's memory: a second worker would not see them
         click.echo("curator mode (HODO_CURATOR_TOKEN set): serving with one worker", err=True)

@@ -363,25 +363,10 @@ def media_type(name: str) -> str:
     return MEDIA_TYPES.get(suffix, "text/plain; charset=utf-8")
 
 
-def read_checksums(dist: Path) -> dict[str, str]:
-    """SHA256SUMS as a mapping of file name to hex digest (empty when missing)."""
-    from hodo.build import CHECKSUMS_FILE
-
-    sums = dist / CHECKSUMS_FILE
-    if not sums.is_file():
-        return {}
-    found: dict[str, str] = {}
-    for line in sums.read_text(encoding="utf-8").splitlines():
-        digest, _, name = line.partition("  ")
-        if name:
-            found[name.strip()] = digest.strip()
-    return found
-
-
 def downloads(dist: Path) -> list[Download]:
     """The release files, then the SHACL shapes the release carries, each hashed from its bytes.
     """
-    from hodo.build import SHAPES_PREFIX
+    from hodo.build import SHAPES_PREFIX, read_checksums
 
     listed = read_checksums(dist)
     files = [p for p in sorted(dist.iterdir()) if p.is_file() and not p.name.endswith(".tmp")

@@ -119,7 +119,7 @@ def load_release(dist: Path | None = None) -> Release:
     try:
         store.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS)
     except (SyntaxError, OSError, ValueError) as error:
-        raise ReleaseError(f"{path}: cannot load the release: {_one_line(error)}") from None
+        raise ReleaseError(f"{path}: cannot load the release: {one_line(error)}") from None
     solutions = store.query(_VERSION_QUERY, use_default_graph_as_union=True)
     versions = [s["v"].value for s in solutions]  # type: ignore[union-attr]
     if not versions:
@@ -137,39 +137,30 @@ def check_release_file(path: Path) -> None:
     Raises:
         ReleaseError: ``SHA256SUMS`` cannot be read, or the file does not match it.
     """
-    from hodo.build import CHECKSUMS_FILE
+    from hodo.build import CHECKSUMS_FILE, read_checksums
 
     sums = path.parent / CHECKSUMS_FILE
-    if not sums.exists():
-        return
     try:
-        lines = sums.read_text(encoding="utf-8").splitlines()
+        listed = read_checksums(path.parent).get(path.name)
     except (OSError, UnicodeDecodeError) as error:
         raise ReleaseError(f"{sums}: cannot read the release's checksums: "
-                           f"{_one_line(error)}; run `hodo build` again") from None
-    listed = None
-    for number, line in enumerate(lines, 1):
-        digest, separator, name = line.partition("  ")
-        if not line.strip():
-            continue
-        if not separator or len(digest) != 64 or not set(digest) <= set("0123456789abcdef"):
-            raise ReleaseError(f"{sums}: line {number} is not `<sha256>  <file>`; the "
-                               "checksum list is damaged: run `hodo build` again")
-        if name.strip() == path.name:
-            listed = digest
+                           f"{one_line(error)}; run `hodo build` again") from None
+    except ValueError as error:
+        raise ReleaseError(f"{sums}: {error}; the checksum list is damaged: run `hodo build` "
+                           "again") from None
     if listed is None:
         return
     try:
         actual = _sha256(path)
     except OSError as error:
-        raise ReleaseError(f"{path}: cannot read the release: {_one_line(error)}") from None
+        raise ReleaseError(f"{path}: cannot read the release: {one_line(error)}") from None
     if actual != listed:
         raise ReleaseError(f"{path}: does not match its SHA-256 in {sums.name} (cut short or "
                            "changed since `hodo build`); build the release again or restore "
                            "the file")
 
 
-def _one_line(error: BaseException) -> str:
+def one_line(error: BaseException) -> str:
     """An exception's message on one line (RocksDB's and parsers' may span several)."""
     return " ".join(str(error).split()).rstrip(".") or type(error).__name__
 
@@ -636,7 +627,7 @@ def open_disk_release(store_dir: Path, dist: Path | None = None) -> Release:
         version = _version(store, release_file)
     except (OSError, RuntimeError) as error:
         raise ReleaseError(f"{store_dir}: cannot open the store, it is damaged or "
-                           f"incomplete: {_one_line(error)}; run `hodo load --replace` "
+                           f"incomplete: {one_line(error)}; run `hodo load --replace` "
                            "again") from None
     from hodo.workers import keep_store_files
 
