@@ -10,7 +10,7 @@ from rdflib.namespace import RDF, RDFS
 
 from hodo.build import hand_edited_graph
 from hodo.paths import ARTICLE_TEXT
-from tests.terms import CITATION_NUMBER, FINDING, SOURCE_SENTENCE
+from tests.terms import FINDING, SOURCE_SENTENCE
 
 CONTENT = hand_edited_graph()
 FINDINGS = sorted(CONTENT.subjects(RDF.type, URIRef(FINDING)))
@@ -24,7 +24,6 @@ def _squeeze(text: str) -> str:
 #: The journal's running header, which the extraction left inside a sentence of section 3.1.
 RUNNING_HEADER = re.compile(r"\d{4}中国骨质疏松杂志.*?No．9")
 ARTICLE = RUNNING_HEADER.sub("", _squeeze(ARTICLE_TEXT.read_text(encoding="utf-8")))
-ARTICLE_IRI = URIRef("https://w3id.org/hodo/article")
 
 
 def test_there_are_findings() -> None:
@@ -37,25 +36,6 @@ def test_chinese_source_sentence_is_verbatim(finding: URIRef) -> None:
                  if isinstance(s, Literal) and s.language == "zh"]
     assert len(sentences) == 1
     assert _squeeze(str(sentences[0])) in ARTICLE
-
-
-@pytest.mark.parametrize("finding", FINDINGS, ids=lambda f: f.split("/")[-1])
-def test_citations_are_the_sentence_s_own_or_explained(finding: URIRef) -> None:
-    """A finding cites the marks its sentence carries; any other attribution has a curation note."""
-    from rdflib.namespace import DCTERMS, SKOS
-
-    sources = set(CONTENT.objects(finding, DCTERMS.source))
-    assert sources, "a finding cites the article or a reference"
-    numbers = {int(CONTENT.value(ref, URIRef(CITATION_NUMBER)))
-               for ref in sources if ref != ARTICLE_IRI}
-    for number in numbers:
-        assert f"［{number}］" in ARTICLE
-    sentence = next(str(s) for s in CONTENT.objects(finding, URIRef(SOURCE_SENTENCE))
-                    if isinstance(s, Literal) and s.language == "zh")
-    marks = {int(n) for n in re.findall(r"［(\d+)］", sentence)}
-    if not numbers <= marks:
-        notes = {n.language for n in CONTENT.objects(finding, SKOS.editorialNote)}
-        assert notes == {"en", "zh"}, f"cites {numbers - marks} without a curation note"
 
 
 def test_the_correction_notice_is_not_content() -> None:

@@ -34,7 +34,7 @@ ONTOLOGY_IRI = URIRef(BASE + "hodo.owl")
 MODULES: dict[str, tuple[str, ...]] = {
     "ontology": ("hodo-edit.ttl", "external-terms.ttl", "terms/*.ttl"),
     "imports": ("imports/*_import.ttl",),
-    "findings": ("article.ttl", "findings/*.ttl"),
+    "findings": ("article.ttl", "findings/*.ttl", "ledger/*.ttl"),
 }
 GRAPH_NAMES = ("ontology", "imports", "mappings", "findings", "inferred", "metadata")
 
