@@ -57,8 +57,8 @@ def _cell(term: object) -> str:
 
 def _run(release: Release, query: str) -> list[str]:
     result = release.store.query(query, use_default_graph_as_union=True)
-    if isinstance(result, bool):
-        return ["true" if result else "false"]
+    if isinstance(result, ox.QueryBoolean):
+        return ["true" if bool(result) else "false"]
     variables = [v.value for v in result.variables]
     rows = ["\t".join(_cell(solution[v]) for v in variables) for solution in result]
     return ["\t".join(f"?{v}" for v in variables), *rows]
