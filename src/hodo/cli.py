@@ -282,8 +282,8 @@ def imports_command(cache: Path | None, files: tuple[str, ...]) -> None:
         modules = imp.extract_modules(used, sources)
     except (InputError, imp.ImportError_) as error:
         fail(str(error))
-    for path in imp.write_modules(modules, sources, paths.IMPORTS_DIR):
-        prefix = path.name.split("_")[0].upper()
+    written = imp.write_modules(modules, sources, paths.IMPORTS_DIR)
+    for prefix, path in zip(modules, written, strict=True):
         click.echo(f"{path.relative_to(paths.ROOT)}: {len(used[prefix])} terms")
     click.echo(f"{imp.refresh_prefix_table().relative_to(paths.ROOT)}: Bioregistry prefixes")
     if imp.refresh_readme_table(paths.ROOT / "README.md", paths.IMPORTS_DIR):

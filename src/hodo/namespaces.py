@@ -62,7 +62,7 @@ PREFIX_SPEC: dict[str, str | None] = {
     "DOID": None, "MAXO": None, "RO": None, "ECO": None, "UO": None, "STATO": None, "OBI": None,
     "IAO": None, "BFO": None, "PR": None, "NCIT": None, "EFO": "http://www.ebi.ac.uk/efo/EFO_",
     "HGNC": "http://identifiers.org/hgnc/", "MESH": "http://id.nlm.nih.gov/mesh/",
-    "OMIM": "https://omim.org/entry/", "UMLS": None, "ORPHA": None,
+    "OMIM": "https://omim.org/entry/", "UMLS": None, "ORPHA": None, "NCBITaxon": None,
 }
 
 

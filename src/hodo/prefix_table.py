@@ -48,4 +48,5 @@ PREFIX_TABLE: dict[str, tuple[str, str | None, str]] = {
     'OMIM': ('https://omim.org/entry/', '^\\d+$', 'omim'),
     'UMLS': ('https://uts.nlm.nih.gov/uts/umls/concept/', '^C\\d+$', 'umls'),
     'ORPHA': ('http://www.orpha.net/ORDO/Orphanet_', '^C?\\d+$', 'orpha'),
+    'NCBITaxon': ('http://purl.obolibrary.org/obo/NCBITaxon_', '^(\\d+)|([a-zA-Z_]+)$', 'ncbitaxon'),
 }
