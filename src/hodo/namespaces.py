@@ -63,6 +63,7 @@ PREFIX_SPEC: dict[str, str | None] = {
     "IAO": None, "BFO": None, "PR": None, "NCIT": None, "EFO": "http://www.ebi.ac.uk/efo/EFO_",
     "HGNC": "http://identifiers.org/hgnc/", "MESH": "http://id.nlm.nih.gov/mesh/",
     "OMIM": "https://omim.org/entry/", "UMLS": None, "ORPHA": None, "NCBITaxon": None,
+    "PATO": None,
 }
 
 

@@ -49,4 +49,5 @@ PREFIX_TABLE: dict[str, tuple[str, str | None, str]] = {
     'UMLS': ('https://uts.nlm.nih.gov/uts/umls/concept/', '^C\\d+$', 'umls'),
     'ORPHA': ('http://www.orpha.net/ORDO/Orphanet_', '^C?\\d+$', 'orpha'),
     'NCBITaxon': ('http://purl.obolibrary.org/obo/NCBITaxon_', '^(\\d+)|([a-zA-Z_]+)$', 'ncbitaxon'),
+    'PATO': ('http://purl.obolibrary.org/obo/PATO_', '^\\d{7}$', 'pato'),
 }
