@@ -10,6 +10,7 @@ from rdflib.namespace import DCTERMS, RDF
 
 from hodo import paths, stats
 from hodo.build import hand_edited_graph
+from hodo.sentences import article_sentences
 from hodo.store import Release
 
 DOCO_SECTION = URIRef("http://purl.org/spar/doco/Section")
@@ -20,7 +21,9 @@ README_BLOCK = re.compile(r"<!-- stats:start -->\n(.*?)<!-- stats:end -->", re.S
 
 
 def _is_leaf(section: URIRef) -> bool:
-    return not any(CONTENT.subjects(DCTERMS.isPartOf, section))
+    """No section is part of it (the ledger's sentences are, and do not count)."""
+    return not any((part, RDF.type, DOCO_SECTION) in CONTENT
+                   for part in CONTENT.subjects(DCTERMS.isPartOf, section))
 
 
 @pytest.mark.parametrize("section", [s for s in SECTIONS if _is_leaf(s)],
@@ -32,7 +35,8 @@ def test_every_section_has_findings(section: URIRef) -> None:
 def test_readme_shows_the_current_tables(release: Release) -> None:
     block = README_BLOCK.search((paths.ROOT / "README.md").read_text(encoding="utf-8"))
     assert block, "README.md has no stats block"
-    fresh = stats.markdown(stats.sections(release.store), stats.kinds(release.store))
+    fresh = stats.markdown(stats.sections(release.store), stats.kinds(release.store),
+                           stats.ledger(release.store))
     assert block.group(1) == fresh, "run `hodo stats` and paste its table into README.md"
 
 
@@ -41,3 +45,17 @@ def test_totals_add_up(release: Release) -> None:
     findings = {f for f in CONTENT.subjects(RDF.type, URIRef("https://w3id.org/hodo/HODO_0000110"))}
     assert sum(r.findings for r in rows) == len(findings)
     assert stats.kinds(release.store)[0].kind == "HODO"
+
+
+def test_the_ledger_table_accounts_for_every_sentence(release: Release) -> None:
+    rows = stats.ledger(release.store)
+    assert sum(r.sentences for r in rows) == len(article_sentences())
+    for row in rows:
+        assert row.unaccounted == 0, f"{row.title}: sentences neither modelled nor explained"
+        assert row.modelled + row.no_claim == row.sentences
+
+
+def test_the_uncited_column_counts_non_traceable_statements(release: Release) -> None:
+    uncited = set(CONTENT.subjects(URIRef("http://purl.obolibrary.org/obo/RO_0002558"),
+                                   URIRef("http://purl.obolibrary.org/obo/ECO_0000303")))
+    assert sum(r.uncited for r in stats.sections(release.store)) == len(uncited) > 0

@@ -242,7 +242,8 @@ def publish(url: str, token: str | None, dist: Path | None) -> None:
               show_default=True, help="Output format.")
 @dist_option
 def stats(output: str, dist: Path | None) -> None:
-    """Print what HODO holds: findings per section of the article, terms per source ontology."""
+    """Print what HODO holds: findings per section of the article, how the sentence ledger
+    accounts for every sentence, terms per source ontology."""
     from hodo import stats as report
     from hodo.store import ReleaseError, load_release
 
@@ -250,8 +251,8 @@ def stats(output: str, dist: Path | None) -> None:
         store = load_release(dist).store
     except ReleaseError as error:
         fail(str(error))
-    rows, kinds = report.sections(store), report.kinds(store)
-    click.echo(report.to_json(rows, kinds) if output == "json" else report.markdown(rows, kinds),
+    tables = report.sections(store), report.kinds(store), report.ledger(store)
+    click.echo(report.to_json(*tables) if output == "json" else report.markdown(*tables),
                nl=False)
 
 

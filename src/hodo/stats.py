@@ -18,7 +18,8 @@ from hodo.paths import ONTOLOGY_DIR
 
 REPORTS_DIR = ONTOLOGY_DIR / "sparql" / "reports"
 SECTION_COLUMNS = ("findings", "negative", "hedgedFindings", "withValues", "conflicting",
-                   "references")
+                   "uncitedFindings", "references")
+LEDGER_COLUMNS = ("sentences", "modelledSentences", "noClaimSentences", "unaccounted")
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,20 @@ class SectionRow:
     hedged: int
     with_values: int
     conflicting: int
+    uncited: int
     references: int
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """The sentence ledger of one section: how its sentences are accounted for."""
+
+    section: str
+    title: str
+    sentences: int
+    modelled: int
+    no_claim: int
+    unaccounted: int
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,16 @@ def sections(store: ox.Store) -> list[SectionRow]:
     return sorted(rows, key=lambda r: _section_key(r.section))
 
 
+def ledger(store: ox.Store) -> list[LedgerRow]:
+    """One row per section of the sentence ledger (the correction notice last)."""
+    rows = [
+        LedgerRow(row["section"].value, row["title"].value,  # type: ignore[union-attr]
+                  *(int(row[c].value) for c in LEDGER_COLUMNS))  # type: ignore[union-attr]
+        for row in _run(store, "ledger-by-section")
+    ]
+    return sorted(rows, key=lambda r: (r.section == "correction", _section_key(r.section)))
+
+
 def kinds(store: ox.Store) -> list[KindRow]:
     """Terms grouped by the prefix of their IRI, HODO first, then by count."""
     total: Counter[str] = Counter()
@@ -82,22 +106,34 @@ def kinds(store: ox.Store) -> list[KindRow]:
     return [KindRow(k, total[k], chinese[k]) for k in order]
 
 
-def markdown(section_rows: list[SectionRow], kind_rows: list[KindRow]) -> str:
-    """Both tables as Markdown, as the README shows them."""
-    lines = ["| section | findings | negative | hedged | with values | conflicting | references |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+def markdown(section_rows: list[SectionRow], kind_rows: list[KindRow],
+             ledger_rows: list[LedgerRow]) -> str:
+    """The three tables as Markdown, as the README shows them."""
+    lines = ["| section | findings | negative | hedged | with values | conflicting | uncited "
+             "| references |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in section_rows:
         lines.append(f"| {r.title} | {r.findings} | {r.negative} | {r.hedged} | "
-                     f"{r.with_values} | {r.conflicting} | {r.references} |")
+                     f"{r.with_values} | {r.conflicting} | {r.uncited} | {r.references} |")
     totals = [sum(getattr(r, c) for r in section_rows)
-              for c in ("findings", "negative", "hedged", "with_values", "conflicting")]
+              for c in ("findings", "negative", "hedged", "with_values", "conflicting",
+                        "uncited")]
     lines.append("| **all sections** | " + " | ".join(map(str, totals)) + " | |")
+    lines += ["", "| sentences of | sentences | modelled by findings | no claim (reason given) "
+              "| unaccounted |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {r.title} | {r.sentences} | {r.modelled} | {r.no_claim} | {r.unaccounted} |"
+              for r in ledger_rows]
+    ledger_totals = [sum(getattr(r, c) for r in ledger_rows)
+                     for c in ("sentences", "modelled", "no_claim", "unaccounted")]
+    lines.append("| **whole text** | " + " | ".join(map(str, ledger_totals)) + " |")
     lines += ["", "| terms from | terms | with a Chinese label |", "|---|---:|---:|"]
     lines += [f"| {k.kind} | {k.terms} | {k.with_chinese_label} |" for k in kind_rows]
     return "\n".join(lines) + "\n"
 
 
-def to_json(section_rows: list[SectionRow], kind_rows: list[KindRow]) -> str:
-    """Both tables as JSON."""
+def to_json(section_rows: list[SectionRow], kind_rows: list[KindRow],
+            ledger_rows: list[LedgerRow]) -> str:
+    """The three tables as JSON."""
     return json.dumps({"sections": [asdict(r) for r in section_rows],
+                       "ledger": [asdict(r) for r in ledger_rows],
                        "kinds": [asdict(k) for k in kind_rows]}, ensure_ascii=False, indent=2)

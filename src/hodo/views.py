@@ -40,14 +40,18 @@ SYNONYMS = {OBO_IN_OWL_NS + f"has{scope.title()}Synonym": scope
 MAPPINGS = tuple(SKOS_NS + m for m in ("exactMatch", "closeMatch", "broadMatch", "narrowMatch",
                                      "relatedMatch"))
 XREF = OBO_IN_OWL_NS + "hasDbXref"
+BIOLINK = "https://w3id.org/biolink/vocab/"
+DERIVED_FROM = "http://www.w3.org/ns/prov#wasDerivedFrom"
 TERM_TYPES = frozenset(OWL_NS + t for t in ("Class", "ObjectProperty", "DatatypeProperty",
                                          "AnnotationProperty", "NamedIndividual"))
 KIND_BY_TYPE = {FINDING: "finding", "http://purl.org/ontology/bibo/AcademicArticle": "article",
                 "http://purl.org/spar/doco/Section": "section",
-                DCTERMS_NS + "BibliographicResource": "reference"}
+                DCTERMS_NS + "BibliographicResource": "reference",
+                "http://purl.org/spar/doco/Sentence": "sentence",
+                "http://purl.org/spar/doco/SectionTitle": "sentence"}
 
 _PROLOGUE = "".join(f"PREFIX {p}: <{PREFIXES[p]}>\n" for p in (
-    "rdfs", "owl", "dcterms", "oban", "biolink", "bibo", "doco", "schema")) + (
+    "rdf", "rdfs", "owl", "dcterms", "oban", "biolink", "bibo", "doco", "schema", "prov")) + (
     f"PREFIX hodo: <{BASE}>\n")
 
 
@@ -321,6 +325,15 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Change:
+    """How the article says a subject or object changes: a direction (``increased`` or
+    ``decreased``) and what changes (``level``, ``activity`` ...), as Biolink qualifies them."""
+
+    direction: str | None
+    aspect: str | None
+
+
+@dataclass(frozen=True)
 class Finding:
     """One claim of the article as the finding pattern records it."""
 
@@ -340,9 +353,22 @@ class Finding:
     evidence: tuple[Value, ...]
     conflicts: tuple[Value, ...]
     notes: tuple[Text, ...]
+    #: The condition that defines the population, the group it was compared with, the species.
+    population_of: tuple[Value, ...] = ()
+    compared_with: tuple[Value, ...] = ()
+    species: tuple[Value, ...] = ()
+    subject_change: Change | None = None
+    object_change: Change | None = None
+    #: The ledger sentences (``ontology/ledger/``) the finding is read from.
+    derived_from: tuple[Value, ...] = ()
 
     def label(self, lang: str) -> tuple[str, str | None]:
         return Value(self.iri, labels=self.labels).shown(lang)
+
+    @property
+    def uncited(self) -> bool:
+        """The article gives the claim no citation mark: it is the authors' own statement."""
+        return not self.citations
 
 
 #: Which findings a view loads: ``?t`` is the resource the page is about.
@@ -449,6 +475,11 @@ def _finding(iri: str, props: Mapping[str, Mapping[str, object]],
         found = values(prop)
         return found[0] if found else None
 
+    def change(side: str) -> Change | None:
+        direction, aspect = (next((t.value for t in texts(f"{BIOLINK}{side}_{kind}_qualifier")),
+                                  None) for kind in ("direction", "aspect"))
+        return Change(direction, aspect) if direction or aspect else None
+
     own_labels = {t.lang or "": t.value for t in reversed(texts(LABEL))}
     return Finding(
         iri, tuple(sorted(own_labels.items())),
@@ -461,7 +492,9 @@ def _finding(iri: str, props: Mapping[str, Mapping[str, object]],
         texts(BASE + "HODO_0000205"), texts(BASE + "HODO_0000207"), texts(BASE + "HODO_0000201"),
         _citations(values(DCTERMS_NS + "source"), extra),
         one(BASE + "HODO_0000202"), values(OBO_NS + "RO_0002558"), values(BASE + "HODO_0000208"),
-        texts(NOTE))
+        texts(NOTE), values(BASE + "HODO_0000213"), values(BASE + "HODO_0000214"),
+        values(BIOLINK + "species_context_qualifier"), change("subject"), change("object"),
+        values(DERIVED_FROM))
 
 
 def _quantity(props: Mapping[str, list[object]], labels: _Labels) -> Quantity:
@@ -487,7 +520,9 @@ def _citations(sources: Iterable[Value], extra: Mapping[str, Mapping[str, list[o
         found = extra.get(value.iri or "", {}).get(BASE + "HODO_0000206", [])
         return getattr(found[0], "value", None) if found else None
 
-    cited = [Citation(v.iri, number(v), v.labels) for v in sources if v.iri]
+    # The article itself is the source of an uncited claim, not a citation.
+    cited = [Citation(v.iri, number(v), v.labels) for v in sources
+             if v.iri and number(v) is not None]
     return tuple(sorted(cited, key=lambda c: (_int(c.number), c.iri)))
 
 
@@ -525,9 +560,24 @@ class Section:
     parent: str | None
     depth: int
     findings: tuple[FindingLine, ...] = field(default=())
+    #: Its sentences in the article's order, from the sentence ledger.
+    sentences: tuple[LedgerLine, ...] = field(default=())
 
     def label(self, lang: str) -> tuple[str, str | None]:
         return Value(self.iri, labels=self.labels).shown(lang)
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    """A sentence of the article and what HODO made of it: the findings derived from it, or
+    the reason it holds no claim (and the findings it restates)."""
+
+    iri: str
+    position: int
+    text: Text | None
+    findings: tuple[FindingLine, ...]
+    reason: Value | None
+    restates: tuple[Value, ...]
 
 
 _SECTIONS = """
@@ -575,10 +625,57 @@ def sections(store: ox.Store, iri: str) -> tuple[Section, ...]:
             parent, steps = info[parent][1], steps + 1
         return steps
 
+    ledger = sentences(store, node)
     made = [Section(sec, labels.value(ox.NamedNode(sec)).labels, loc, parent, depth(sec),
-                    tuple(sorted(lines[sec].values(), key=lambda x: x.iri)))
+                    tuple(sorted(lines[sec].values(), key=lambda x: x.iri)), ledger.get(sec, ()))
             for sec, (loc, parent) in info.items()]
     return tuple(sorted(made, key=_reading_order))
+
+
+_LEDGER = """
+SELECT ?a ?sec ?s ?pos ?text ?f ?fl ?neg ?hedged ?why ?whyl ?r ?rl WHERE {
+  ?sec dcterms:isPartOf+ ?a .
+  ?s dcterms:isPartOf ?sec ; schema:position ?pos .
+  OPTIONAL { ?s rdf:value ?text }
+  OPTIONAL { ?f prov:wasDerivedFrom ?s ; a hodo:HODO_0000110 .
+             OPTIONAL { ?f rdfs:label ?fl }
+             OPTIONAL { ?f biolink:negated ?neg }
+             OPTIONAL { ?f hodo:HODO_0000209 ?hedged } }
+  OPTIONAL { ?s hodo:HODO_0000230 ?why OPTIONAL { ?why rdfs:label ?whyl } }
+  OPTIONAL { ?s hodo:HODO_0000234 ?r OPTIONAL { ?r rdfs:label ?rl } }
+}"""
+
+
+def sentences(store: ox.Store, article: ox.NamedNode) -> dict[str, tuple[LedgerLine, ...]]:
+    """The ledger's sentences of every section under ``article``, by section, in order."""
+    rows = _run(store, _LEDGER, a=article)
+    labels = _Labels()
+    for row in rows:
+        for term, label in (("f", "fl"), ("why", "whyl"), ("r", "rl")):
+            labels.add(row[term], row[label])
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        line = found.setdefault(row["sec"].value, {}).setdefault(row["s"].value, {
+            "pos": _int(row["pos"].value), "text": row["text"], "findings": {},
+            "why": row["why"], "restates": {}})
+        if row["f"] is not None:
+            line["findings"][row["f"].value] = FindingLine(
+                row["f"].value, labels.value(row["f"]).labels, _true(row["neg"]),
+                _true(row["hedged"]))
+        if row["r"] is not None:
+            line["restates"][row["r"].value] = labels.value(row["r"])
+    return {sec: tuple(sorted((LedgerLine(
+        s, line["pos"], _text(line["text"]) if line["text"] is not None else None,
+        tuple(sorted(line["findings"].values(), key=lambda x: x.iri)),
+        labels.value(line["why"]) if line["why"] is not None else None,
+        tuple(sorted(line["restates"].values(), key=lambda v: v.key)))
+        for s, line in lines.items()), key=_sentence_order))
+        for sec, lines in found.items()}
+
+
+def _sentence_order(line: LedgerLine) -> tuple[bool, int]:
+    """The abstract's Chinese sentences, then its English ones; elsewhere by position."""
+    return (line.text is not None and line.text.lang == "en"), line.position
 
 
 #: Unnumbered sections in the order a journal prints them (by the end of their IRI).

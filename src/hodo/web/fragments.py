@@ -21,8 +21,8 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
-from hodo.i18n import translate
-from hodo.views import Finding, FindingLine, Value
+from hodo.i18n import MESSAGES, translate
+from hodo.views import Change, Finding, FindingLine, Value
 from hodo.web.language import HTML_LANG
 from hodo.web.tables import PageLinks, page_links
 
@@ -79,13 +79,28 @@ def claim(finding: Finding, lang: str, links: PageLinks) -> str:
 
 
 def citations(finding: Finding, lang: str, links: PageLinks) -> str:
-    """The reference numbers a finding cites, ``[3] [12]``, each a link to its entry."""
+    """The reference numbers a finding cites, ``[3] [12]``, each a link to its entry; for a
+    claim the article does not cite, says so."""
+    if finding.uncited:
+        return f'<span class="ref uncited">{escape(translate("page_uncited", lang))}</span>'
     refs = []
     for cited in finding.citations:
         href, number = links.href(cited.iri, lang), escape(cited.number or "?")
         refs.append(f'<a class="ref" href="{escape(href)}">[{number}]</a>' if href
                     else f'<span class="ref">[{number}]</span>')
     return " ".join(refs)
+
+
+def change(found: Change | None, lang: str, links: PageLinks) -> str:
+    """A subject's or object's change in words: "increased level" / "水平升高"."""
+    if found is None:
+        return ""
+    direction = (escape(translate(f"change_{found.direction}", lang))
+                 if f"change_{found.direction}" in MESSAGES else escape(found.direction or ""))
+    aspect = (escape(translate(f"aspect_{found.aspect}", lang))
+              if f"aspect_{found.aspect}" in MESSAGES else escape(found.aspect or ""))
+    words = [aspect, direction] if lang == "zh" else [direction, aspect]
+    return ("" if lang == "zh" else " ").join(w for w in words if w)
 
 
 def finding_link(finding: Finding | FindingLine, lang: str, links: PageLinks) -> str:
@@ -101,7 +116,8 @@ def finding_item(finding: Finding, lang: str, links: PageLinks) -> str:
     sentences = "".join(f'\n  <blockquote class="sentence"{lang_attr(s.lang)}>{escape(s.value)}'
                         "</blockquote>" for s in finding.sentences)
     refs = (f'<span class="refs">{escape(translate("page_references", lang))}: '
-            f'{citations(finding, lang, links)}</span>' if finding.citations else "")
+            f'{citations(finding, lang, links)}</span>' if finding.citations
+            else citations(finding, lang, links))
     section = (f'<span class="sec">{escape(translate("page_section", lang))}: '
                f'{value_link(finding.section, lang, links)}</span>' if finding.section else "")
     return (f'<li class="finding-item">\n    \n'
@@ -154,7 +170,7 @@ def for_page(lang: str, links: PageLinks) -> dict[str, Any]:
         return bound
 
     return {"lang": lang, LINKS: links, "link": bind(value_link), "badges": bind(badges),
-            "claim": bind(claim), "citations": bind(citations),
+            "claim": bind(claim), "citations": bind(citations), "change": bind(change),
             "finding_item": bind(finding_item), "finding_link": bind(finding_link),
             "always": always,
             "la": lambda code: Markup(lang_attr(code, lang))}

@@ -95,6 +95,22 @@ add_messages({
     "page_section_terms": {"en": "Terms this section introduces", "zh": "本节引入的术语"},
     "page_statements": {"en": "Statements", "zh": "陈述"},
     "page_no_findings": {"en": "No findings recorded.", "zh": "未记录研究发现。"},
+    "page_uncited": {"en": "No citation in the article", "zh": "原文未标注引用"},
+    "page_context": {"en": "Population and context", "zh": "人群与背景"},
+    "page_population_of": {"en": "Population with", "zh": "研究人群所患疾病"},
+    "page_compared_with": {"en": "Compared with", "zh": "比较对象"},
+    "page_species": {"en": "Species", "zh": "物种"},
+    "page_subject_change": {"en": "Change in the subject", "zh": "主体的变化"},
+    "page_object_change": {"en": "Change in the object", "zh": "客体的变化"},
+    "page_derived_from": {"en": "Sentence of the article", "zh": "原文中的句子"},
+    "page_ledger": {"en": "The section sentence by sentence", "zh": "本节逐句"},
+    "page_restates": {"en": "restates", "zh": "复述"},
+    "page_article_sentence": {"en": "Sentence of the article", "zh": "文章句子"},
+    "change_increased": {"en": "increased", "zh": "升高"},
+    "change_decreased": {"en": "decreased", "zh": "降低"},
+    "aspect_level": {"en": "level", "zh": "水平"},
+    "aspect_activity": {"en": "activity", "zh": "活性"},
+    "aspect_abundance": {"en": "abundance", "zh": "数量"},
 })
 
 #: The RDF representations linked from every page, by file extension.
@@ -212,11 +228,23 @@ def _by_number(value: views.Value) -> tuple[int, str]:
 
 def _section(store: Any, found: views.Resource, lang: str) -> str:
     part_of = DCTERMS_NS + "isPartOf"
+    known = {s.iri: s for article in tables.page_tables().sections.values() for s in article}
+    # Sentences of the ledger are part of their section too: they are listed apart.
     return _page("section.html", found, lang,
                  findings=tables.page_tables().findings_for("in_section", found.iri),
                  parents=found.values(part_of),
-                 subsections=[s for s in found.sources(part_of)],
+                 subsections=[s for s in found.sources(part_of) if s.iri in known],
+                 sentences=known[found.iri].sentences if found.iri in known else (),
                  terms=found.sources(DCTERMS_NS + "source"))
+
+
+def _sentence(store: Any, found: views.Resource, lang: str) -> str:
+    lines = {line.iri: line for article in tables.page_tables().sections.values()
+             for section in article for line in section.sentences}
+    if found.iri not in lines:
+        return _generic(store, found, lang)
+    return _page("sentence.html", found, lang, line=lines[found.iri],
+                 parents=found.values(DCTERMS_NS + "isPartOf"))
 
 
 def _generic(store: Any, found: views.Resource, lang: str) -> str:
@@ -225,7 +253,7 @@ def _generic(store: Any, found: views.Resource, lang: str) -> str:
 
 RENDERERS: dict[str, Callable[[Any, views.Resource, str], str]] = {
     "term": _term, "finding": _finding, "reference": _reference, "article": _article,
-    "section": _section,
+    "section": _section, "sentence": _sentence,
 }
 
 
