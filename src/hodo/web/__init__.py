@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, current_app
 from werkzeug.routing import PathConverter
 
-from hodo.store import Release, open_release
+from hodo.engine.store import Release, open_release
 from hodo.web.config import configure
 
 EXTENSION = "hodo"
@@ -96,7 +96,7 @@ def _register_template_helpers(app: Flask) -> None:
     """``t(key)`` for page words in the page language; ``local_link`` and ``web_link`` for
     the hrefs of IRIs, which only ever lead to this site or to an http(s) IRI; ``link(value)``
     for a resource named on a page (``hodo.web.fragments``)."""
-    from hodo.i18n import translate
+    from hodo.core.i18n import translate
     from hodo.web import fragments, tables
 
     @app.context_processor

@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl
 from flask import Flask, Response, current_app, request
 from werkzeug.http import parse_etags, unquote_etag
 
-from hodo.query import QueryResult, keywords
+from hodo.engine.query import QueryResult, keywords
 
 #: Settings of this module and their defaults (checked at start-up).
 DEFAULTS: dict[str, Any] = {

@@ -11,8 +11,8 @@ from typing import Any
 
 from flask import Flask
 
-from hodo import paths
-from hodo.namespaces import BASE
+from hodo.core import paths
+from hodo.core.namespaces import BASE
 from hodo.web import caching, ops
 
 

@@ -17,9 +17,9 @@ import threading
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 
-from hodo.formats import Kind, negotiate, offers_for
-from hodo.query import QueryError, refuse_unsafe_update, with_using
-from hodo.rdfinput import InputError, format_for
+from hodo.core.formats import Kind, negotiate, offers_for
+from hodo.core.rdfinput import InputError, format_for
+from hodo.engine.query import QueryError, refuse_unsafe_update, with_using
 from hodo.web import get_release, ops
 from hodo.web.errors import error_response
 from hodo.web.sparql import (
@@ -247,7 +247,7 @@ def _parse(data: bytes, fmt: object) -> list[ox.Triple]:
     Raises:
         ProtocolError: 400 naming the line and column of a syntax error.
     """
-    from hodo.rdfinput import parse_document
+    from hodo.core.rdfinput import parse_document
 
     try:
         graph = parse_document(data, fmt, "upload")  # type: ignore[arg-type]

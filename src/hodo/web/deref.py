@@ -39,10 +39,10 @@ from flask import (
     url_for,
 )
 
-from hodo.build import ARTIFACTS, DATASET_FILE
-from hodo.formats import BY_NAME, Format, by_extension, parse_accept, quality
-from hodo.i18n import add_messages
-from hodo.namespaces import PREFIXES
+from hodo.core.formats import BY_NAME, Format, by_extension, parse_accept, quality
+from hodo.core.i18n import add_messages
+from hodo.core.namespaces import PREFIXES
+from hodo.pipeline.build import ARTIFACTS, DATASET_FILE
 from hodo.web import docs, get_release, pages
 from hodo.web.errors import wants_html
 

@@ -20,10 +20,10 @@ from flask import (
     url_for,
 )
 
-from hodo import docs
-from hodo.build import SHAPES_PREFIX
-from hodo.i18n import add_messages, pick_label
-from hodo.namespaces import shorten
+from hodo.core.i18n import add_messages, pick_label
+from hodo.core.namespaces import shorten
+from hodo.pipeline.build import SHAPES_PREFIX
+from hodo.site import docs
 from hodo.web import get_release
 
 bp = Blueprint("docs", __name__)

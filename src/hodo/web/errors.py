@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from hodo.remote import BackendError
+from hodo.engine.remote import BackendError
 
 bp = Blueprint("errors", __name__)
 

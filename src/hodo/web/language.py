@@ -1,6 +1,6 @@
 """The reader's language on every page: the switch that keeps the reader where they are.
 
-The choice itself (``?lang=``, then ``Accept-Language``, then English) is ``hodo.i18n``'s;
+The choice itself (``?lang=``, then ``Accept-Language``, then English) is ``hodo.core.i18n``'s;
 this module only puts it into the pages.
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request, url_for
 
-from hodo.i18n import LANGUAGES
+from hodo.core.i18n import LANGUAGES
 
 bp = Blueprint("language", __name__)
 

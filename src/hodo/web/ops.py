@@ -3,7 +3,7 @@
 Everything shared between the web server's worker processes (metrics, the rate limiter, the
 slow-query slots) lives in shared memory made in ``init_app``, which runs before the server
 forks, so every worker counts into the same numbers. The query processes themselves are forked
-by each web worker from its own copy of the loaded release (``hodo.workers``).
+by each web worker from its own copy of the loaded release (``hodo.engine.workers``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
-from hodo.query import (
+from hodo.engine.query import (
     Limits,
     NotAcceptable,
     QueryError,
@@ -32,7 +32,7 @@ from hodo.query import (
     normalise,
     precheck,
 )
-from hodo.workers import PoolSettings, SlowSlots, Unavailable, WorkerPool
+from hodo.engine.workers import PoolSettings, SlowSlots, Unavailable, WorkerPool
 
 bp = Blueprint("ops", __name__)
 EXTENSION = "hodo.ops"
@@ -337,7 +337,7 @@ def shutdown(app: Flask) -> None:
 def run_query(store: ox.Store, query: str, accept: str | None = None,
               format_name: str | None = None, *, app: Flask | None = None,
               **kwargs: Any) -> QueryResult:
-    """``hodo.query.execute`` in a query worker, with this server's limits, counted; answered
+    """``hodo.engine.query.execute`` in a query worker, with this server's limits, counted; answered
     from the result cache when the same query was answered before on this release.
 
     ``app`` defaults to the current one (the SPARQL lane calls this outside Flask's contexts).

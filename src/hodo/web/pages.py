@@ -23,10 +23,10 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 
-from hodo import views
-from hodo.i18n import add_messages, choose_language
-from hodo.namespaces import DCTERMS_NS
-from hodo.search import abbreviation
+from hodo.core.i18n import add_messages, choose_language
+from hodo.core.namespaces import DCTERMS_NS
+from hodo.site import views
+from hodo.site.search import abbreviation
 from hodo.web import fragments, get_release, tables
 
 bp = Blueprint("pages", __name__)
@@ -269,7 +269,7 @@ def mappings(found: views.Resource) -> list[tuple[str, views.Value]]:
 
 def xrefs(found: views.Resource) -> list[tuple[str, str | None]]:
     """(cross-reference as written, its IRI when HODO knows its prefix and it is http(s))."""
-    from hodo.namespaces import expand
+    from hodo.core.namespaces import expand
 
     shown: list[tuple[str, str | None]] = []
     for text in found.texts(views.XREF):

@@ -2,7 +2,7 @@
 
 The JSON follows the shapes of the Ontology Lookup Service (OLS) API — ``/api/search``,
 ``/api/ontologies/hodo/terms`` and ``/api/terms`` — so OLS clients can read HODO with little
-change. The query text only ever meets the in-memory index of ``hodo.search``, never SPARQL.
+change. The query text only ever meets the in-memory index of ``hodo.site.search``, never SPARQL.
 The term list holds the release's classes, HODO's own and reused ones (``is_defining_ontology``
 tells them apart); parents and children are ``rdfs:subClassOf``/``subPropertyOf`` between
 named terms, asserted or inferred, and the ``hierarchical*`` relations are the same ones.
@@ -30,9 +30,9 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 
-from hodo.i18n import add_messages
-from hodo.namespaces import OBO_IN_OWL_NS, OBO_NS, OWL_NS
-from hodo.search import (
+from hodo.core.i18n import add_messages
+from hodo.core.namespaces import OBO_IN_OWL_NS, OBO_NS, OWL_NS
+from hodo.site.search import (
     KINDS,
     MAX_LIMIT,
     MAX_QUERY,

@@ -19,8 +19,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.http import HTTP_STATUS_CODES, parse_etags, parse_options_header
 from werkzeug.wsgi import get_current_url
 
-from hodo.build import GRAPH_NAMES, graph_iri
-from hodo.formats import (
+from hodo.core.formats import (
     FORMATS,
     Format,
     Kind,
@@ -30,7 +29,8 @@ from hodo.formats import (
     parse_accept,
     quality,
 )
-from hodo.query import MAX_QUERY_BYTES, NotAcceptable, QueryError, QueryResult
+from hodo.engine.query import MAX_QUERY_BYTES, NotAcceptable, QueryError, QueryResult
+from hodo.pipeline.build import GRAPH_NAMES, graph_iri
 from hodo.web import get_release
 from hodo.web.errors import error_response
 from hodo.web.ops import run_query
@@ -409,9 +409,9 @@ class SparqlLane:
     def _answer(self, environ: dict[str, Any], operation: Operation,
                 default: list[str] | None, named: list[str] | None
                 ) -> tuple[str, list[tuple[str, str]], bytes]:
-        from hodo.remote import BackendError
+        from hodo.engine.remote import BackendError
+        from hodo.engine.workers import Unavailable
         from hodo.web.ops import run_query
-        from hodo.workers import Unavailable
 
         dataset = {}
         if default is not None or named is not None:

@@ -1,6 +1,6 @@
 """The running app's page tables, and the hrefs pages make of IRIs.
 
-The tables (``hodo.pagetables``) are built with the app, before any web worker is forked, so
+The tables (``hodo.site.pagetables``) are built with the app, before any web worker is forked, so
 workers share them and no request pays for them. They remember the store generation they were
 read from: once ``hodo.web.ops.store_changed`` counts a change (curator mode), the next page
 reads them again from the changed store.
@@ -17,8 +17,8 @@ from urllib.parse import quote, urlencode
 
 from flask import Flask, current_app, g, url_for
 
-from hodo.pagetables import PageTables, build
-from hodo.views import web_iri
+from hodo.site.pagetables import PageTables, build
+from hodo.site.views import web_iri
 from hodo.web import ops
 
 EXTENSION = "hodo_page_tables"

@@ -25,7 +25,7 @@ from flask import (
     url_for,
 )
 
-from hodo import paths
+from hodo.core import paths
 
 bp = Blueprint("ui", __name__)
 
@@ -223,7 +223,7 @@ def query_page(lang: str) -> Response:
 
 def page_context(lang: str, config: Mapping[str, Any]) -> dict[str, Any]:
     """Everything ``sparql.html`` needs, for a page in ``lang``."""
-    from hodo.namespaces import PREFIXES, sparql_prologue
+    from hodo.core.namespaces import PREFIXES, sparql_prologue
 
     examples = load_examples(paths.EXAMPLES_DIR)
     prologue = sparql_prologue()

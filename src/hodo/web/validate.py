@@ -21,7 +21,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, render_template, request
 from rdflib import Graph
 
-from hodo.i18n import choose_language, in_language
+from hodo.core.i18n import choose_language, in_language
 from hodo.web import get_release
 from hodo.web.errors import error_response
 
@@ -35,7 +35,7 @@ TIMEOUT_SECONDS = 20.0
 #: Report formats by media type, in the order offered when the client accepts anything.
 MEDIA_TYPES = {"text/html": "html", "application/json": "json", "text/turtle": "turtle",
                "text/plain": "text"}
-_BASE_KEY = "hodo.validate.base"
+_BASE_KEY = "hodo.pipeline.validate.base"
 
 #: Messages of this endpoint, in both languages.
 MESSAGES: dict[str, dict[str, str]] = {
@@ -103,10 +103,10 @@ class Outcome:
 
 def run_job(base: Graph, job: Job) -> Outcome:
     """Parse, merge with ``base`` and validate; render the report (runs in the child)."""
-    from hodo.formats import BY_NAME
-    from hodo.rdfinput import InputError, parse_document
-    from hodo.reason import ReasonerUnavailable
-    from hodo.validate import REPORT_FORMATS, Check, format_html_fragment, validate
+    from hodo.core.formats import BY_NAME
+    from hodo.core.rdfinput import InputError, parse_document
+    from hodo.pipeline.reason import ReasonerUnavailable
+    from hodo.pipeline.validate import REPORT_FORMATS, Check, format_html_fragment, validate
 
     try:
         parse_document(job.data, BY_NAME[job.format_name], job.name, base)
@@ -201,7 +201,7 @@ def _base_graph() -> Graph | None:
 
 def _submission(limit: int, lang: str) -> tuple[bytes, str, str] | Response:
     """The posted data, its format name and a name for messages; or an error response."""
-    from hodo.rdfinput import INPUT_FORMATS, InputError, format_for
+    from hodo.core.rdfinput import INPUT_FORMATS, InputError, format_for
 
     request.max_content_length = limit
     if request.content_length is not None and request.content_length > limit:
@@ -286,7 +286,7 @@ def validate_page() -> Response:
 def _page(lang: str, limit: int, timeout: float, outcome: Outcome | None = None,
           pasted: str = "") -> Response:
     """The form (with what was pasted, to edit and resubmit) and the report, if there is one."""
-    from hodo.rdfinput import INPUT_FORMATS
+    from hodo.core.rdfinput import INPUT_FORMATS
 
     body = render_template("validate.html", lang=lang, formats=INPUT_FORMATS,
                            s=lambda key, **v: say(key, lang, **v), limit=limit, timeout=timeout,

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pyoxigraph as ox
 from flask import Blueprint, Response, request, url_for
 
-from hodo.build import graph_iri
-from hodo.formats import Kind, negotiate, offers_for
-from hodo.namespaces import HODO, VOID
+from hodo.core.formats import Kind, negotiate, offers_for
+from hodo.core.namespaces import HODO, VOID
+from hodo.pipeline.build import graph_iri
 from hodo.web import get_release
 from hodo.web.errors import error_response
 

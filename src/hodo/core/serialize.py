@@ -15,7 +15,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, URIRef
 from rdflib.compare import to_canonical_graph
 
-from hodo.namespaces import PREFIXES
+from hodo.core.namespaces import PREFIXES
 
 
 def canonical(graph: Graph) -> Graph:

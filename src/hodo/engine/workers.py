@@ -38,8 +38,8 @@ from typing import Any, NoReturn
 
 import pyoxigraph as ox
 
-from hodo.formats import BY_NAME
-from hodo.query import Limits, NotAcceptable, QueryError, QueryResult, execute
+from hodo.core.formats import BY_NAME
+from hodo.engine.query import Limits, NotAcceptable, QueryError, QueryResult, execute
 
 #: The child's end of its pipe, after every other descriptor above stderr is closed (unless an
 #: on-disk store's file has that number: then the pipe keeps the number it has).
@@ -827,7 +827,7 @@ def _decode(header: dict[str, Any], body: bytes) -> QueryResult:
     if error == "not_acceptable":
         raise NotAcceptable([BY_NAME[name] for name in header["offers"]])
     if error == "query":
-        from hodo import query
+        from hodo.engine import query
 
         cls = query.ResultTooLarge if header.get("class") == "ResultTooLarge" else QueryError
         raise cls(str(header["message"]), str(header["reason"]))

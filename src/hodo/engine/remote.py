@@ -26,10 +26,10 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import pyoxigraph as ox
 
-from hodo import paths
-from hodo.build import DATASET_FILE, GRAPH_NAMES, graph_iri
-from hodo.query import QueryError, ResultTooLarge
-from hodo.store import Release, ReleaseError, check_release_file
+from hodo.core import paths
+from hodo.engine.query import QueryError, ResultTooLarge
+from hodo.engine.store import Release, ReleaseError, check_release_file
+from hodo.pipeline.build import DATASET_FILE, GRAPH_NAMES, graph_iri
 
 #: HODO's named graphs: the union default graph, and the only graphs ``GRAPH ?g`` sees.
 HODO_GRAPHS = tuple(str(graph_iri(name)) for name in GRAPH_NAMES)

@@ -30,8 +30,8 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
-from hodo import paths
-from hodo.build import DATASET_FILE
+from hodo.core import paths
+from hodo.pipeline.build import DATASET_FILE
 
 
 class ReleaseError(Exception):
@@ -72,7 +72,7 @@ class OwnGraphs:
     """
 
     def __init__(self, store: ox.Store) -> None:
-        from hodo.build import GRAPH_NAMES, graph_iri
+        from hodo.pipeline.build import GRAPH_NAMES, graph_iri
 
         self.store = store
         self.graphs = [ox.NamedNode(str(graph_iri(name))) for name in GRAPH_NAMES]
@@ -137,7 +137,7 @@ def check_release_file(path: Path) -> None:
     Raises:
         ReleaseError: ``SHA256SUMS`` cannot be read, or the file does not match it.
     """
-    from hodo.build import CHECKSUMS_FILE, read_checksums
+    from hodo.pipeline.build import CHECKSUMS_FILE, read_checksums
 
     sums = path.parent / CHECKSUMS_FILE
     try:
@@ -168,7 +168,7 @@ def one_line(error: BaseException) -> str:
 def open_release(config: Mapping[str, Any]) -> Release:
     """The release the server answers from, as the configuration says.
 
-    ``HODO_BACKEND``: a remote SPARQL server (``hodo.remote``); ``HODO_STORE``: an on-disk
+    ``HODO_BACKEND``: a remote SPARQL server (``hodo.engine.remote``); ``HODO_STORE``: an on-disk
     store made by ``hodo load``, with the release's graphs beside its own; else the release
     file, in memory.
 
@@ -177,7 +177,7 @@ def open_release(config: Mapping[str, Any]) -> Release:
     """
     dist = Path(config["HODO_DIST"]) if config.get("HODO_DIST") else None
     if config.get("HODO_BACKEND"):
-        from hodo.remote import open_remote_release
+        from hodo.engine.remote import open_remote_release
         from hodo.web.ops import read_settings
 
         settings = read_settings(config)
@@ -348,7 +348,7 @@ def _build(inputs: list[_Input], release_file: Path, folder: Path,
 def _load_input(store: ox.Store, item: _Input, on_progress: Callable[[int], None]
                 ) -> dict[str, Any]:
     """Bulk-load one file into its graph; what the manifest records of it."""
-    from hodo.rdfinput import InputError, _base, check_xml_prolog
+    from hodo.core.rdfinput import InputError, _base, check_xml_prolog
 
     if item.fmt == ox.RdfFormat.RDF_XML:
         with _opened(item) as prolog:
@@ -449,7 +449,7 @@ def _opened(item: _Input) -> Iterator[IO[bytes]]:
 
 def _obo_ntriples(stream: IO[bytes]) -> IO[bytes]:
     """N-Triples converted from an OBO file as it is read (never the whole file in memory)."""
-    from hodo.obo import convert
+    from hodo.core.obo import convert
 
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace")
     return io.BufferedReader(_Chunks(convert(text)), 1 << 20)
@@ -461,7 +461,7 @@ def _format_name(item: _Input) -> str:
 
 def _syntax(error: SyntaxError, item: _Input) -> str:
     """``line L, column C: what`` from the parser's message, when it gives a position."""
-    from hodo.rdfinput import _OX_POSITION
+    from hodo.core.rdfinput import _OX_POSITION
 
     message = _OX_POSITION.sub("", " ".join(str(error.msg or error).split()))
     if "LoadDocumentCallback" in message:
@@ -629,7 +629,7 @@ def open_disk_release(store_dir: Path, dist: Path | None = None) -> Release:
         raise ReleaseError(f"{store_dir}: cannot open the store, it is damaged or "
                            f"incomplete: {one_line(error)}; run `hodo load --replace` "
                            "again") from None
-    from hodo.workers import keep_store_files
+    from hodo.engine.workers import keep_store_files
 
     keep_store_files(store, store_dir)
     return Release(OwnGraphs(store), version, release_file, endpoint=store)

@@ -173,7 +173,7 @@ def _clash(graph: Graph, classes: set[URIRef]) -> tuple[URIRef, URIRef] | None:
 
 
 def _short(node: object) -> str:
-    from hodo.namespaces import shorten
+    from hodo.core.namespaces import shorten
 
     return shorten(str(node)) if isinstance(node, URIRef) else (
         f'"{node}"' if isinstance(node, Literal) else str(node))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-#: The repository root: ``src/hodo/paths.py`` sits three levels below it.
-ROOT = Path(__file__).resolve().parents[2]
+#: The repository root: ``src/hodo/core/paths.py`` sits four levels below it.
+ROOT = Path(__file__).resolve().parents[3]
 
 ONTOLOGY_DIR = ROOT / "ontology"
 IMPORTS_DIR = ONTOLOGY_DIR / "imports"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from hodo.namespaces import (
+from hodo.core.namespaces import (
     BASE,
     OBO_IN_OWL_NS,
     OBO_NS,

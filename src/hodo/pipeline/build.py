@@ -20,13 +20,14 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.exceptions import ParserError
 from rdflib.namespace import DCTERMS, OWL, RDF, XSD
 
-from hodo import __version__, paths
-from hodo.namespaces import BASE, HODO, VOID
-from hodo.reason import ReasonerReport, reason
+from hodo import __version__
+from hodo.core import paths
+from hodo.core.namespaces import BASE, HODO, VOID
+from hodo.pipeline.reason import ReasonerReport, reason
 
 if TYPE_CHECKING:
-    from hodo.validate import Problem
-from hodo.serialize import to_bytes, to_nquads
+    from hodo.pipeline.validate import Problem
+from hodo.core.serialize import to_bytes, to_nquads
 
 ONTOLOGY_IRI = URIRef(BASE + "hodo.owl")
 
@@ -97,7 +98,7 @@ class QualityError(Exception):
     """QC rules of severity ERROR (``ontology/sparql/qc/profile.tsv``) found problems."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
-        from hodo.validate import rule_name
+        from hodo.pipeline.validate import rule_name
 
         shown = [f"{p.focus} {rule_name(p)}: {p.value or ''}" for p in problems[:10]]
         more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
@@ -122,7 +123,7 @@ def parse_file(path: Path, graph: Graph | None = None) -> Graph:
     Raises:
         InputError: the file is missing, unreadable or not valid RDF, with file and line.
     """
-    from hodo.formats import by_extension
+    from hodo.core.formats import by_extension
 
     graph = Graph() if graph is None else graph
     fmt = by_extension(path.suffix)
@@ -225,7 +226,7 @@ def assemble(ontology_dir: Path = paths.ONTOLOGY_DIR) -> tuple[str, dict[str, Gr
         InconsistentError: HermiT finds the sources inconsistent.
         QualityError: a QC rule of severity ERROR finds problems.
     """
-    from hodo.validate import qc_errors
+    from hodo.pipeline.validate import qc_errors
 
     graphs = load_sources(ontology_dir)
     version = release_version(graphs["ontology"])
@@ -244,7 +245,7 @@ def assemble(ontology_dir: Path = paths.ONTOLOGY_DIR) -> tuple[str, dict[str, Gr
 
 def _mappings(ontology_dir: Path) -> Graph:
     """The SSSOM mapping set as SKOS triples (kept out of reasoning: they are not axioms)."""
-    from hodo.mappings import MAPPINGS_FILE, MappingError, mapping_graph, read_mapping_set
+    from hodo.pipeline.mappings import MAPPINGS_FILE, MappingError, mapping_graph, read_mapping_set
 
     try:
         return mapping_graph(read_mapping_set(ontology_dir / "mappings" / MAPPINGS_FILE))
@@ -258,8 +259,8 @@ def write_release(version: str, graphs: dict[str, Graph], out_dir: Path,
     file."""
     import json
 
-    from hodo.mappings import MAPPINGS_FILE
-    from hodo.namespaces import jsonld_context
+    from hodo.core.namespaces import jsonld_context
+    from hodo.pipeline.mappings import MAPPINGS_FILE
 
     out_dir.mkdir(parents=True, exist_ok=True)
     merged = union(graphs[name] for name in GRAPH_NAMES)

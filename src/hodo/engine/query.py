@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 from pyparsing import ParseResults
 
-from hodo.formats import Format, Kind, negotiate, offers_for
+from hodo.core.formats import Format, Kind, negotiate, offers_for
 
 #: Queries longer than this are refused before any parser sees them.
 MAX_QUERY_BYTES = 64 * 1024
@@ -68,7 +68,7 @@ def precheck(query: str) -> None:
     >>> precheck("(" * 100)
     Traceback (most recent call last):
     ...
-    hodo.query.QueryError: query nests deeper than 64 levels
+    hodo.engine.query.QueryError: query nests deeper than 64 levels
     """
     if len(query.encode("utf-8", "surrogatepass")) > MAX_QUERY_BYTES:
         raise QueryError(f"query longer than {MAX_QUERY_BYTES} bytes", "too_large")

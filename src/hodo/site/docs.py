@@ -17,8 +17,8 @@ from rdflib import OWL, RDF, RDFS, Graph
 from rdflib import BNode as RBNode
 from rdflib.namespace import SH
 
-from hodo import paths
-from hodo.namespaces import BASE, shorten
+from hodo.core import paths
+from hodo.core.namespaces import BASE, shorten
 
 ONTOLOGY_IRI = BASE + "hodo.owl"
 GRAPHS = ("ontology", "imports", "mappings", "findings", "inferred", "metadata")
@@ -275,7 +275,7 @@ def shapes(shapes_dir: Path = paths.SHAPES_DIR, pattern: str = "*.ttl") -> list[
 
     A release folder holds the shapes as ``shapes-<file>``: pass ``pattern="shapes-*.ttl"``.
     """
-    from hodo.build import SHAPES_PREFIX, parse_file
+    from hodo.pipeline.build import SHAPES_PREFIX, parse_file
 
     graph = Graph()
     home: dict[Any, str] = {}
@@ -352,7 +352,7 @@ MEDIA_TYPES = {".tsv": "text/tab-separated-values; charset=utf-8",
 
 def media_type(name: str) -> str:
     """The media type of a release file, from the formats table where it has one."""
-    from hodo.formats import by_extension
+    from hodo.core.formats import by_extension
 
     suffix = Path(name).suffix
     if name == "context.jsonld":
@@ -366,7 +366,7 @@ def media_type(name: str) -> str:
 def downloads(dist: Path) -> list[Download]:
     """The release files, then the SHACL shapes the release carries, each hashed from its bytes.
     """
-    from hodo.build import SHAPES_PREFIX, read_checksums
+    from hodo.pipeline.build import SHAPES_PREFIX, read_checksums
 
     listed = read_checksums(dist)
     files = [p for p in sorted(dist.iterdir()) if p.is_file() and not p.name.endswith(".tmp")

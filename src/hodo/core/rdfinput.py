@@ -18,9 +18,9 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from hodo.formats import BY_NAME, Format, by_extension
+from hodo.core.formats import BY_NAME, Format, by_extension
 
-#: File extensions curators use besides the ones of :mod:`hodo.formats`.
+#: File extensions curators use besides the ones of :mod:`hodo.core.formats`.
 EXTENSION_ALIASES = {"rdf": "rdfxml", "xml": "rdfxml", "json": "jsonld", "n3": "turtle"}
 #: Formats a curator may send: every graph and dataset format of the format table.
 INPUT_FORMATS = ("turtle", "ntriples", "rdfxml", "jsonld", "nquads", "trig")
@@ -47,7 +47,7 @@ def format_for(name: str, media_type: str | None = None) -> Format:
     Raises:
         InputError: the format is not one HODO reads.
     """
-    from hodo.formats import ALIASES, BY_MEDIA_TYPE
+    from hodo.core.formats import ALIASES, BY_MEDIA_TYPE
 
     if media_type:
         media = media_type.split(";")[0].strip().lower()

@@ -21,9 +21,9 @@ import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDFS, SH
 
-from hodo import paths
-from hodo.i18n import in_language
-from hodo.reason import reason
+from hodo.core import paths
+from hodo.core.i18n import in_language
+from hodo.pipeline.reason import reason
 
 
 class Severity(Enum):
@@ -81,7 +81,7 @@ class ShapesError(Exception):
 
 def load_shapes(shapes_dir: Path = paths.SHAPES_DIR) -> Graph:
     """Every shapes file at the top of ``shapes/`` (examples are fixtures, not shapes)."""
-    from hodo.build import parse_file
+    from hodo.pipeline.build import parse_file
 
     shapes = Graph()
     for path in sorted(shapes_dir.glob("*.ttl")):
@@ -357,10 +357,10 @@ def release_sources(ontology_dir: Path = paths.ONTOLOGY_DIR) -> Graph:
     mappings of the SSSOM set (the release adds only the reasoner's conclusions and metadata).
 
     Raises:
-        hodo.build.InputError: a source file is unusable.
+        hodo.pipeline.build.InputError: a source file is unusable.
     """
-    from hodo.build import InputError, load_sources, union
-    from hodo.mappings import MAPPINGS_FILE, MappingError, mapping_graph, read_mapping_set
+    from hodo.pipeline.build import InputError, load_sources, union
+    from hodo.pipeline.mappings import MAPPINGS_FILE, MappingError, mapping_graph, read_mapping_set
 
     data = union(load_sources(ontology_dir).values())
     mappings = ontology_dir / "mappings" / MAPPINGS_FILE
@@ -466,7 +466,7 @@ def grouped(report: ValidationReport) -> list[tuple[str, list[Problem]]]:
 
 def format_text(report: ValidationReport, data: Graph, lang: str = "en") -> str:
     """A readable report, grouped by resource, in English or Chinese."""
-    from hodo.namespaces import shorten
+    from hodo.core.namespaces import shorten
 
     if not report.problems:
         return word("ok", lang)
@@ -498,7 +498,7 @@ def to_shacl_report(report: ValidationReport) -> Graph:
     from rdflib import BNode
     from rdflib.namespace import RDF, XSD
 
-    from hodo.build import ONTOLOGY_IRI
+    from hodo.pipeline.build import ONTOLOGY_IRI
 
     graph = Graph()
     graph.bind("sh", SH)
@@ -540,7 +540,7 @@ def format_json(report: ValidationReport, data: Graph, lang: str = "en") -> str:
 
 def report_context(report: ValidationReport, data: Graph, lang: str) -> dict[str, Any]:
     """What the HTML templates need to show a report."""
-    from hodo.namespaces import shorten
+    from hodo.core.namespaces import shorten
 
     return {
         "report": report, "lang": lang, "groups": grouped(report),
@@ -555,7 +555,7 @@ def _templates() -> Any:
     import jinja2
 
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "web" / "templates"),
+        loader=jinja2.FileSystemLoader(Path(__file__).parents[1] / "web" / "templates"),
         autoescape=True,
     )
 

@@ -16,7 +16,7 @@ import yaml
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
-from hodo.namespaces import HODO, VOID
+from hodo.core.namespaces import HODO, VOID
 
 MAPPINGS_FILE = "hodo.sssom.tsv"
 #: The SKOS mapping predicates SSSOM allows for class-to-class mappings HODO publishes.
