@@ -13,16 +13,16 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import OWL
 
 from hodo.core.paths import SHAPES_DIR
-from hodo.pipeline.build import (
+from hodo.core.release import (
     ARTIFACTS,
     CHECKSUMS_FILE,
     CONTEXT_FILE,
     DATASET_FILE,
     GRAPH_NAMES,
     SHAPES_PREFIX,
-    BuildReport,
     graph_iri,
 )
+from hodo.pipeline.build import BuildReport
 from hodo.pipeline.mappings import MAPPINGS_FILE
 from tests.terms import ONTOLOGY
 

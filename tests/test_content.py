@@ -9,7 +9,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
 from hodo.core.paths import ARTICLE_TEXT
-from hodo.pipeline.build import hand_edited_graph
+from hodo.pipeline.sources import hand_edited_graph
 from tests.terms import FINDING, SOURCE_SENTENCE
 
 CONTENT = hand_edited_graph()

@@ -9,8 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from hodo.core import paths
+from hodo.core.release import CHECKSUMS_FILE, read_checksums
 from hodo.engine.store import Release
-from hodo.pipeline.build import CHECKSUMS_FILE, read_checksums
 from hodo.pipeline.mappings import MAPPINGS_FILE
 
 SHAPES = sorted(p.name for p in paths.SHAPES_DIR.glob("*.ttl"))

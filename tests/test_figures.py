@@ -10,7 +10,7 @@ import pytest
 from rdflib import Literal, URIRef
 
 from hodo.core.paths import ARTICLE_TEXT
-from hodo.pipeline.build import hand_edited_graph
+from hodo.pipeline.sources import hand_edited_graph
 
 SCHEMA = "http://schema.org/"
 #: Patterns that mark a figure in the Chinese text (after whitespace is removed).

@@ -18,7 +18,7 @@ from hodo.core import paths
 from hodo.core.namespaces import OBOINOWL
 from hodo.core.serialize import to_bytes
 from hodo.pipeline import imports as imp
-from hodo.pipeline.build import hand_edited_graph, module_files, parse_file
+from hodo.pipeline.sources import hand_edited_graph, module_files, parse_file
 
 USED = imp.used_external_terms(hand_edited_graph())
 IMPORTED = Graph()

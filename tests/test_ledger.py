@@ -9,8 +9,8 @@ import pytest
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, SKOS
 
-from hodo.pipeline.build import hand_edited_graph
 from hodo.pipeline.sentences import CORRECTION, Sentence, article_sentences, squeeze
+from hodo.pipeline.sources import hand_edited_graph
 from tests.terms import FINDING, SOURCE_SENTENCE
 
 HODO = "https://w3id.org/hodo/"

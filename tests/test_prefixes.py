@@ -24,7 +24,7 @@ from hodo.core.namespaces import (
     sparql_prologue,
 )
 from hodo.pipeline import imports as imp
-from hodo.pipeline.build import hand_edited_graph, module_files, parse_file
+from hodo.pipeline.sources import hand_edited_graph, module_files, parse_file
 
 DECLARATION = re.compile(r"^@prefix\s+([A-Za-z][\w-]*)?:\s*<([^>]*)>", re.MULTILINE)
 TURTLE_FILES = sorted([*paths.ONTOLOGY_DIR.rglob("*.ttl"), *paths.SHAPES_DIR.rglob("*.ttl")])

@@ -10,7 +10,7 @@ from rdflib.namespace import DCTERMS, RDF
 
 from hodo.core import paths
 from hodo.engine.store import Release
-from hodo.pipeline.build import hand_edited_graph
+from hodo.pipeline.sources import hand_edited_graph
 from hodo.site import stats
 
 DOCO_SECTION = URIRef("http://purl.org/spar/doco/Section")

@@ -15,7 +15,7 @@ from rdflib.namespace import RDF, SH
 
 from hodo.cli import main
 from hodo.core.rdfinput import parse_path
-from hodo.pipeline.build import load_sources, union
+from hodo.pipeline.sources import load_sources, union
 from hodo.pipeline.validate import REPORT_FORMATS, Check, ValidationReport, validate
 from tests.conftest import DATA
 

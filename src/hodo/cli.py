@@ -46,8 +46,9 @@ def build(out: Path | None) -> None:
     severity ERROR (exit code 1 when any finds a problem). The same sources give byte-identical
     files.
     """
-    from hodo.pipeline.build import InconsistentError, InputError, QualityError
+    from hodo.pipeline.build import InconsistentError, QualityError
     from hodo.pipeline.build import build as run_build
+    from hodo.pipeline.sources import InputError
 
     try:
         report = run_build(out)
@@ -91,8 +92,8 @@ def validate(files: Sequence[Path], lang: str, report_format: str, output: Path 
     """
     from hodo.core.rdfinput import InputError as DocumentError
     from hodo.core.rdfinput import parse_path
-    from hodo.pipeline.build import InputError
     from hodo.pipeline.reason import ReasonerUnavailable
+    from hodo.pipeline.sources import InputError
     from hodo.pipeline.validate import REPORT_FORMATS, Check, QcError, ShapesError, release_sources
     from hodo.pipeline.validate import validate as run_validate
 
@@ -272,7 +273,7 @@ def imports_command(cache: Path | None, files: tuple[str, ...]) -> None:
     ontologies are regenerated too.
     """
     from hodo.pipeline import imports as imp
-    from hodo.pipeline.build import InputError, hand_edited_graph
+    from hodo.pipeline.sources import InputError, hand_edited_graph
 
     cache = cache or paths.cache_dir() / "wheels"
     try:

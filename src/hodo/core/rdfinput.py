@@ -18,6 +18,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from hodo.core.errors import UsageError
 from hodo.core.formats import BY_NAME, Format, by_extension
 
 #: File extensions curators use besides the ones of :mod:`hodo.core.formats`.
@@ -26,7 +27,7 @@ EXTENSION_ALIASES = {"rdf": "rdfxml", "xml": "rdfxml", "json": "jsonld", "n3": "
 INPUT_FORMATS = ("turtle", "ntriples", "rdfxml", "jsonld", "nquads", "trig")
 
 
-class InputError(Exception):
+class InputError(UsageError):
     """The document cannot be used; the message names it and, for syntax, line and column."""
 
 

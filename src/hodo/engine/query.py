@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 from pyparsing import ParseResults
 
+from hodo.core.errors import HodoError, UsageError
 from hodo.core.formats import Format, Kind, negotiate, offers_for
 
 #: Queries longer than this are refused before any parser sees them.
@@ -25,7 +26,7 @@ MAX_QUERY_BYTES = 64 * 1024
 MAX_NESTING = 64
 
 
-class QueryError(Exception):
+class QueryError(UsageError):
     """The query cannot be run as sent (HTTP 400): bad syntax or a refused feature.
 
     ``reason`` is a short fixed word (``syntax``, ``service``, ``dataset`` ...) that metrics
@@ -44,8 +45,10 @@ class ResultTooLarge(QueryError):
     """The result is larger than the configured cap: refused whole, never cut short."""
 
 
-class NotAcceptable(Exception):
+class NotAcceptable(HodoError):
     """No format the client accepts can carry this result (HTTP 406)."""
+
+    http_status = 406
 
     def __init__(self, offers: list[Format]) -> None:
         super().__init__("acceptable formats: " + ", ".join(f.media_type for f in offers))

@@ -27,9 +27,10 @@ from urllib.parse import quote, urlencode, urlsplit
 import pyoxigraph as ox
 
 from hodo.core import paths
+from hodo.core.errors import NotAvailable
+from hodo.core.release import DATASET_FILE, GRAPH_NAMES, graph_iri
 from hodo.engine.query import QueryError, ResultTooLarge
 from hodo.engine.store import Release, ReleaseError, check_release_file
-from hodo.pipeline.build import DATASET_FILE, GRAPH_NAMES, graph_iri
 
 #: HODO's named graphs: the union default graph, and the only graphs ``GRAPH ?g`` sees.
 HODO_GRAPHS = tuple(str(graph_iri(name)) for name in GRAPH_NAMES)
@@ -51,11 +52,11 @@ _BLANK_QUADS = ("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o "
                 "FILTER(isBlank(?s) || isBlank(?o)) } }")
 
 
-class BackendError(Exception):
+class BackendError(NotAvailable):
     """The remote server failed (HTTP 502) or did not answer in time (HTTP 504)."""
 
     def __init__(self, message: str, status: int = 502) -> None:
-        super().__init__(message)
+        super().__init__(message, status=status)
         self.status = status
 
 

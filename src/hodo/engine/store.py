@@ -20,7 +20,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,14 +31,15 @@ from urllib.parse import quote
 import pyoxigraph as ox
 
 from hodo.core import paths
-from hodo.pipeline.build import DATASET_FILE
+from hodo.core.errors import HodoError, NotAvailable
+from hodo.core.release import DATASET_FILE
 
 
-class ReleaseError(Exception):
+class ReleaseError(NotAvailable):
     """The release is missing or unreadable; the message names the file."""
 
 
-class LoadError(Exception):
+class LoadError(HodoError):
     """A file could not be loaded into an on-disk store; nothing half-written is left."""
 
 
@@ -72,7 +73,7 @@ class OwnGraphs:
     """
 
     def __init__(self, store: ox.Store) -> None:
-        from hodo.pipeline.build import GRAPH_NAMES, graph_iri
+        from hodo.core.release import GRAPH_NAMES, graph_iri
 
         self.store = store
         self.graphs = [ox.NamedNode(str(graph_iri(name))) for name in GRAPH_NAMES]
@@ -137,7 +138,7 @@ def check_release_file(path: Path) -> None:
     Raises:
         ReleaseError: ``SHA256SUMS`` cannot be read, or the file does not match it.
     """
-    from hodo.pipeline.build import CHECKSUMS_FILE, read_checksums
+    from hodo.core.release import CHECKSUMS_FILE, read_checksums
 
     sums = path.parent / CHECKSUMS_FILE
     try:
@@ -163,30 +164,6 @@ def check_release_file(path: Path) -> None:
 def one_line(error: BaseException) -> str:
     """An exception's message on one line (RocksDB's and parsers' may span several)."""
     return " ".join(str(error).split()).rstrip(".") or type(error).__name__
-
-
-def open_release(config: Mapping[str, Any]) -> Release:
-    """The release the server answers from, as the configuration says.
-
-    ``HODO_BACKEND``: a remote SPARQL server (``hodo.engine.remote``); ``HODO_STORE``: an on-disk
-    store made by ``hodo load``, with the release's graphs beside its own; else the release
-    file, in memory.
-
-    Raises:
-        ReleaseError: the release, store or backend cannot be used; the message says which.
-    """
-    dist = Path(config["HODO_DIST"]) if config.get("HODO_DIST") else None
-    if config.get("HODO_BACKEND"):
-        from hodo.engine.remote import open_remote_release
-        from hodo.web.ops import read_settings
-
-        settings = read_settings(config)
-        return open_remote_release(str(config["HODO_BACKEND"]), dist,
-                                   timeout=settings.pool.deadline,
-                                   max_bytes=settings.limits.max_bytes)
-    if config.get("HODO_STORE"):
-        return open_disk_release(Path(config["HODO_STORE"]), dist)
-    return load_release(dist)
 
 
 @dataclass(frozen=True)

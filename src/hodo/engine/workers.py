@@ -38,6 +38,7 @@ from typing import Any, NoReturn
 
 import pyoxigraph as ox
 
+from hodo.core.errors import NotAvailable
 from hodo.core.formats import BY_NAME
 from hodo.engine.query import Limits, NotAcceptable, QueryError, QueryResult, execute
 
@@ -55,7 +56,7 @@ _SIGNALS_TO_RESET = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGC
                      "SIGWINCH", "SIGTTIN", "SIGTTOU", "SIGABRT", "SIGPIPE")
 
 
-class Unavailable(Exception):
+class Unavailable(NotAvailable):
     """The query could not be answered now (HTTP 503 with Retry-After).
 
     ``reason`` is a fixed word for metrics: ``timeout``, ``crash``, ``busy``, ``overloaded``.

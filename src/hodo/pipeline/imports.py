@@ -25,6 +25,7 @@ from typing import Any
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS
 
+from hodo.core.errors import UsageError
 from hodo.core.namespaces import DEFINITION, HODO, OBO, OBOINOWL, PREFIXES, REPLACED_BY, VOID
 
 #: The wheels that carry ontology data, by distribution name.
@@ -79,7 +80,7 @@ class Source:
     hierarchy: bool = True
 
 
-class ImportError_(Exception):
+class ImportError_(UsageError):
     """A source file is missing or does not hold what is expected."""
 
 

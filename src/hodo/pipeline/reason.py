@@ -19,10 +19,12 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 from rdflib.term import Node
 
+from hodo.core.errors import NotAvailable
+
 log = logging.getLogger(__name__)
 
 
-class ReasonerUnavailable(Exception):
+class ReasonerUnavailable(NotAvailable):
     """HermiT could not be run (no Java, or owlready2 failed for another reason)."""
 
 

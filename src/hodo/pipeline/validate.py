@@ -22,8 +22,11 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDFS, SH
 
 from hodo.core import paths
+from hodo.core.errors import HodoError
 from hodo.core.i18n import in_language
+from hodo.core.release import ONTOLOGY_IRI
 from hodo.pipeline.reason import reason
+from hodo.pipeline.sources import InputError, load_sources, parse_file, union
 
 
 class Severity(Enum):
@@ -75,14 +78,12 @@ class ValidationReport:
                           indent=2)
 
 
-class ShapesError(Exception):
+class ShapesError(HodoError):
     """The shapes graph itself is broken (a shapes file, not the data, needs fixing)."""
 
 
 def load_shapes(shapes_dir: Path = paths.SHAPES_DIR) -> Graph:
     """Every shapes file at the top of ``shapes/`` (examples are fixtures, not shapes)."""
-    from hodo.pipeline.build import parse_file
-
     shapes = Graph()
     for path in sorted(shapes_dir.glob("*.ttl")):
         parse_file(path, shapes)
@@ -267,7 +268,7 @@ class QcRule:
         return QC_BASE + self.name
 
 
-class QcError(Exception):
+class QcError(HodoError):
     """The QC rules or their profile are malformed (a rule without a severity, or the reverse)."""
 
 
@@ -357,9 +358,8 @@ def release_sources(ontology_dir: Path = paths.ONTOLOGY_DIR) -> Graph:
     mappings of the SSSOM set (the release adds only the reasoner's conclusions and metadata).
 
     Raises:
-        hodo.pipeline.build.InputError: a source file is unusable.
+        hodo.pipeline.sources.InputError: a source file is unusable.
     """
-    from hodo.pipeline.build import InputError, load_sources, union
     from hodo.pipeline.mappings import MAPPINGS_FILE, MappingError, mapping_graph, read_mapping_set
 
     data = union(load_sources(ontology_dir).values())
@@ -497,8 +497,6 @@ def to_shacl_report(report: ValidationReport) -> Graph:
     """
     from rdflib import BNode
     from rdflib.namespace import RDF, XSD
-
-    from hodo.pipeline.build import ONTOLOGY_IRI
 
     graph = Graph()
     graph.bind("sh", SH)

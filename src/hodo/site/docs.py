@@ -275,7 +275,8 @@ def shapes(shapes_dir: Path = paths.SHAPES_DIR, pattern: str = "*.ttl") -> list[
 
     A release folder holds the shapes as ``shapes-<file>``: pass ``pattern="shapes-*.ttl"``.
     """
-    from hodo.pipeline.build import SHAPES_PREFIX, parse_file
+    from hodo.core.release import SHAPES_PREFIX
+    from hodo.pipeline.sources import parse_file
 
     graph = Graph()
     home: dict[Any, str] = {}
@@ -366,7 +367,7 @@ def media_type(name: str) -> str:
 def downloads(dist: Path) -> list[Download]:
     """The release files, then the SHACL shapes the release carries, each hashed from its bytes.
     """
-    from hodo.pipeline.build import SHAPES_PREFIX, read_checksums
+    from hodo.core.release import SHAPES_PREFIX, read_checksums
 
     listed = read_checksums(dist)
     files = [p for p in sorted(dist.iterdir()) if p.is_file() and not p.name.endswith(".tmp")

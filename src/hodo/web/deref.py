@@ -42,9 +42,10 @@ from flask import (
 from hodo.core.formats import BY_NAME, Format, by_extension, parse_accept, quality
 from hodo.core.i18n import add_messages
 from hodo.core.namespaces import PREFIXES
-from hodo.pipeline.build import ARTIFACTS, DATASET_FILE
-from hodo.web import docs, get_release, pages
+from hodo.core.release import ARTIFACTS, DATASET_FILE
+from hodo.web import docs, pages
 from hodo.web.errors import wants_html
+from hodo.web.state import get_release
 
 bp = Blueprint("deref", __name__)
 

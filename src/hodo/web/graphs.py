@@ -14,7 +14,8 @@ from flask import Blueprint, Response, current_app, g, jsonify, render_template,
 
 from hodo.core.i18n import add_messages, translate
 from hodo.site import diagrams
-from hodo.web import get_release, tables
+from hodo.web import tables
+from hodo.web.state import get_release
 from hodo.web.ui import VENDOR_FILES, node_modules
 
 bp = Blueprint("graphs", __name__)

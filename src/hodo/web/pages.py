@@ -27,7 +27,8 @@ from hodo.core.i18n import add_messages, choose_language
 from hodo.core.namespaces import DCTERMS_NS
 from hodo.site import views
 from hodo.site.search import abbreviation
-from hodo.web import fragments, get_release, tables
+from hodo.web import fragments, tables
+from hodo.web.state import get_release
 
 bp = Blueprint("pages", __name__)
 

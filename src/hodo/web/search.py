@@ -21,7 +21,6 @@ import pyoxigraph as ox
 from flask import (
     Blueprint,
     Response,
-    current_app,
     g,
     json,
     render_template,
@@ -40,13 +39,13 @@ from hodo.site.search import (
     SearchIndex,
     Term,
 )
-from hodo.web import get_release
 from hodo.web.errors import error_response
+from hodo.web.state import get_release
+from hodo.web.state import state as app_state
 from hodo.web.tables import page_links
 
 bp = Blueprint("search", __name__)
 
-INDEX = "hodo_search"
 ONTOLOGY = "hodo"
 PAGE_SIZE = 20
 DEFINITION = OBO_NS + "IAO_0000115"
@@ -83,15 +82,16 @@ add_messages({
 def _build_index(state: BlueprintSetupState) -> None:
     """Build the index with the app (about 30 ms), before any worker is forked, so that
     workers share it and no request pays for it."""
-    state.app.extensions[INDEX] = SearchIndex.from_store(state.app.extensions["hodo"].store)
+    held = app_state(state.app)
+    held.search_index = SearchIndex.from_store(held.release.store)
 
 
 def get_index() -> SearchIndex:
     """The app's index (built again if someone dropped it)."""
-    index = current_app.extensions.get(INDEX)
-    if index is None:
-        index = current_app.extensions[INDEX] = SearchIndex.from_store(get_release().store)
-    return index  # type: ignore[no-any-return]
+    held = app_state()
+    if held.search_index is None:
+        held.search_index = SearchIndex.from_store(held.release.store)
+    return held.search_index
 
 
 def _json(data: Any, status: int = 200) -> Response:

@@ -19,9 +19,8 @@ from flask import Flask, current_app, g, url_for
 
 from hodo.site.pagetables import PageTables, build
 from hodo.site.views import web_iri
-from hodo.web import ops
+from hodo.web.state import state as app_state
 
-EXTENSION = "hodo_page_tables"
 #: What the router leaves unquoted in a path and in a query string (``werkzeug.urls``).
 PATH_SAFE = "!$&'()*+,/:;=@"
 QUERY_SAFE = "!$'()*,/:;?@"
@@ -45,29 +44,27 @@ def init_app(app: Flask) -> None:
 
 def invalidate(app: Flask) -> None:
     """Forget the tables, so that the next page reads the store again."""
-    app.extensions.pop(EXTENSION, None)
+    app_state(app).pages = None
 
 
 def page_state() -> PageState:
     """The app's tables, built again if the store changed since they were read."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    state = app.extensions.get(EXTENSION)
+    state = app_state(app).pages
     if state is None or state.generation != _generation(app):
         state = _build(app)
-    return state  # type: ignore[no-any-return]
+    return state
 
 
 def _build(app: Flask) -> PageState:
     generation = _generation(app)  # read first: a change while building is seen next time
-    state = app.extensions[EXTENSION] = PageState(build(app.extensions["hodo"].store),
-                                                  generation)
+    state = app_state(app).pages = PageState(build(app_state(app).release.store), generation)
     return state
 
 
 def _generation(app: Flask) -> int:
     """How many changes ``hodo.web.ops.store_changed`` has counted (0 without ops)."""
-    ops_state = app.extensions.get(ops.EXTENSION)
-    return getattr(ops_state, "generation", 0)
+    return getattr(app_state(app).ops, "generation", 0)
 
 
 def page_tables() -> PageTables:

@@ -26,6 +26,7 @@ from flask import (
 )
 
 from hodo.core import paths
+from hodo.web.state import state as app_state
 
 bp = Blueprint("ui", __name__)
 
@@ -100,7 +101,7 @@ def load_examples(folder: Path) -> list[Example]:
 
 def node_modules(config: Mapping[str, Any]) -> Path:
     """Where ``npm ci`` put the packages: ``HODO_NODE_MODULES``, else the repository's."""
-    configured = config.get("HODO_NODE_MODULES", config.get("NODE_MODULES"))
+    configured = config.get("HODO_NODE_MODULES")
     return Path(configured) if configured else paths.ROOT / "node_modules"
 
 
@@ -209,13 +210,11 @@ def with_style_hashes(csp: str) -> str:
 
 def query_page(lang: str) -> Response:
     """The query page: YASGUI when its packages are installed, a plain form in any case."""
-    from hodo.web.ops import DEFAULTS
-
     config = current_app.config
     context = page_context(lang, config)
     body = render_template("sparql.html", **context)
     response = Response(body, 200, content_type="text/html; charset=utf-8")
-    csp = str(config.get("HODO_CSP", DEFAULTS["HODO_CSP"]))
+    csp = app_state().settings.csp
     if csp and context["yasgui"]:
         response.headers["Content-Security-Policy"] = with_style_hashes(csp)
     return response

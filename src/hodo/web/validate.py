@@ -14,7 +14,6 @@ import contextlib
 import multiprocessing
 import os
 import signal
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,20 +21,14 @@ from flask import Blueprint, Response, current_app, g, render_template, request
 from rdflib import Graph
 
 from hodo.core.i18n import choose_language, in_language
-from hodo.web import get_release
 from hodo.web.errors import error_response
+from hodo.web.state import state as app_state
 
 bp = Blueprint("validate", __name__)
 
-#: Defaults, overridable by ``HODO_VALIDATE_MAX_BYTES`` and ``HODO_VALIDATE_TIMEOUT``. The time
-#: limit stays below gunicorn's worker timeout (at least 30 s), which would kill the worker
-#: when HODO runs under gunicorn.
-MAX_BYTES = 1_000_000
-TIMEOUT_SECONDS = 20.0
 #: Report formats by media type, in the order offered when the client accepts anything.
 MEDIA_TYPES = {"text/html": "html", "application/json": "json", "text/turtle": "turtle",
                "text/plain": "text"}
-_BASE_KEY = "hodo.pipeline.validate.base"
 
 #: Messages of this endpoint, in both languages.
 MESSAGES: dict[str, dict[str, str]] = {
@@ -166,9 +159,7 @@ def _kill_group(pid: int | None) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def _setting(name: str, default: float) -> float:
-    config: Mapping[str, Any] = current_app.config
-    return float(config.get(f"HODO_{name}", config.get(name, default)))
+
 
 
 def _lang() -> str:
@@ -189,14 +180,13 @@ def _report_format() -> str | None:
 
 def _base_graph() -> Graph | None:
     """The release as an rdflib graph, parsed once per app and shared with every child."""
-    cached = current_app.extensions.get(_BASE_KEY)
-    if cached is None:
-        path = get_release().path.parent / "hodo.nt"
+    held = app_state()
+    if held.validate_base is None:
+        path = held.release.path.parent / "hodo.nt"
         if not path.is_file():
             return None
-        cached = Graph().parse(path, format="nt")
-        current_app.extensions[_BASE_KEY] = cached
-    return cached  # type: ignore[no-any-return]
+        held.validate_base = Graph().parse(path, format="nt")
+    return held.validate_base
 
 
 def _submission(limit: int, lang: str) -> tuple[bytes, str, str] | Response:
@@ -251,8 +241,8 @@ def _read_capped(limit: int) -> bytes:
 @bp.route("/validate", methods=["GET", "POST"])
 def validate_page() -> Response:
     lang = _lang()
-    limit = int(_setting("VALIDATE_MAX_BYTES", MAX_BYTES))
-    timeout = _setting("VALIDATE_TIMEOUT", TIMEOUT_SECONDS)
+    settings = app_state().settings
+    limit, timeout = settings.validate_max_bytes, settings.validate_timeout
     if request.method == "GET":
         return _page(lang, limit, timeout)
     report_format = _report_format()

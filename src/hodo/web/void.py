@@ -12,9 +12,9 @@ from flask import Blueprint, Response, request, url_for
 
 from hodo.core.formats import Kind, negotiate, offers_for
 from hodo.core.namespaces import HODO, VOID
-from hodo.pipeline.build import graph_iri
-from hodo.web import get_release
+from hodo.core.release import graph_iri
 from hodo.web.errors import error_response
+from hodo.web.state import get_release
 
 bp = Blueprint("void", __name__)
 
