@@ -29,6 +29,7 @@ import pyoxigraph as ox
 from hodo.core import paths
 from hodo.core.errors import NotAvailable
 from hodo.core.release import DATASET_FILE, GRAPH_NAMES, graph_iri
+from hodo.engine.lexer import lexemes
 from hodo.engine.query import QueryError, ResultTooLarge
 from hodo.engine.store import Release, ReleaseError, check_release_file
 
@@ -260,9 +261,9 @@ class RemoteStore:
         if union:
             defaults, named = list(self.graphs), list(self.graphs)
         else:
-            defaults = [_iri(g) for g in _as_list(default_graph)]
-            named = [_iri(g) for g in named_graphs] if named_graphs is not None \
-                else list(self.graphs)
+            defaults = [_iri(g) for g in _as_list(default_graph)]  # type: ignore[misc]
+            named = ([_iri(g) for g in named_graphs]  # type: ignore[misc]
+                     if named_graphs is not None else list(self.graphs))
             defaults = [g for g in defaults if g is not None]
             if not defaults and not named:
                 # no parameter at all would mean the server's own dataset, not an empty one
@@ -382,16 +383,6 @@ def _result(reply: _Reply) -> Result:
 # Substitutions, which the protocol does not have
 
 
-_TOKEN = re.compile(r"""
-    "{3}(?:[^"\\]|\\.|"(?!""))*(?:"{3}|\Z) | '{3}(?:[^'\\]|\\.|'(?!''))*(?:'{3}|\Z)
-  | "(?:[^"\\\n\r]|\\.)*"? | '(?:[^'\\\n\r]|\\.)*'?
-  | <[^<>"{}|^`\\\x00-\x20]*>
-  | \#[^\n\r]*
-  | [?$](?P<var>\w+)
-  | (?<![\w.-])(?:[^\W\d_][\w.-]*+)?:(?:[\w.:%-]|\\.)*
-  | (?P<word>[^\W\d]\w*)
-  | .
-""", re.VERBOSE | re.DOTALL)
 _ENDS_ORDER = frozenset({"limit", "offset", "having", "values", "select", "where"})
 
 
@@ -413,7 +404,7 @@ def substitute(query: str, substitutions: Mapping[ox.Variable, Any]) -> str:
     out: list[str] = []
     in_select = in_order = False
     depth = 0  # brackets since the clause began
-    for match in _TOKEN.finditer(query):
+    for match in lexemes(query):
         token, word, var = match.group(0), (match.group("word") or "").lower(), match["var"]
         if word:
             in_select = word == "select" or (in_select and word not in ("where", "from"))
