@@ -19,8 +19,14 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, render_template, request
 from rdflib import Graph
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from hodo.core.formats import BY_NAME
 from hodo.core.i18n import choose_language, in_language
+from hodo.core.rdfinput import INPUT_FORMATS, InputError, format_for, parse_document
+from hodo.core.settings import read as read_setting
+from hodo.pipeline.reason import ReasonerUnavailable
+from hodo.pipeline.validate import REPORT_FORMATS, Check, format_html_fragment, validate
 from hodo.web.errors import error_response
 from hodo.web.state import state as app_state
 
@@ -96,11 +102,6 @@ class Outcome:
 
 def run_job(base: Graph, job: Job) -> Outcome:
     """Parse, merge with ``base`` and validate; render the report (runs in the child)."""
-    from hodo.core.formats import BY_NAME
-    from hodo.core.rdfinput import InputError, parse_document
-    from hodo.pipeline.reason import ReasonerUnavailable
-    from hodo.pipeline.validate import REPORT_FORMATS, Check, format_html_fragment, validate
-
     try:
         parse_document(job.data, BY_NAME[job.format_name], job.name, base)
     except InputError as error:
@@ -191,8 +192,6 @@ def _base_graph() -> Graph | None:
 
 def _submission(limit: int, lang: str) -> tuple[bytes, str, str] | Response:
     """The posted data, its format name and a name for messages; or an error response."""
-    from hodo.core.rdfinput import INPUT_FORMATS, InputError, format_for
-
     request.max_content_length = limit
     if request.content_length is not None and request.content_length > limit:
         return error_response(413, say("too_large", lang, limit=limit))
@@ -227,8 +226,6 @@ def _read_capped(limit: int) -> bytes:
     (chunked) arrives through a stream that stops quietly at the limit and raises only when
     read past it: read one byte more, so that a long body is refused, not validated cut short.
     """
-    from werkzeug.exceptions import RequestEntityTooLarge
-
     try:
         data = request.stream.read(limit + 1)
         if len(data) == limit and request.stream.read(1):
@@ -241,8 +238,9 @@ def _read_capped(limit: int) -> bytes:
 @bp.route("/validate", methods=["GET", "POST"])
 def validate_page() -> Response:
     lang = _lang()
-    settings = app_state().settings
-    limit, timeout = settings.validate_max_bytes, settings.validate_timeout
+    # read at each request: the limits may be changed on a running app's config
+    limit = read_setting(current_app.config, "HODO_VALIDATE_MAX_BYTES")
+    timeout = read_setting(current_app.config, "HODO_VALIDATE_TIMEOUT")
     if request.method == "GET":
         return _page(lang, limit, timeout)
     report_format = _report_format()
@@ -276,8 +274,6 @@ def validate_page() -> Response:
 def _page(lang: str, limit: int, timeout: float, outcome: Outcome | None = None,
           pasted: str = "") -> Response:
     """The form (with what was pasted, to edit and resubmit) and the report, if there is one."""
-    from hodo.core.rdfinput import INPUT_FORMATS
-
     body = render_template("validate.html", lang=lang, formats=INPUT_FORMATS,
                            s=lambda key, **v: say(key, lang, **v), limit=limit, timeout=timeout,
                            report=outcome.body if outcome else None, pasted=pasted)
