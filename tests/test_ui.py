@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 
 from hodo.core.namespaces import PREFIXES
 from hodo.core.paths import EXAMPLES_DIR, ROOT
+from hodo.core.settings import DEFAULT_CSP
 from hodo.engine.store import Release
 from hodo.web import create_app, ui
-from hodo.core.settings import DEFAULT_CSP
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.rq"))

@@ -40,6 +40,7 @@ import pyoxigraph as ox
 
 from hodo.core.errors import NotAvailable
 from hodo.core.formats import BY_NAME
+from hodo.engine import query
 from hodo.engine.query import Limits, NotAcceptable, QueryError, QueryResult, execute
 
 #: The child's end of its pipe, after every other descriptor above stderr is closed (unless an
@@ -284,7 +285,7 @@ def _forbid_sockets_and_writes() -> bool:
     if arch is None:
         return False
     program = _seccomp_program(*arch)
-    filters = (_SockFilter * len(program))(*program)
+    filters = (_SockFilter * len(program))(*program)  # type: ignore[misc]
     fprog = _SockFprog(len(program), ctypes.cast(filters, ctypes.c_void_p))
     libc = ctypes.CDLL(None, use_errno=True)
     pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
@@ -828,8 +829,6 @@ def _decode(header: dict[str, Any], body: bytes) -> QueryResult:
     if error == "not_acceptable":
         raise NotAcceptable([BY_NAME[name] for name in header["offers"]])
     if error == "query":
-        from hodo.engine import query
-
         cls = query.ResultTooLarge if header.get("class") == "ResultTooLarge" else QueryError
         raise cls(str(header["message"]), str(header["reason"]))
     if error is not None:

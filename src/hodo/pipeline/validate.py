@@ -17,14 +17,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pyoxigraph as ox
-from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDFS, SH
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS, SH, XSD
 
 from hodo.core import paths
 from hodo.core.errors import HodoError
 from hodo.core.i18n import in_language
+from hodo.core.namespaces import shorten
 from hodo.core.release import ONTOLOGY_IRI
+from hodo.pipeline.mappings import MAPPINGS_FILE, MappingError, mapping_graph, read_mapping_set
 from hodo.pipeline.reason import reason
 from hodo.pipeline.sources import InputError, load_sources, parse_file, union
 
@@ -110,7 +113,7 @@ def check_shacl(data: Graph, shapes: Graph | None = None) -> list[Problem]:
         messages = _messages(shapes, shape) or _messages(results, result, SH.resultMessage)
         problems.append(Problem(
             check="shacl",
-            severity=_SEVERITY_OF.get(results.value(result, SH.resultSeverity),
+            severity=_SEVERITY_OF.get(results.value(result, SH.resultSeverity),  # type: ignore[call-overload]
                                       Severity.VIOLATION),
             focus=str(results.value(result, SH.focusNode)),
             message_en=messages.get("en") or messages.get("", "SHACL constraint violated"),
@@ -134,9 +137,6 @@ def materialise_targets(shapes: Graph, data: Graph) -> Graph:
     SHACL-AF defines a SPARQL target as the set of nodes its query returns; Oxigraph finds that
     set in milliseconds, where rdflib under pySHACL took about half of a validation's time.
     """
-    from rdflib import BNode
-    from rdflib.namespace import RDF
-
     store = to_store(_skolemised(data))
     prologue = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in _declared_prefixes(shapes))
     result = Graph()
@@ -160,8 +160,6 @@ def materialise_targets(shapes: Graph, data: Graph) -> Graph:
 
 def _skolemised(data: Graph) -> Graph:
     """``data`` with every blank node replaced by an IRI that keeps its identifier."""
-    from rdflib import BNode
-
     def name(node: Any) -> Any:
         return URIRef(_SKOLEM + str(node)) if isinstance(node, BNode) else node
 
@@ -205,7 +203,7 @@ def _translated_queries_cached() -> Iterator[None]:
             query = _translate(query, base, tuple(sorted((initNs or {}).items())))
         return processor.evalQuery(self.graph, query, initBindings, base)
 
-    processor.SPARQLProcessor.query = query  # type: ignore[method-assign]
+    processor.SPARQLProcessor.query = query  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:
@@ -360,8 +358,6 @@ def release_sources(ontology_dir: Path = paths.ONTOLOGY_DIR) -> Graph:
     Raises:
         hodo.pipeline.sources.InputError: a source file is unusable.
     """
-    from hodo.pipeline.mappings import MAPPINGS_FILE, MappingError, mapping_graph, read_mapping_set
-
     data = union(load_sources(ontology_dir).values())
     mappings = ontology_dir / "mappings" / MAPPINGS_FILE
     if mappings.is_file():
@@ -466,8 +462,6 @@ def grouped(report: ValidationReport) -> list[tuple[str, list[Problem]]]:
 
 def format_text(report: ValidationReport, data: Graph, lang: str = "en") -> str:
     """A readable report, grouped by resource, in English or Chinese."""
-    from hodo.core.namespaces import shorten
-
     if not report.problems:
         return word("ok", lang)
     labels = labels_for(data, {p.focus for p in report.problems}, lang)
@@ -495,9 +489,6 @@ def to_shacl_report(report: ValidationReport) -> Graph:
 
     QC rules and the reasoner appear as results too, their rule IRI as ``sh:sourceShape``.
     """
-    from rdflib import BNode
-    from rdflib.namespace import RDF, XSD
-
     graph = Graph()
     graph.bind("sh", SH)
     node = BNode()
@@ -538,8 +529,6 @@ def format_json(report: ValidationReport, data: Graph, lang: str = "en") -> str:
 
 def report_context(report: ValidationReport, data: Graph, lang: str) -> dict[str, Any]:
     """What the HTML templates need to show a report."""
-    from hodo.core.namespaces import shorten
-
     return {
         "report": report, "lang": lang, "groups": grouped(report),
         "labels": labels_for(data, {p.focus for p in report.problems}, lang),
@@ -550,8 +539,6 @@ def report_context(report: ValidationReport, data: Graph, lang: str) -> dict[str
 
 def _templates() -> Any:
     """The report templates, outside Flask: the CLI renders them too."""
-    import jinja2
-
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parents[1] / "web" / "templates"),
         autoescape=True,

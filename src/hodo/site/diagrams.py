@@ -93,7 +93,8 @@ class Finding:
 
 def _query(store: ox.Store, text: str, **bindings: str) -> ox.QuerySolutions:
     """A SELECT over the union graph, with IRIs bound by substitution only."""
-    subs = {ox.Variable(name): ox.NamedNode(iri) for name, iri in bindings.items()}
+    subs: dict[ox.Variable, Any] = {ox.Variable(name): ox.NamedNode(iri)
+                                    for name, iri in bindings.items()}
     result = store.query(_PREFIXES + text, use_default_graph_as_union=True, substitutions=subs)
     assert isinstance(result, ox.QuerySolutions)
     return result

@@ -189,7 +189,7 @@ def _http_caching(response: Response) -> Response:
             return response
         response.set_etag(entity_tag(response.get_data()))
     response.headers["Cache-Control"] = _freshness(path)
-    return response.make_conditional(request)
+    return response.make_conditional(request)  # type: ignore[return-value]
 
 
 def _freshness(path: str) -> str:

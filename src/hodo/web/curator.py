@@ -15,9 +15,10 @@ import hmac
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
+from rdflib import BNode, Literal, URIRef
 
 from hodo.core.formats import Kind, negotiate, offers_for
-from hodo.core.rdfinput import InputError, format_for
+from hodo.core.rdfinput import InputError, format_for, parse_document
 from hodo.core.settings import SettingError
 from hodo.engine.query import QueryError, refuse_unsafe_update, with_using
 from hodo.web import ops
@@ -243,18 +244,14 @@ def _parse(data: bytes, fmt: object) -> list[ox.Triple]:
     Raises:
         ProtocolError: 400 naming the line and column of a syntax error.
     """
-    from hodo.core.rdfinput import parse_document
-
     try:
         graph = parse_document(data, fmt, "upload")  # type: ignore[arg-type]
     except InputError as error:
         raise ProtocolError(400, str(error)) from None
-    return [ox.Triple(*(_term(n) for n in triple)) for triple in graph]
+    return [ox.Triple(*(_term(n) for n in triple)) for triple in graph]  # type: ignore[arg-type]
 
 
 def _term(node: object) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    from rdflib import BNode, Literal, URIRef
-
     if isinstance(node, URIRef):
         return ox.NamedNode(str(node))
     if isinstance(node, BNode):

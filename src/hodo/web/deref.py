@@ -316,7 +316,7 @@ def _send_release_file(name: str) -> Response:
     response = Response(body, 200, mimetype=chosen.media_type if chosen else None)
     response.headers["Content-Disposition"] = f"inline; filename={quote(name)}"
     response.set_etag(etag)
-    return response.make_conditional(request)
+    return response.make_conditional(request)  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=16)

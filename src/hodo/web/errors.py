@@ -5,7 +5,7 @@ No traceback ever reaches a client.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from hodo.core.errors import HodoError
@@ -27,8 +27,6 @@ def wants_html() -> bool:
 def error_response(status: int, message: str) -> Response:
     """The body every error uses."""
     if wants_html():
-        from flask import g
-
         lang = getattr(g, "lang", "en")
         body = render_template("error.html", status=status, message=message, lang=lang)
         return Response(body, status, content_type="text/html; charset=utf-8")

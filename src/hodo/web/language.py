@@ -24,7 +24,7 @@ def switch_url(lang: str) -> str:
     args["lang"] = [lang]
     if request.endpoint is None or request.view_args is None:
         return url_for("pages.index", lang=lang)
-    return url_for(request.endpoint, **request.view_args, **args)
+    return url_for(request.endpoint, **request.view_args, **args)  # type: ignore[arg-type]
 
 
 @bp.app_context_processor

@@ -181,7 +181,6 @@ def graph_list(params: MultiDict[str, str], name: str) -> list[str] | None:
     """
     if name not in params:
         return None
-    import pyoxigraph as ox
 
     values = params.getlist(name)
     for value in values:
@@ -309,7 +308,7 @@ def service_description(endpoint: str, graphs: list[str], curator: bool) -> list
     rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
     service = ox.NamedNode(endpoint + "#service")
     dataset = ox.NamedNode(endpoint + "#dataset")
-    triples = [
+    triples: list[tuple[Any, ...]] = [
         (service, rdf_type, sd("Service")),
         (service, sd("endpoint"), ox.NamedNode(endpoint)),
         (service, sd("supportedLanguage"), sd("SPARQL11Query")),
@@ -328,7 +327,7 @@ def service_description(endpoint: str, graphs: list[str], curator: bool) -> list
         node = ox.BlankNode(f"graph{index}")
         triples += [(dataset, sd("namedGraph"), node), (node, rdf_type, sd("NamedGraph")),
                     (node, sd("name"), ox.NamedNode(iri))]
-    return [ox.Triple(*t) for t in triples]
+    return [ox.Triple(*t) for t in triples]  # type: ignore[misc]
 
 
 def _service_description(chosen: Format) -> Response:

@@ -11,7 +11,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, current_app
+from flask import current_app
+from flask.sansio.app import App
 
 from hodo.core.settings import Settings
 from hodo.engine.store import Release
@@ -52,7 +53,7 @@ class AppState:
     write_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def state(app: Flask | None = None) -> AppState:
+def state(app: App | None = None) -> AppState:
     """The state of ``app``, or of the running app."""
     return (app or current_app).extensions[EXTENSION]  # type: ignore[no-any-return]
 
@@ -62,6 +63,6 @@ def get_release() -> Release:
     return state().release
 
 
-def curator_enabled(app: Flask | None = None) -> bool:
+def curator_enabled(app: App | None = None) -> bool:
     """True in curator mode (``HODO_CURATOR_TOKEN`` set): the store may change."""
     return bool(state(app).settings.curator_token)

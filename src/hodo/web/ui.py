@@ -26,6 +26,7 @@ from flask import (
 )
 
 from hodo.core import paths
+from hodo.core.namespaces import PREFIXES, sparql_prologue
 from hodo.web.state import state as app_state
 
 bp = Blueprint("ui", __name__)
@@ -222,8 +223,6 @@ def query_page(lang: str) -> Response:
 
 def page_context(lang: str, config: Mapping[str, Any]) -> dict[str, Any]:
     """Everything ``sparql.html`` needs, for a page in ``lang``."""
-    from hodo.core.namespaces import PREFIXES, sparql_prologue
-
     examples = load_examples(paths.EXAMPLES_DIR)
     prologue = sparql_prologue()
     return {

@@ -39,7 +39,7 @@ def counts(store: ox.Store, graph: ox.NamedNode | None = None) -> dict[str, int]
     for name, query in _COUNTS.items():
         if graph is not None:  # str(NamedNode) is <iri>, already validated by pyoxigraph
             query = query.replace("GRAPH ?g", _ONE_GRAPH.format(graph) + " GRAPH ?g", 1)
-        rows = list(store.query(query))
+        rows = list(store.query(query))  # type: ignore[arg-type]
         found[name] = int(rows[0]["n"].value)  # type: ignore[union-attr]
     return found
 
