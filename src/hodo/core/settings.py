@@ -108,7 +108,7 @@ class Settings:
         1_000_000, "bytes of data `/validate` accepts (413 beyond)", minimum=1)
     validate_timeout: float = _setting(
         20.0, "seconds one validation may run (503 after); keep it below gunicorn's worker "
-        "timeout when HODO runs under gunicorn", minimum=0.1)
+        "timeout when HODO runs under gunicorn", minimum=0.001)
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> Settings:
