@@ -24,7 +24,7 @@ from rdflib.namespace import RDF, RDFS, SH, XSD
 
 from hodo.core import paths
 from hodo.core.errors import HodoError
-from hodo.core.i18n import in_language
+from hodo.core.i18n import add_messages, translate
 from hodo.core.namespaces import shorten
 from hodo.core.release import ONTOLOGY_IRI
 from hodo.pipeline.mappings import MAPPINGS_FILE, MappingError, mapping_graph, read_mapping_set
@@ -411,30 +411,30 @@ def labels_for(data: Graph, iris: Iterable[str], lang: str) -> dict[str, str]:
     return found
 
 
-#: Words of the reports, in both languages.
-WORDS: dict[str, dict[str, str]] = {
-    "ok": {"en": "OK: no problems found.", "zh": "通过：未发现问题。"},
-    "violation": {"en": "VIOLATION", "zh": "违规"},
-    "warning": {"en": "WARNING", "zh": "警告"},
-    "info": {"en": "INFO", "zh": "提示"},
-    "value": {"en": "value", "zh": "值"},
-    "summary": {"en": "{violation} violation(s), {warning} warning(s), {info} info",
+#: Words of the reports, in both languages (in the one table of ``hodo.core.i18n``).
+add_messages({
+    "report_ok": {"en": "OK: no problems found.", "zh": "通过：未发现问题。"},
+    "report_violation": {"en": "VIOLATION", "zh": "违规"},
+    "report_warning": {"en": "WARNING", "zh": "警告"},
+    "report_info": {"en": "INFO", "zh": "提示"},
+    "report_value": {"en": "value", "zh": "值"},
+    "report_summary": {"en": "{violation} violation(s), {warning} warning(s), {info} info",
                 "zh": "{violation} 个违规，{warning} 个警告，{info} 条提示"},
-    "title": {"en": "HODO validation report", "zh": "HODO 校验报告"},
-    "resource": {"en": "Resource", "zh": "资源"},
-    "severity": {"en": "Severity", "zh": "严重程度"},
-    "rule": {"en": "Shape or rule", "zh": "约束或规则"},
-    "property": {"en": "Property", "zh": "属性"},
-    "message": {"en": "Message", "zh": "说明"},
-    "conforms": {"en": "The data conforms.", "zh": "数据符合要求。"},
-    "fails": {"en": "The data does not conform.", "zh": "数据不符合要求。"},
-    "whole": {"en": "(the data as a whole)", "zh": "（数据整体）"},
-}
+    "report_title": {"en": "HODO validation report", "zh": "HODO 校验报告"},
+    "report_resource": {"en": "Resource", "zh": "资源"},
+    "report_severity": {"en": "Severity", "zh": "严重程度"},
+    "report_rule": {"en": "Shape or rule", "zh": "约束或规则"},
+    "report_property": {"en": "Property", "zh": "属性"},
+    "report_message": {"en": "Message", "zh": "说明"},
+    "report_conforms": {"en": "The data conforms.", "zh": "数据符合要求。"},
+    "report_fails": {"en": "The data does not conform.", "zh": "数据不符合要求。"},
+    "report_whole": {"en": "(the data as a whole)", "zh": "（数据整体）"},
+})
 
 
 def word(key: str, lang: str) -> str:
     """A report word in ``lang`` (English unless ``lang`` is zh)."""
-    return in_language(WORDS[key], lang)
+    return translate(f"report_{key}", lang)
 
 
 def rule_name(problem: Problem) -> str:

@@ -26,6 +26,7 @@ from flask import (
 )
 
 from hodo.core import paths
+from hodo.core.i18n import add_messages, translate
 from hodo.core.namespaces import PREFIXES, sparql_prologue
 from hodo.web.state import state as app_state
 
@@ -164,15 +165,22 @@ def vendor(name: str) -> Response:
     return send_from_directory(folder, relative)
 
 
-#: Words of the query page that the shared dictionary does not have.
-WORDS: dict[str, dict[str, str]] = {
-    "intro": {"en": "Write a SPARQL 1.1 query, or start from one of the examples in the tabs. "
-                    "Every prefix HODO uses is declared in a new tab.",
-              "zh": "编写 SPARQL 1.1 查询，或从标签页中的示例开始。"
-                    "新标签页已声明 HODO 使用的全部前缀。"},
-    "plain": {"en": "Plain form (works without JavaScript)", "zh": "简易表单（无需 JavaScript）"},
-    "results_as": {"en": "Results as", "zh": "结果格式"},
-}
+#: Words of the query page (in the one table of ``hodo.core.i18n``).
+add_messages({
+    "query_intro": {
+        "en": "Write a SPARQL 1.1 query, or start from one of the examples in the tabs. Every "
+              "prefix HODO uses is declared in a new tab.",
+        "zh": "编写 SPARQL 1.1 查询，或从标签页中的示例开始。新标签页已声明 HODO 使用的全部前缀。",
+    },
+    "query_plain": {
+        "en": "Plain form (works without JavaScript)",
+        "zh": "简易表单（无需 JavaScript）",
+    },
+    "query_results_as": {
+        "en": "Results as",
+        "zh": "结果格式",
+    },
+})
 
 
 def style_hashes() -> list[str]:
@@ -232,5 +240,5 @@ def page_context(lang: str, config: Mapping[str, Any]) -> dict[str, Any]:
         "yasgui": assets_available(config),
         "settings": ui_settings(examples, lang, prologue, PREFIXES, str(config["HODO_BASE"]),
                                 url_for("pages.index")),
-        "w": lambda key: WORDS[key]["zh" if lang == "zh" else "en"],
+        "w": lambda key: translate(f"query_{key}", lang),
     }

@@ -22,7 +22,7 @@ from rdflib import Graph
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from hodo.core.formats import BY_NAME
-from hodo.core.i18n import choose_language, in_language
+from hodo.core.i18n import add_messages, choose_language, translate
 from hodo.core.rdfinput import INPUT_FORMATS, InputError, format_for, parse_document
 from hodo.core.settings import read as read_setting
 from hodo.pipeline.reason import ReasonerUnavailable
@@ -36,45 +36,61 @@ bp = Blueprint("validate", __name__)
 MEDIA_TYPES = {"text/html": "html", "application/json": "json", "text/turtle": "turtle",
                "text/plain": "text"}
 
-#: Messages of this endpoint, in both languages.
-MESSAGES: dict[str, dict[str, str]] = {
-    "no_data": {"en": "send RDF data: paste it in the 'data' field, upload it as 'file', or "
-                      "POST it as the body with its media type",
-                "zh": "请提交 RDF 数据：粘贴到 data 字段、以 file 上传，"
-                      "或以其媒体类型作为请求体提交"},
-    "too_large": {"en": "the data is larger than {limit} bytes",
-                  "zh": "数据超过 {limit} 字节的上限"},
-    "timeout": {"en": "validation did not finish within {seconds:g} seconds; send less data or "
-                      "run `hodo validate` locally",
-                "zh": "校验未能在 {seconds:g} 秒内完成；请减少数据量或在本地运行 `hodo validate`"},
-    "crashed": {"en": "validation failed unexpectedly", "zh": "校验意外失败"},
-    "no_reasoner": {"en": "the OWL reasoner cannot run here ({why}); send reason=0 to validate "
-                          "without it",
-                    "zh": "此处无法运行 OWL 推理机（{why}）；请加 reason=0 在不推理的情况下校验"},
-    "not_acceptable": {"en": "the report is available as " + ", ".join(MEDIA_TYPES),
-                       "zh": "报告可用的格式为 " + ", ".join(MEDIA_TYPES)},
-    "no_base": {"en": "the release has no hodo.nt to validate against; run `hodo build`",
-                "zh": "发布版本中没有可供校验的 hodo.nt；请运行 `hodo build`"},
-    "title": {"en": "Validate your data", "zh": "校验您的数据"},
-    "intro": {"en": "Paste or upload RDF (Turtle, N-Triples, RDF/XML, JSON-LD, N-Quads, TriG). "
-                    "It is merged with HODO and checked against the SHACL shapes, the QC rules "
-                    "and the OWL reasoner.",
-              "zh": "粘贴或上传 RDF 数据（Turtle、N-Triples、RDF/XML、JSON-LD、N-Quads、TriG）。"
-                    "数据将与 HODO 合并，并依据 SHACL 约束、质量控制规则和 OWL 推理机进行校验。"},
-    "paste": {"en": "Paste data", "zh": "粘贴数据"},
-    "upload": {"en": "or upload a file", "zh": "或上传文件"},
-    "format": {"en": "Format", "zh": "格式"},
-    "by_extension": {"en": "(from the file name)", "zh": "（根据文件名判断）"},
-    "reason": {"en": "Run the OWL reasoner (slower)", "zh": "运行 OWL 推理机（较慢）"},
-    "submit": {"en": "Validate", "zh": "校验"},
-    "limits": {"en": "Up to {limit} bytes; {seconds:g} seconds at most.",
-               "zh": "最多 {limit} 字节；最长 {seconds:g} 秒。"},
-}
+#: Messages of this endpoint, in both languages (in the one table of ``hodo.core.i18n``).
+add_messages({
+    "validate_no_data": {
+        "en": "send RDF data: paste it in the 'data' field, upload it as 'file', or "
+              "POST it as the body with its media type",
+        "zh": "请提交 RDF 数据：粘贴到 data 字段、以 file 上传，"
+              "或以其媒体类型作为请求体提交",
+    },
+    "validate_too_large": {
+        "en": "the data is larger than {limit} bytes",
+        "zh": "数据超过 {limit} 字节的上限",
+    },
+    "validate_timeout": {
+        "en": "validation did not finish within {seconds:g} seconds; send less data or "
+              "run `hodo validate` locally",
+        "zh": "校验未能在 {seconds:g} 秒内完成；请减少数据量或在本地运行 `hodo validate`",
+    },
+    "validate_crashed": {"en": "validation failed unexpectedly", "zh": "校验意外失败"},
+    "validate_no_reasoner": {
+        "en": "the OWL reasoner cannot run here ({why}); send reason=0 to validate "
+              "without it",
+        "zh": "此处无法运行 OWL 推理机（{why}）；请加 reason=0 在不推理的情况下校验",
+    },
+    "validate_not_acceptable": {
+        "en": "the report is available as " + ", ".join(MEDIA_TYPES),
+        "zh": "报告可用的格式为 " + ", ".join(MEDIA_TYPES),
+    },
+    "validate_no_base": {
+        "en": "the release has no hodo.nt to validate against; run `hodo build`",
+        "zh": "发布版本中没有可供校验的 hodo.nt；请运行 `hodo build`",
+    },
+    "validate_title": {"en": "Validate your data", "zh": "校验您的数据"},
+    "validate_intro": {
+        "en": "Paste or upload RDF (Turtle, N-Triples, RDF/XML, JSON-LD, N-Quads, TriG). "
+              "It is merged with HODO and checked against the SHACL shapes, the QC rules "
+              "and the OWL reasoner.",
+        "zh": "粘贴或上传 RDF 数据（Turtle、N-Triples、RDF/XML、JSON-LD、N-Quads、TriG）。"
+              "数据将与 HODO 合并，并依据 SHACL 约束、质量控制规则和 OWL 推理机进行校验。",
+    },
+    "validate_paste": {"en": "Paste data", "zh": "粘贴数据"},
+    "validate_upload": {"en": "or upload a file", "zh": "或上传文件"},
+    "validate_format": {"en": "Format", "zh": "格式"},
+    "validate_by_extension": {"en": "(from the file name)", "zh": "（根据文件名判断）"},
+    "validate_reason": {"en": "Run the OWL reasoner (slower)", "zh": "运行 OWL 推理机（较慢）"},
+    "validate_submit": {"en": "Validate", "zh": "校验"},
+    "validate_limits": {
+        "en": "Up to {limit} bytes; {seconds:g} seconds at most.",
+        "zh": "最多 {limit} 字节；最长 {seconds:g} 秒。",
+    },
+})
 
 
 def say(key: str, lang: str, **values: Any) -> str:
     """A message of this endpoint in ``lang``."""
-    return in_language(MESSAGES[key], lang).format(**values)
+    return translate(f"validate_{key}", lang).format(**values)
 
 
 @dataclass(frozen=True)
