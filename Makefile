@@ -48,8 +48,11 @@ validate: $(BIN)/hodo
 serve: dist/hodo.nq $(UI)
 	$(BIN)/hodo serve --host $(HOST) --port $(PORT)
 
+# ruff; the layers contract of pyproject.toml (docs/architecture.md); mypy over the package
 lint: $(BIN)/hodo
 	$(BIN)/ruff check src tests server.py
+	$(BIN)/lint-imports
+	$(BIN)/mypy src/hodo
 
 test: lint $(UI)
 	$(BIN)/pytest

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TextIO
 from bench.queries import Pool
 
 if TYPE_CHECKING:
-    from hodo.imports import TermRecord
+    from hodo.pipeline.imports import TermRecord
 
 BASE = "https://w3id.org/hodo/bench/"
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
@@ -149,7 +149,7 @@ def real(name: str, folder: Path, cache: Path) -> tuple[Path, int, Pool]:
 
 
 def _write_real(name: str, path: Path, meta: Path, whl: Path) -> None:
-    from hodo.imports import iri_of, read_cellxgene
+    from hodo.pipeline.imports import iri_of, read_cellxgene
 
     source = read_cellxgene(whl, name.upper())
     count, picks = 0, []

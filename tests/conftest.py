@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hodo.build import BuildReport, build
-from hodo.store import Release, load_release
+from hodo.engine.store import Release, load_release
+from hodo.pipeline.build import BuildReport, build
 
 DATA = Path(__file__).parent / "data"
 

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from hodo.store import Release
+from hodo.engine.store import Release
 from hodo.web.openapi import document
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

@@ -12,21 +12,21 @@ from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import OWL
 
-from hodo.build import (
+from hodo.core.paths import SHAPES_DIR
+from hodo.core.release import (
     ARTIFACTS,
     CHECKSUMS_FILE,
     CONTEXT_FILE,
     DATASET_FILE,
     GRAPH_NAMES,
     SHAPES_PREFIX,
-    BuildReport,
     graph_iri,
 )
-from hodo.mappings import MAPPINGS_FILE
-from hodo.paths import SHAPES_DIR
+from hodo.pipeline.build import BuildReport
+from hodo.pipeline.mappings import MAPPINGS_FILE
 from tests.terms import ONTOLOGY
 
-BUILD = ("from pathlib import Path; import sys; from hodo.build import build; "
+BUILD = ("from pathlib import Path; import sys; from hodo.pipeline.build import build; "
          "build(Path(sys.argv[1]))")
 
 

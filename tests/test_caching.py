@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hodo import query as hodo_query
-from hodo.query import QueryResult, normalise
-from hodo.store import Release
+from hodo.engine import query as hodo_query
+from hodo.engine.query import QueryResult, normalise
+from hodo.engine.store import Release
 from hodo.web import caching, create_app, ops
 from tests.terms import HEPATIC_OSTEODYSTROPHY
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from hodo import paths
-from hodo.namespaces import shorten
-from hodo.sentences import article_sentences
-from hodo.store import Release
+from hodo.core import paths
+from hodo.core.namespaces import shorten
+from hodo.engine.store import Release
+from hodo.pipeline.sentences import article_sentences
 
 CQ_DIR = paths.ONTOLOGY_DIR / "sparql" / "cq"
 QUESTIONS = sorted(CQ_DIR.glob("*.rq"))

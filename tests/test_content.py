@@ -8,8 +8,8 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
-from hodo.build import hand_edited_graph
-from hodo.paths import ARTICLE_TEXT
+from hodo.core.paths import ARTICLE_TEXT
+from hodo.pipeline.sources import hand_edited_graph
 from tests.terms import FINDING, SOURCE_SENTENCE
 
 CONTENT = hand_edited_graph()

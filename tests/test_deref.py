@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hodo.namespaces import BASE
-from hodo.store import Release
+from hodo.core.namespaces import BASE
+from hodo.engine.store import Release
 from hodo.web import create_app
 from tests.terms import HEPATIC_OSTEODYSTROPHY as HO_IRI
 

@@ -16,7 +16,7 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
-from hodo.store import Release
+from hodo.engine.store import Release
 from tests.terms import HEPATIC_OSTEODYSTROPHY, ONTOLOGY
 from tests.test_server import serving
 

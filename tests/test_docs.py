@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 import pytest
 from flask.testing import FlaskClient
 
-from hodo import docs
-from hodo.store import Release
+from hodo.engine.store import Release
+from hodo.site import docs
 
 HODO = "https://w3id.org/hodo/"
 

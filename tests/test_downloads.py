@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from hodo import paths
-from hodo.build import CHECKSUMS_FILE, read_checksums
-from hodo.mappings import MAPPINGS_FILE
-from hodo.store import Release
+from hodo.core import paths
+from hodo.core.release import CHECKSUMS_FILE, read_checksums
+from hodo.engine.store import Release
+from hodo.pipeline.mappings import MAPPINGS_FILE
 
 SHAPES = sorted(p.name for p in paths.SHAPES_DIR.glob("*.ttl"))
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from hodo.paths import EXAMPLES_DIR
-from hodo.query import execute
-from hodo.store import Release
+from hodo.core.paths import EXAMPLES_DIR
+from hodo.engine.query import execute
+from hodo.engine.store import Release
 
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.rq"))
 

@@ -27,9 +27,15 @@ from typing import TypeVar
 
 import pytest
 
-from hodo.remote import publish_release
-from hodo.store import EXTERNAL_GRAPHS, MANIFEST, Release, load_files
-from hodo.workers import QUERY_WORKER_NAME, SPAWNER_NAME, PoolSettings, Unavailable, WorkerPool
+from hodo.engine.remote import publish_release
+from hodo.engine.store import EXTERNAL_GRAPHS, MANIFEST, Release, load_files
+from hodo.engine.workers import (
+    QUERY_WORKER_NAME,
+    SPAWNER_NAME,
+    PoolSettings,
+    Unavailable,
+    WorkerPool,
+)
 from tests.attacks import Listener, Reply, Server, data_hash, file_hashes, free_port, serving
 from tests.terms import HODO
 from tests.test_remote import oxigraph_server

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from rdflib import Literal, URIRef
 
-from hodo.build import hand_edited_graph
-from hodo.paths import ARTICLE_TEXT
+from hodo.core.paths import ARTICLE_TEXT
+from hodo.pipeline.sources import hand_edited_graph
 
 SCHEMA = "http://schema.org/"
 #: Patterns that mark a figure in the Chinese text (after whitespace is removed).

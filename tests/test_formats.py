@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hodo.formats import BY_NAME, Kind, negotiate, offers_for, parse_accept
+from hodo.core.formats import BY_NAME, Kind, negotiate, offers_for, parse_accept
 
 RESULTS = offers_for(Kind.RESULTS)
 GRAPH = offers_for(Kind.GRAPH)

@@ -27,10 +27,17 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from hodo.formats import BY_NAME, FORMATS, Kind, negotiate, offers_for, parse_accept
-from hodo.i18n import LANGUAGES, choose_language
-from hodo.query import QueryError, _allow_nesting, execute, normalise, precheck, refuse_unsafe
-from hodo.store import Release
+from hodo.core.formats import BY_NAME, FORMATS, Kind, negotiate, offers_for, parse_accept
+from hodo.core.i18n import LANGUAGES, choose_language
+from hodo.engine.query import (
+    QueryError,
+    _allow_nesting,
+    execute,
+    normalise,
+    precheck,
+    refuse_unsafe,
+)
+from hodo.engine.store import Release
 from hodo.web.deref import RDF_OFFERS, NotAcceptable, negotiate_page_or_rdf
 
 BOUNDED = settings(max_examples=150, derandomize=True, deadline=None, database=None,

@@ -13,8 +13,8 @@ import pytest
 from flask import Flask, render_template_string
 from flask.testing import FlaskClient
 
-from hodo import diagrams
-from hodo.store import Release
+from hodo.engine.store import Release
+from hodo.site import diagrams
 
 HODO = "https://w3id.org/hodo/"
 OBO = "http://purl.obolibrary.org/obo/"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hodo.i18n import choose_language, normalize_tag, parse_accept_language, pick_label
+from hodo.core.i18n import choose_language, normalize_tag, parse_accept_language, pick_label
 
 
 @pytest.mark.parametrize(("tag", "expected"), [

@@ -14,11 +14,11 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDFS
 
-from hodo import imports as imp
-from hodo import paths
-from hodo.build import hand_edited_graph, module_files, parse_file
-from hodo.namespaces import OBOINOWL
-from hodo.serialize import to_bytes
+from hodo.core import paths
+from hodo.core.namespaces import OBOINOWL
+from hodo.core.serialize import to_bytes
+from hodo.pipeline import imports as imp
+from hodo.pipeline.sources import hand_edited_graph, module_files, parse_file
 
 USED = imp.used_external_terms(hand_edited_graph())
 IMPORTED = Graph()

@@ -1,5 +1,5 @@
 """The sentence ledger accounts for every sentence of the article, and every finding for its
-sentence: ``ontology/ledger/`` against the text as ``hodo.sentences`` splits it."""
+sentence: ``ontology/ledger/`` against the text as ``hodo.pipeline.sentences`` splits it."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, SKOS
 
-from hodo.build import hand_edited_graph
-from hodo.sentences import CORRECTION, Sentence, article_sentences, squeeze
+from hodo.pipeline.sentences import CORRECTION, Sentence, article_sentences, squeeze
+from hodo.pipeline.sources import hand_edited_graph
 from tests.terms import FINDING, SOURCE_SENTENCE
 
 HODO = "https://w3id.org/hodo/"

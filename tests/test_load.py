@@ -23,9 +23,10 @@ import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 
-from hodo import obo, workers
 from hodo.cli import main
-from hodo.store import (
+from hodo.core import obo
+from hodo.engine import workers
+from hodo.engine.store import (
     EXTERNAL_GRAPHS,
     MANIFEST,
     LoadError,

@@ -18,12 +18,12 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDFS
 
-from hodo import imports as imp
-from hodo import paths
-from hodo.build import hand_edited_graph, module_files, parse_file
-from hodo.mappings import MAPPINGS_FILE, MappingError, mapping_graph, read_mapping_set
-from hodo.namespaces import PREFIXES
-from hodo.store import Release
+from hodo.core import paths
+from hodo.core.namespaces import PREFIXES
+from hodo.engine.store import Release
+from hodo.pipeline import imports as imp
+from hodo.pipeline.mappings import MAPPINGS_FILE, MappingError, mapping_graph, read_mapping_set
+from hodo.pipeline.sources import hand_edited_graph, module_files, parse_file
 
 SSSOM_FILE = paths.ONTOLOGY_DIR / "mappings" / MAPPINGS_FILE
 MAPPINGS = read_mapping_set(SSSOM_FILE)

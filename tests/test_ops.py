@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hodo.store import Release
+from hodo.engine.store import Release
 from hodo.web import create_app
 from hodo.web.ops import read_settings, state
 
@@ -158,7 +158,7 @@ def test_in_process_mode_keeps_the_caps(release: Release) -> None:
 
 
 def test_every_setting_is_documented_in_the_readme() -> None:
-    from hodo.paths import ROOT
+    from hodo.core.paths import ROOT
     from hodo.web.ops import DEFAULTS
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

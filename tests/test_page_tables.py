@@ -13,9 +13,9 @@ import pyoxigraph as ox
 import pytest
 from flask import Flask, url_for
 
-from hodo import views
-from hodo.pagetables import build
-from hodo.store import Release
+from hodo.engine.store import Release
+from hodo.site import views
+from hodo.site.pagetables import build
 from hodo.web import create_app, ops, tables
 from tests.terms import HEPATIC_OSTEODYSTROPHY, HODO, OSTEOPOROSIS
 

@@ -12,10 +12,8 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, RDFS
 
-from hodo import imports as imp
-from hodo import paths, prefix_table
-from hodo.build import hand_edited_graph, module_files, parse_file
-from hodo.namespaces import (
+from hodo.core import paths, prefix_table
+from hodo.core.namespaces import (
     BASE,
     PREFIX_SPEC,
     PREFIXES,
@@ -25,6 +23,8 @@ from hodo.namespaces import (
     shorten,
     sparql_prologue,
 )
+from hodo.pipeline import imports as imp
+from hodo.pipeline.sources import hand_edited_graph, module_files, parse_file
 
 DECLARATION = re.compile(r"^@prefix\s+([A-Za-z][\w-]*)?:\s*<([^>]*)>", re.MULTILINE)
 TURTLE_FILES = sorted([*paths.ONTOLOGY_DIR.rglob("*.ttl"), *paths.SHAPES_DIR.rglob("*.ttl")])
@@ -41,7 +41,7 @@ def test_prefix_map_is_the_bioregistry_table_plus_hodo() -> None:
 
 
 def test_namespaces_import_does_not_load_the_bioregistry() -> None:
-    code = "import sys, hodo.namespaces; print('bioregistry' in sys.modules)"
+    code = "import sys, hodo.core.namespaces; print('bioregistry' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"

@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import Graph, Literal, URIRef
 
-from hodo.store import Release
+from hodo.engine.store import Release
 from hodo.web import create_app
 
 TOKEN = "curator-token-for-tests-0123456789"

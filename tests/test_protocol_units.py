@@ -5,9 +5,9 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
-from hodo.formats import BY_NAME, formats_named, negotiate, offers_for
-from hodo.formats import Kind as FormatKind
-from hodo.query import QueryError, refuse_unsafe, refuse_unsafe_update, with_using
+from hodo.core.formats import BY_NAME, formats_named, negotiate, offers_for
+from hodo.core.formats import Kind as FormatKind
+from hodo.engine.query import QueryError, refuse_unsafe, refuse_unsafe_update, with_using
 from hodo.web.sparql import ProtocolError, decode_params, service_description
 
 G = "http://example.org/g"

@@ -8,8 +8,8 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Graph
 
-from hodo import paths
-from hodo.validate import (
+from hodo.core import paths
+from hodo.pipeline.validate import (
     QC_BASE,
     Check,
     QcError,

@@ -7,8 +7,8 @@ from pathlib import Path
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDFS
 
-from hodo.reason import reason
-from hodo.validate import Check, validate
+from hodo.pipeline.reason import reason
+from hodo.pipeline.validate import Check, validate
 from tests.conftest import DATA
 
 EX = "http://example.org/"

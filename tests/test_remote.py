@@ -24,9 +24,15 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 
 from hodo.cli import main
-from hodo.query import QueryError, execute
-from hodo.remote import BackendError, RemoteStore, publish_release, release_graphs, substitute
-from hodo.store import Release, ReleaseError
+from hodo.engine.query import QueryError, execute
+from hodo.engine.remote import (
+    BackendError,
+    RemoteStore,
+    publish_release,
+    release_graphs,
+    substitute,
+)
+from hodo.engine.store import Release, ReleaseError
 from tests.terms import HEPATIC_OSTEODYSTROPHY
 from tests.test_server import _free_port, serving
 

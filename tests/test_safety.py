@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hodo.query import (
+from hodo.engine.query import (
     MAX_NESTING,
     MAX_QUERY_BYTES,
     Limits,
@@ -23,8 +23,8 @@ from hodo.query import (
     precheck,
     refuse_unsafe,
 )
-from hodo.store import Release
-from hodo.workers import PoolSettings, SlowSlots, Unavailable, WorkerPool
+from hodo.engine.store import Release
+from hodo.engine.workers import PoolSettings, SlowSlots, Unavailable, WorkerPool
 
 TARGET = "http://127.0.0.1:9/sparql"
 

@@ -11,8 +11,8 @@ import pytest
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser, expect
 
-from hodo.search import EXACT_LABEL, EXACT_SYNONYM, SearchIndex, normalise, sort_key
-from hodo.store import Release
+from hodo.engine.store import Release
+from hodo.site.search import EXACT_LABEL, EXACT_SYNONYM, SearchIndex, normalise, sort_key
 from tests.test_ui_browser import Sink, _open, browser, playwright, sink, site
 
 __all__ = ["browser", "playwright", "sink", "site"]  # fixtures, imported to be used here

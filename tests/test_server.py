@@ -21,7 +21,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDFS, VOID, Namespace
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
-from hodo.build import BuildReport
+from hodo.pipeline.build import BuildReport
 from tests.terms import HEPATIC_OSTEODYSTROPHY, HODO
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")

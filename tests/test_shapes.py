@@ -9,8 +9,8 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, SH
 
-from hodo import paths
-from hodo.validate import Check, Severity, load_shapes, validate
+from hodo.core import paths
+from hodo.pipeline.validate import Check, Severity, load_shapes, validate
 
 SHAPES = load_shapes()
 HS = "https://w3id.org/hodo/shapes/"

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hodo.store import Release
+from hodo.engine.store import Release
 from hodo.web import create_app
 from tests.terms import HEPATIC_OSTEODYSTROPHY, HODO
 

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from werkzeug.test import Client, TestResponse
 
-from hodo.store import Release
+from hodo.engine.store import Release
 from hodo.web import create_app, ops
 from hodo.web.sparql import SparqlLane
 from tests.terms import HEPATIC_OSTEODYSTROPHY

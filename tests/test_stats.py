@@ -8,10 +8,11 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
-from hodo import paths, stats
-from hodo.build import hand_edited_graph
-from hodo.sentences import article_sentences
-from hodo.store import Release
+from hodo.core import paths
+from hodo.engine.store import Release
+from hodo.pipeline.sentences import article_sentences
+from hodo.pipeline.sources import hand_edited_graph
+from hodo.site import stats
 
 DOCO_SECTION = URIRef("http://purl.org/spar/doco/Section")
 IN_SECTION = URIRef("https://w3id.org/hodo/HODO_0000202")

@@ -10,11 +10,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hodo.namespaces import PREFIXES
-from hodo.paths import EXAMPLES_DIR, ROOT
-from hodo.store import Release
+from hodo.core.namespaces import PREFIXES
+from hodo.core.paths import EXAMPLES_DIR, ROOT
+from hodo.core.settings import DEFAULT_CSP
+from hodo.engine.store import Release
 from hodo.web import create_app, ui
-from hodo.web.ops import DEFAULT_CSP
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.rq"))

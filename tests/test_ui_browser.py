@@ -35,7 +35,7 @@ from playwright.sync_api import (
 )
 from playwright.sync_api import Error as BrowserError
 
-from hodo.paths import EXAMPLES_DIR
+from hodo.core.paths import EXAMPLES_DIR
 from tests.test_server import serving
 
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.rq"))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hodo import paths
-from hodo.build import InconsistentError, QualityError, build
+from hodo.core import paths
+from hodo.pipeline.build import InconsistentError, QualityError, build
 
 
 def sources_with(tmp_path: Path, turtle: str) -> Path:

@@ -13,10 +13,10 @@ from rdflib import Graph, Literal
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDF, SH
 
-from hodo.build import load_sources, union
 from hodo.cli import main
-from hodo.rdfinput import parse_path
-from hodo.validate import REPORT_FORMATS, Check, ValidationReport, validate
+from hodo.core.rdfinput import parse_path
+from hodo.pipeline.sources import load_sources, union
+from hodo.pipeline.validate import REPORT_FORMATS, Check, ValidationReport, validate
 from tests.conftest import DATA
 
 GOOD = DATA / "curator" / "good.ttl"
@@ -168,7 +168,7 @@ def test_oversize_file_exits_2(runner: CliRunner) -> None:
 def test_release_sources_include_the_mappings() -> None:
     from rdflib.namespace import SKOS
 
-    from hodo.validate import release_sources
+    from hodo.pipeline.validate import release_sources
 
     assert any(release_sources().triples((None, SKOS.exactMatch, None)))
 

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from rdflib import Graph, Literal
 from rdflib.namespace import RDF, SH
 
-from hodo.store import Release
+from hodo.engine.store import Release
 from tests.conftest import DATA
 
 GOOD = (DATA / "curator" / "good.ttl").read_bytes()
@@ -183,7 +183,7 @@ def test_pasted_data_comes_back_in_the_form_escaped(web: FlaskClient) -> None:
 
 
 def test_reasoner_unavailable_is_503(web: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    from hodo import reason
+    from hodo.pipeline import reason
 
     def no_java(*_: object, **__: object) -> None:
         raise reason.ReasonerUnavailable("HermiT could not run: java not found")

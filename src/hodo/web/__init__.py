@@ -5,13 +5,36 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, g
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import PathConverter
 
-from hodo.store import Release, open_release
+from hodo.core.i18n import translate
+from hodo.engine.backends import open_release
+from hodo.engine.store import Release
+from hodo.web import (
+    caching,
+    curator,
+    deref,
+    docs,
+    errors,
+    fragments,
+    graphs,
+    language,
+    openapi,
+    ops,
+    pages,
+    search,
+    sparql,
+    tables,
+    ui,
+    validate,
+    void,
+)
 from hodo.web.config import configure
+from hodo.web.state import EXTENSION, AppState, get_release
 
-EXTENSION = "hodo"
+__all__ = ["create_app", "get_release"]
 
 
 class AnyPathConverter(PathConverter):
@@ -28,31 +51,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
 
     Raises:
         ReleaseError: the configured release cannot be loaded (fail fast at start-up).
-        ValueError: the configuration is invalid.
+        SettingError: the configuration is invalid.
     """
     app = Flask(__name__)
     app.url_map.converters["path"] = AnyPathConverter
-    configure(app, config)
+    settings = configure(app, config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions[EXTENSION] = release or open_release(app.config)
-    from hodo.web import (
-        caching,
-        curator,
-        deref,
-        docs,
-        errors,
-        graphs,
-        language,
-        openapi,
-        ops,
-        pages,
-        search,
-        sparql,
-        ui,
-        validate,
-        void,
-    )
-
+    app.extensions[EXTENSION] = AppState(release or open_release(app.config), settings)
     _register_template_helpers(app)
 
     app.register_blueprint(errors.bp)
@@ -75,34 +80,22 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
     # answers already given replayed whole
     app.wsgi_app = sparql.SparqlLane(app, app.wsgi_app)  # type: ignore[method-assign]
     caching.install_replay(app)
-    proxies = app.config["HODO_TRUSTED_PROXIES"]
+    proxies = settings.trusted_proxies
     if proxies:
         # behind a proxy: the client's address, scheme, host and the path prefix HODO is
         # mounted under come from the proxy's X-Forwarded-* headers; outermost, so that the
         # response cache of ``caching`` sees them too
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies,  # type: ignore[method-assign]
                                 x_proto=proxies, x_host=proxies, x_prefix=proxies)
     return app
-
-
-def get_release() -> Release:
-    """The release of the running app."""
-    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
 
 
 def _register_template_helpers(app: Flask) -> None:
     """``t(key)`` for page words in the page language; ``local_link`` and ``web_link`` for
     the hrefs of IRIs, which only ever lead to this site or to an http(s) IRI; ``link(value)``
     for a resource named on a page (``hodo.web.fragments``)."""
-    from hodo.i18n import translate
-    from hodo.web import fragments, tables
-
     @app.context_processor
     def words() -> dict[str, Any]:
-        from flask import g
-
         return {"t": lambda key: translate(key, getattr(g, "lang", "en"))}
 
     app.add_template_filter(fragments.local_link, "local_link")

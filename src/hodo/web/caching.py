@@ -31,18 +31,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
 from werkzeug.http import parse_etags, unquote_etag
 
-from hodo.query import QueryResult, keywords
+from hodo.engine.query import QueryResult, keywords
+from hodo.web.metrics import route_of
+from hodo.web.state import curator_enabled
+from hodo.web.state import state as app_state
 
-#: Settings of this module and their defaults (checked at start-up).
-DEFAULTS: dict[str, Any] = {
-    # seconds a browser or proxy may reuse a release-derived answer before revalidating
-    "HODO_CACHE_MAX_AGE": 300,
-    # memory for cached SPARQL results in each web worker; 0 turns the cache off
-    "HODO_RESULT_CACHE_MB": 64,
-}
 #: A year: what a versioned release file may be kept for (it can never change).
 IMMUTABLE_MAX_AGE = 365 * 24 * 3600
 #: Paths whose answers depend on more than the release, or that change it.
@@ -52,7 +48,6 @@ VOLATILE_FUNCTIONS = frozenset({"rand", "now", "uuid", "struuid", "bnode"})
 #: The request headers HODO's answers vary by (their ``Vary``); a replayed answer matches all.
 VARY_HEADERS = {"accept": "HTTP_ACCEPT", "accept-language": "HTTP_ACCEPT_LANGUAGE",
                 "origin": "HTTP_ORIGIN"}
-EXTENSION = "hodo.caching"
 
 
 @dataclass(frozen=True)
@@ -144,25 +139,6 @@ def entity_tag(body: bytes) -> str:
     return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
-def read_settings(config: Any) -> tuple[int, int]:
-    """``(max_age_seconds, cache_bytes)`` from the configuration.
-
-    Raises:
-        ValueError: a setting is not a whole number >= 0.
-    """
-    values = []
-    for key in ("HODO_CACHE_MAX_AGE", "HODO_RESULT_CACHE_MB"):
-        raw = config.get(key, DEFAULTS[key])
-        try:
-            value = int(str(raw).strip())
-        except ValueError:
-            value = -1
-        if value < 0:
-            raise ValueError(f"{key} must be a whole number >= 0, not {raw!r}")
-        values.append(value)
-    return values[0], values[1] * 2**20
-
-
 @dataclass
 class CachingState:
     max_age: int
@@ -171,24 +147,19 @@ class CachingState:
 
 
 def init_app(app: Flask) -> None:
-    """Check the settings, make this app's caches and register the HTTP hook (the memory
-    setting is shared: results and responses get half each).
-
-    Raises:
-        ValueError: a setting is invalid.
-    """
-    for key, value in DEFAULTS.items():
-        app.config.setdefault(key, value)
-    max_age, cache_bytes = read_settings(app.config)
-    caches = CachingState(max_age, ResultCache(cache_bytes // 2), _LRU(cache_bytes // 2))
-    app.extensions[EXTENSION] = caches
+    """Make this app's caches from its checked settings and register the HTTP hook (the memory
+    setting is shared: results and responses get half each)."""
+    settings = app_state(app).settings
+    cache_bytes = settings.result_cache_mb * 2**20
+    app_state(app).caches = CachingState(settings.cache_max_age, ResultCache(cache_bytes // 2),
+                                         _LRU(cache_bytes // 2))
     app.after_request(_http_caching)
 
 
 def install_replay(app: Flask) -> None:
     """Put the replay layer in front of the app's WSGI callable (not in curator mode)."""
     caches = state(app)
-    if caches.responses.max_bytes and not app.config.get("HODO_CURATOR_TOKEN"):
+    if caches.responses.max_bytes and not curator_enabled(app):
         app.wsgi_app = ResponseReplay(app, app.wsgi_app, caches.responses)  # type: ignore[method-assign]
 
 
@@ -198,7 +169,10 @@ def results() -> ResultCache:
 
 
 def state(app: Flask | None = None) -> CachingState:
-    return (app or current_app).extensions[EXTENSION]  # type: ignore[no-any-return]
+    """The caches of ``app``, or of the running app."""
+    caches = app_state(app).caches
+    assert caches is not None, "caching.init_app has not run"
+    return caches
 
 
 def _http_caching(response: Response) -> Response:
@@ -215,12 +189,10 @@ def _http_caching(response: Response) -> Response:
             return response
         response.set_etag(entity_tag(response.get_data()))
     response.headers["Cache-Control"] = _freshness(path)
-    return response.make_conditional(request)
+    return response.make_conditional(request)  # type: ignore[return-value]
 
 
 def _freshness(path: str) -> str:
-    from hodo.web.curator import curator_enabled
-
     if curator_enabled():
         return "no-cache"  # staged changes can alter any answer: always revalidate
     if path.startswith("/releases/"):
@@ -274,10 +246,9 @@ class ResponseReplay:
 
     def _replay(self, answer: _Answer, environ: dict[str, Any], start_response: StartResponse
                 ) -> Iterable[bytes]:
-        from hodo.web import ops
-
         started = time.monotonic()
-        counters = ops.state(self.app)
+        counters = app_state(self.app).ops
+        assert counters is not None
         if answer.rate_limited and counters.limiter.take(
                 environ.get("REMOTE_ADDR") or "unknown") is not None:
             return self.inner(environ, start_response)  # the app answers 429 and counts it
@@ -318,12 +289,10 @@ class ResponseReplay:
 
     def _answer(self, environ: dict[str, Any], headers: list[tuple[str, str]], body: bytes
                 ) -> _Answer:
-        from hodo.web import ops
-
         path = environ.get("PATH_INFO", "")
         query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
         etag = unquote_etag(next(v for k, v in headers if k.lower() == "etag"))[0] or ""
-        return _Answer(list(headers), body, etag, ops.route_of(path),
+        return _Answer(list(headers), body, etag, route_of(path),
                        path.startswith("/sparql") and "query" in query)
 
 

@@ -12,15 +12,16 @@ they are replaced; staged changes live in one process, so curator mode runs one 
 from __future__ import annotations
 
 import hmac
-import threading
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
+from rdflib import BNode, Literal, URIRef
 
-from hodo.formats import Kind, negotiate, offers_for
-from hodo.query import QueryError, refuse_unsafe_update, with_using
-from hodo.rdfinput import InputError, format_for
-from hodo.web import get_release, ops
+from hodo.core.formats import Kind, negotiate, offers_for
+from hodo.core.rdfinput import InputError, format_for, parse_document
+from hodo.core.settings import SettingError
+from hodo.engine.query import QueryError, refuse_unsafe_update, with_using
+from hodo.web import ops
 from hodo.web.errors import error_response
 from hodo.web.sparql import (
     UPDATE_TYPE,
@@ -29,6 +30,7 @@ from hodo.web.sparql import (
     graph_list,
     read_operation,
 )
+from hodo.web.state import get_release, state
 
 bp = Blueprint("curator", __name__)
 
@@ -40,22 +42,17 @@ MAX_UPLOAD_BYTES = 64 * 2**20
 TOKEN_PARAMS = ("access_token", "token", "bearer", "api_key")
 REALM = 'Bearer realm="hodo-curator"'
 
-_write_lock = threading.Lock()
 
 
 def check_token_setting(token: object) -> None:
     """Start-up check of ``HODO_CURATOR_TOKEN``: empty (curator mode off) or long enough.
 
     Raises:
-        ValueError: the token is set but shorter than :data:`MIN_TOKEN_LENGTH`.
+        SettingError: the token is set but shorter than :data:`MIN_TOKEN_LENGTH`.
     """
     if token and len(str(token)) < MIN_TOKEN_LENGTH:
-        raise ValueError(f"HODO_CURATOR_TOKEN must be at least {MIN_TOKEN_LENGTH} characters "
+        raise SettingError(f"HODO_CURATOR_TOKEN must be at least {MIN_TOKEN_LENGTH} characters "
                          "long, or unset to turn curator mode off")
-
-
-def curator_enabled() -> bool:
-    return bool(current_app.config.get("HODO_CURATOR_TOKEN"))
 
 
 def _authorise() -> None:
@@ -68,7 +65,7 @@ def _authorise() -> None:
     if any(name in request.args for name in TOKEN_PARAMS):
         raise ProtocolError(400, "never put a token in the URL; send it in the header "
                                  "Authorization: Bearer <token>")
-    expected = str(current_app.config.get("HODO_CURATOR_TOKEN") or "")
+    expected = state().settings.curator_token
     if not expected:
         raise ProtocolError(403, "curator mode is off on this server (HODO_CURATOR_TOKEN is "
                                  "not set): it is read-only")
@@ -139,7 +136,7 @@ def _apply(text: str, base_iri: str) -> None:
         ProtocolError: 400 with the engine's message for a syntax or evaluation error.
     """
     store = get_release().store
-    with _write_lock:
+    with state().write_lock:
         try:
             store.update(text, base_iri=base_iri)
         except (SyntaxError, ValueError, OSError, RuntimeError) as error:
@@ -207,7 +204,7 @@ def _get(target: ox.NamedNode | ox.DefaultGraph) -> Response:
 
 def _delete(target: ox.NamedNode | ox.DefaultGraph) -> Response:
     store = get_release().store
-    with _write_lock:
+    with state().write_lock:
         if not _exists(store, target):
             raise ProtocolError(404, f"no graph named <{target.value}>")  # type: ignore[union-attr]
         if isinstance(target, ox.DefaultGraph):
@@ -230,7 +227,7 @@ def _write(target: ox.NamedNode | ox.DefaultGraph, *, replace: bool) -> Response
         raise ProtocolError(415, "send one graph: Turtle, N-Triples, RDF/XML or JSON-LD")
     triples = _parse(request.get_data(), fmt)
     store = get_release().store
-    with _write_lock:
+    with state().write_lock:
         created = not _exists(store, target)
         if replace and not created:
             store.clear_graph(target)
@@ -247,18 +244,14 @@ def _parse(data: bytes, fmt: object) -> list[ox.Triple]:
     Raises:
         ProtocolError: 400 naming the line and column of a syntax error.
     """
-    from hodo.rdfinput import parse_document
-
     try:
         graph = parse_document(data, fmt, "upload")  # type: ignore[arg-type]
     except InputError as error:
         raise ProtocolError(400, str(error)) from None
-    return [ox.Triple(*(_term(n) for n in triple)) for triple in graph]
+    return [ox.Triple(*(_term(n) for n in triple)) for triple in graph]  # type: ignore[arg-type]
 
 
 def _term(node: object) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    from rdflib import BNode, Literal, URIRef
-
     if isinstance(node, URIRef):
         return ox.NamedNode(str(node))
     if isinstance(node, BNode):

@@ -39,12 +39,13 @@ from flask import (
     url_for,
 )
 
-from hodo.build import ARTIFACTS, DATASET_FILE
-from hodo.formats import BY_NAME, Format, by_extension, parse_accept, quality
-from hodo.i18n import add_messages
-from hodo.namespaces import PREFIXES
-from hodo.web import docs, get_release, pages
+from hodo.core.formats import BY_NAME, Format, by_extension, parse_accept, quality
+from hodo.core.i18n import add_messages
+from hodo.core.namespaces import PREFIXES
+from hodo.core.release import ARTIFACTS, DATASET_FILE
+from hodo.web import docs, pages
 from hodo.web.errors import wants_html
+from hodo.web.state import get_release
 
 bp = Blueprint("deref", __name__)
 
@@ -315,7 +316,7 @@ def _send_release_file(name: str) -> Response:
     response = Response(body, 200, mimetype=chosen.media_type if chosen else None)
     response.headers["Content-Disposition"] = f"inline; filename={quote(name)}"
     response.set_etag(etag)
-    return response.make_conditional(request)
+    return response.make_conditional(request)  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=16)

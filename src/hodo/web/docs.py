@@ -12,21 +12,23 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     g,
     jsonify,
     render_template,
     request,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
 
-from hodo import docs
-from hodo.build import SHAPES_PREFIX
-from hodo.i18n import add_messages, pick_label
-from hodo.namespaces import shorten
-from hodo.web import get_release
+from hodo.core.i18n import add_messages, pick_label
+from hodo.core.namespaces import shorten
+from hodo.core.release import SHAPES_PREFIX
+from hodo.site import docs
+from hodo.web.state import get_release
+from hodo.web.state import state as app_state
 
 bp = Blueprint("docs", __name__)
+#: The key the docs cache (``AppState.docs``) is also reachable under in ``app.extensions``.
 CACHE = "hodo_docs"
 
 add_messages({
@@ -89,10 +91,15 @@ add_messages({
 })
 
 
+
+@bp.record_once
+def _expose_cache(setup: BlueprintSetupState) -> None:
+    setup.app.extensions[CACHE] = app_state(setup.app).docs
+
 def _data() -> dict[str, Any]:
     """Everything the two pages show, computed once per release."""
     release = get_release()
-    cache: dict[str, Any] = current_app.extensions.setdefault(CACHE, {})
+    cache = app_state().docs
     if cache.get("release") is not release:
         store = release.store
         cache.clear()

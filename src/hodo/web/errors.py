@@ -5,10 +5,10 @@ No traceback ever reaches a client.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from hodo.remote import BackendError
+from hodo.core.errors import HodoError
 
 bp = Blueprint("errors", __name__)
 
@@ -27,8 +27,6 @@ def wants_html() -> bool:
 def error_response(status: int, message: str) -> Response:
     """The body every error uses."""
     if wants_html():
-        from flask import g
-
         lang = getattr(g, "lang", "en")
         body = render_template("error.html", status=status, message=message, lang=lang)
         return Response(body, status, content_type="text/html; charset=utf-8")
@@ -46,15 +44,14 @@ def handle_http(error: HTTPException) -> Response:
     return response
 
 
-@bp.app_errorhandler(BackendError)
-def handle_backend(error: BackendError) -> Response:
-    """The remote SPARQL server failed (502) or was too slow (504): say so, briefly."""
-    return error_response(error.status, str(error))
+@bp.app_errorhandler(HodoError)
+def handle_hodo(error: HodoError) -> Response:
+    """An error HODO reports (the remote SPARQL server failed, 502, or was too slow, 504 ...):
+    its own status and one line."""
+    return error_response(error.http_status, str(error))
 
 
 @bp.app_errorhandler(Exception)
 def handle_unexpected(error: Exception) -> Response:
-    from flask import current_app
-
     current_app.logger.exception("unhandled error", exc_info=error)
     return error_response(500, InternalServerError.description or "internal error")

@@ -21,8 +21,8 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
-from hodo.i18n import MESSAGES, translate
-from hodo.views import Change, Finding, FindingLine, Value
+from hodo.core.i18n import MESSAGES, translate
+from hodo.site.views import Change, Finding, FindingLine, Value
 from hodo.web.language import HTML_LANG
 from hodo.web.tables import PageLinks, page_links
 

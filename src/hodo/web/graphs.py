@@ -1,6 +1,6 @@
 """Pictures drawn from the data: a term's neighbourhood and the article's mechanism map.
 
-The JSON comes from :mod:`hodo.diagrams`; this module adds the links of this site (a HODO IRI
+The JSON comes from :mod:`hodo.site.diagrams`; this module adds the links of this site (a HODO IRI
 opens its page, any other term its neighbourhood here) and serves the pages that draw it with
 cytoscape (``static/graphs.js``). Without JavaScript the map is a plain list of the same paths.
 """
@@ -12,9 +12,10 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 
-from hodo import diagrams
-from hodo.i18n import add_messages, translate
-from hodo.web import get_release, tables
+from hodo.core.i18n import add_messages, translate
+from hodo.site import diagrams
+from hodo.web import tables
+from hodo.web.state import get_release
 from hodo.web.ui import VENDOR_FILES, node_modules
 
 bp = Blueprint("graphs", __name__)

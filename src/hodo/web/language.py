@@ -1,6 +1,6 @@
 """The reader's language on every page: the switch that keeps the reader where they are.
 
-The choice itself (``?lang=``, then ``Accept-Language``, then English) is ``hodo.i18n``'s;
+The choice itself (``?lang=``, then ``Accept-Language``, then English) is ``hodo.core.i18n``'s;
 this module only puts it into the pages.
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request, url_for
 
-from hodo.i18n import LANGUAGES
+from hodo.core.i18n import LANGUAGES
 
 bp = Blueprint("language", __name__)
 
@@ -24,7 +24,7 @@ def switch_url(lang: str) -> str:
     args["lang"] = [lang]
     if request.endpoint is None or request.view_args is None:
         return url_for("pages.index", lang=lang)
-    return url_for(request.endpoint, **request.view_args, **args)
+    return url_for(request.endpoint, **request.view_args, **args)  # type: ignore[arg-type]
 
 
 @bp.app_context_processor

@@ -28,7 +28,8 @@ def _param(name: str, where: str = "query", description: str = "", *,
     body = schema or {"type": "string"}
     if many:
         body = {"type": "array", "items": body}
-    found = {"name": name, "in": where, "description": description, "schema": body}
+    found: dict[str, Any] = {"name": name, "in": where, "description": description,
+                             "schema": body}
     if required or where == "path":
         found["required"] = True
     return found

@@ -23,11 +23,12 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 
-from hodo import views
-from hodo.i18n import add_messages, choose_language
-from hodo.namespaces import DCTERMS_NS
-from hodo.search import abbreviation
-from hodo.web import fragments, get_release, tables
+from hodo.core.i18n import add_messages, choose_language
+from hodo.core.namespaces import DCTERMS_NS, expand
+from hodo.site import views
+from hodo.site.search import abbreviation
+from hodo.web import fragments, tables
+from hodo.web.state import get_release
 
 bp = Blueprint("pages", __name__)
 
@@ -124,7 +125,7 @@ SHOWN_APART = frozenset({views.LABEL, views.DEFINITION, views.NOTE, views.XREF,
 def _build_tables(state: BlueprintSetupState) -> None:
     """Read the page tables with the app, before any worker is forked, so that workers share
     them and no request pays for them."""
-    tables.init_app(state.app)
+    tables.init_app(state.app)  # type: ignore[arg-type]
 
 
 @bp.before_app_request
@@ -152,7 +153,8 @@ def term() -> Response:
     iri = request.args.get("iri", "")
     base = current_app.config["HODO_BASE"]
     if iri.startswith(base) and len(iri) > len(base):
-        return redirect(url_for("deref.resource", local=iri[len(base):], lang=g.lang))
+        return redirect(url_for("deref.resource", local=iri[len(base):],  # type: ignore[return-value]
+                                lang=g.lang))
     body = render_resource(iri, g.lang) if views.web_iri(iri) else None
     if body is None:
         abort(404, description=f"HODO has no resource <{iri}>")
@@ -297,8 +299,6 @@ def mappings(found: views.Resource) -> list[tuple[str, views.Value]]:
 
 def xrefs(found: views.Resource) -> list[tuple[str, str | None]]:
     """(cross-reference as written, its IRI when HODO knows its prefix and it is http(s))."""
-    from hodo.namespaces import expand
-
     shown: list[tuple[str, str | None]] = []
     for text in found.texts(views.XREF):
         try:

@@ -2,7 +2,7 @@
 
 The JSON follows the shapes of the Ontology Lookup Service (OLS) API — ``/api/search``,
 ``/api/ontologies/hodo/terms`` and ``/api/terms`` — so OLS clients can read HODO with little
-change. The query text only ever meets the in-memory index of ``hodo.search``, never SPARQL.
+change. The query text only ever meets the in-memory index of ``hodo.site.search``, never SPARQL.
 The term list holds the release's classes, HODO's own and reused ones (``is_defining_ontology``
 tells them apart); parents and children are ``rdfs:subClassOf``/``subPropertyOf`` between
 named terms, asserted or inferred, and the ``hierarchical*`` relations are the same ones.
@@ -21,7 +21,6 @@ import pyoxigraph as ox
 from flask import (
     Blueprint,
     Response,
-    current_app,
     g,
     json,
     render_template,
@@ -30,9 +29,9 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 
-from hodo.i18n import add_messages
-from hodo.namespaces import OBO_IN_OWL_NS, OBO_NS, OWL_NS
-from hodo.search import (
+from hodo.core.i18n import add_messages
+from hodo.core.namespaces import OBO_IN_OWL_NS, OBO_NS, OWL_NS
+from hodo.site.search import (
     KINDS,
     MAX_LIMIT,
     MAX_QUERY,
@@ -40,13 +39,13 @@ from hodo.search import (
     SearchIndex,
     Term,
 )
-from hodo.web import get_release
 from hodo.web.errors import error_response
+from hodo.web.state import get_release
+from hodo.web.state import state as app_state
 from hodo.web.tables import page_links
 
 bp = Blueprint("search", __name__)
 
-INDEX = "hodo_search"
 ONTOLOGY = "hodo"
 PAGE_SIZE = 20
 DEFINITION = OBO_NS + "IAO_0000115"
@@ -83,15 +82,16 @@ add_messages({
 def _build_index(state: BlueprintSetupState) -> None:
     """Build the index with the app (about 30 ms), before any worker is forked, so that
     workers share it and no request pays for it."""
-    state.app.extensions[INDEX] = SearchIndex.from_store(state.app.extensions["hodo"].store)
+    held = app_state(state.app)
+    held.search_index = SearchIndex.from_store(held.release.store)
 
 
 def get_index() -> SearchIndex:
     """The app's index (built again if someone dropped it)."""
-    index = current_app.extensions.get(INDEX)
-    if index is None:
-        index = current_app.extensions[INDEX] = SearchIndex.from_store(get_release().store)
-    return index  # type: ignore[no-any-return]
+    held = app_state()
+    if held.search_index is None:
+        held.search_index = SearchIndex.from_store(held.release.store)
+    return held.search_index
 
 
 def _json(data: Any, status: int = 200) -> Response:

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
+import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, current_app, g, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.http import HTTP_STATUS_CODES, parse_etags, parse_options_header
 from werkzeug.wsgi import get_current_url
 
-from hodo.build import GRAPH_NAMES, graph_iri
-from hodo.formats import (
+from hodo.core.errors import HodoError
+from hodo.core.formats import (
     FORMATS,
     Format,
     Kind,
@@ -30,10 +31,14 @@ from hodo.formats import (
     parse_accept,
     quality,
 )
-from hodo.query import MAX_QUERY_BYTES, NotAcceptable, QueryError, QueryResult
-from hodo.web import get_release
+from hodo.core.release import GRAPH_NAMES, graph_iri
+from hodo.engine.query import MAX_QUERY_BYTES, NotAcceptable, QueryError, QueryResult
+from hodo.engine.workers import Unavailable
+from hodo.web import ops, ui
+from hodo.web.caching import state as caching_state
 from hodo.web.errors import error_response
 from hodo.web.ops import run_query
+from hodo.web.state import curator_enabled, get_release, state
 
 bp = Blueprint("sparql", __name__)
 
@@ -44,11 +49,11 @@ UPDATE_TYPE = "application/sparql-update"
 MAX_BODY_BYTES = 3 * MAX_QUERY_BYTES + 4096
 
 
-class ProtocolError(Exception):
+class ProtocolError(HodoError):
     """The request breaks the protocol: answered with ``status`` and the message."""
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, status=status)
         self.status = status
 
 
@@ -176,7 +181,6 @@ def graph_list(params: MultiDict[str, str], name: str) -> list[str] | None:
     """
     if name not in params:
         return None
-    import pyoxigraph as ox
 
     values = params.getlist(name)
     for value in values:
@@ -191,20 +195,36 @@ def graph_list(params: MultiDict[str, str], name: str) -> list[str] | None:
 
 #: HODO's own named graphs.
 _HODO_GRAPHS = tuple(str(graph_iri(name)) for name in GRAPH_NAMES)
-_SERVED_GRAPHS = "hodo.sparql.graphs"
 
 
 def served_graphs(app: Flask) -> list[str]:
     """The graphs a query's FROM may name: HODO's own, and those loaded beside them
     (``hodo load``), as the endpoint held them at start-up."""
-    graphs = app.extensions.get(_SERVED_GRAPHS)
-    if graphs is None:
-        import pyoxigraph as ox
-
-        store = app.extensions["hodo"].sparql_store
+    held = state(app)
+    if held.served_graphs is None:
+        store = held.release.sparql_store
         loaded = {str(g.value) for g in store.named_graphs() if isinstance(g, ox.NamedNode)}
-        graphs = app.extensions[_SERVED_GRAPHS] = sorted(loaded | set(_HODO_GRAPHS))
-    return list(graphs)
+        held.served_graphs = sorted(loaded | set(_HODO_GRAPHS))
+    return list(held.served_graphs)
+
+
+def answer_query(app: Flask, operation: Operation, default: list[str] | None,
+                 named: list[str] | None, accept: str | None, base_iri: str) -> QueryResult:
+    """A ``/sparql`` query answered: the one implementation behind the view and the lane.
+
+    Runs ``operation`` on the endpoint's store with the dataset the request names, through
+    ``run_query`` (checks, result cache, query workers, limits).
+
+    Raises:
+        HodoError: the answer is an error, with its HTTP status: ``QueryError`` (400),
+            ``NotAcceptable`` (406), ``Unavailable`` (503), ``BackendError`` (502, 504).
+    """
+    dataset = {}
+    if default is not None or named is not None:
+        dataset = {"default_graph": default or [], "named_graphs": named or []}
+    return run_query(state(app).release.sparql_store, operation.text or "", accept,
+                     operation.format_name, app=app, allowed_graphs=served_graphs(app),
+                     base_iri=base_iri, **dataset)
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
@@ -224,18 +244,12 @@ def endpoint() -> Response:
 
 def _answer(operation: Operation, default: list[str] | None, named: list[str] | None
             ) -> Response:
-    dataset = {}
-    if default is not None or named is not None:
-        dataset = {"default_graph": default or [], "named_graphs": named or []}
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
-        result = run_query(get_release().sparql_store, operation.text or "",
-                           request.headers.get("Accept"), operation.format_name,
-                           allowed_graphs=served_graphs(current_app), base_iri=request.base_url,
-                           **dataset)
-    except QueryError as error:
-        return error_response(400, str(error))
-    except NotAcceptable as error:
-        return error_response(406, str(error))
+        result = answer_query(app, operation, default, named, request.headers.get("Accept"),
+                              request.base_url)
+    except (QueryError, NotAcceptable) as error:  # the others have the app's error handlers
+        return error_response(error.http_status, str(error))
     response = Response(result.body, 200,
                         content_type=f"{result.format.media_type}; charset=utf-8")
     if result.etag:
@@ -268,8 +282,6 @@ def _plain_get() -> Response:
 
 
 def _query_page() -> Response:
-    from hodo.web import ui
-
     return ui.query_page(g.lang)
 
 
@@ -290,15 +302,13 @@ def service_description(endpoint: str, graphs: list[str], curator: bool) -> list
     is refused, so ``sd:BasicFederatedQuery`` is not claimed. Update is listed only when
     curator mode is on, at its own endpoint.
     """
-    import pyoxigraph as ox
-
     def sd(name: str) -> ox.NamedNode:
         return ox.NamedNode(SD + name)
 
     rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
     service = ox.NamedNode(endpoint + "#service")
     dataset = ox.NamedNode(endpoint + "#dataset")
-    triples = [
+    triples: list[tuple[Any, ...]] = [
         (service, rdf_type, sd("Service")),
         (service, sd("endpoint"), ox.NamedNode(endpoint)),
         (service, sd("supportedLanguage"), sd("SPARQL11Query")),
@@ -317,14 +327,10 @@ def service_description(endpoint: str, graphs: list[str], curator: bool) -> list
         node = ox.BlankNode(f"graph{index}")
         triples += [(dataset, sd("namedGraph"), node), (node, rdf_type, sd("NamedGraph")),
                     (node, sd("name"), ox.NamedNode(iri))]
-    return [ox.Triple(*t) for t in triples]
+    return [ox.Triple(*t) for t in triples]  # type: ignore[misc]
 
 
 def _service_description(chosen: Format) -> Response:
-    import pyoxigraph as ox
-
-    from hodo.web.curator import curator_enabled
-
     store = get_release().sparql_store
     graphs = sorted(str(n.value) for n in store.named_graphs() if isinstance(n, ox.NamedNode))
     endpoint = url_for("sparql.endpoint", _external=True)
@@ -352,8 +358,6 @@ class SparqlLane:
     """
 
     def __init__(self, app: Flask, inner: Callable[..., Iterable[bytes]]) -> None:
-        from hodo.web import ops
-
         self.app = app
         self.inner = inner
         settings = ops.state(app).settings
@@ -362,7 +366,7 @@ class SparqlLane:
         # a CORS origin other than * makes every answer depend on the Origin header too
         self.error_vary = [("Vary", "Origin")] if settings.cors_origin not in ("", "*") else []
         self.vary = "Accept, Origin" if self.error_vary else "Accept"
-        self.graphs = served_graphs(app)
+        served_graphs(app)  # read now, before the server forks
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
@@ -372,8 +376,6 @@ class SparqlLane:
         read = self._read(environ)
         if read is None:
             return self.inner(environ, start_response)
-        from hodo.web import ops
-
         counters = ops.state(self.app)
         if counters.limiter.take(environ.get("REMOTE_ADDR") or "unknown") is not None:
             return self.inner(environ, start_response)  # Flask answers the 429 and counts it
@@ -409,32 +411,17 @@ class SparqlLane:
     def _answer(self, environ: dict[str, Any], operation: Operation,
                 default: list[str] | None, named: list[str] | None
                 ) -> tuple[str, list[tuple[str, str]], bytes]:
-        from hodo.remote import BackendError
-        from hodo.web.ops import run_query
-        from hodo.workers import Unavailable
-
-        dataset = {}
-        if default is not None or named is not None:
-            dataset = {"default_graph": default or [], "named_graphs": named or []}
         try:
-            result = run_query(self.app.extensions["hodo"].sparql_store, operation.text or "",
-                               environ.get("HTTP_ACCEPT"), operation.format_name, app=self.app,
-                               allowed_graphs=self.graphs, base_iri=_base_url(environ),
-                               **dataset)
-        except QueryError as error:
-            return self._error(400, str(error))
-        except NotAcceptable as error:
-            return self._error(406, str(error))
-        except Unavailable as error:
-            return self._error(503, str(error), [("Retry-After", str(max(1, error.retry_after)))])
-        except BackendError as error:
-            return self._error(error.status, str(error))
+            result = answer_query(self.app, operation, default, named,
+                                  environ.get("HTTP_ACCEPT"), _base_url(environ))
+        except HodoError as error:
+            retry = ([("Retry-After", str(max(1, error.retry_after)))]
+                     if isinstance(error, Unavailable) else [])
+            return self._error(error.http_status, str(error), retry)
         return self._success(environ, result)
 
     def _success(self, environ: dict[str, Any], result: QueryResult
                  ) -> tuple[str, list[tuple[str, str]], bytes]:
-        from hodo.web.caching import state as caching_state
-
         headers = [("Content-Type", f"{result.format.media_type}; charset=utf-8")]
         get = environ["REQUEST_METHOD"] == "GET"
         if result.etag:

@@ -1,6 +1,6 @@
 """The running app's page tables, and the hrefs pages make of IRIs.
 
-The tables (``hodo.pagetables``) are built with the app, before any web worker is forked, so
+The tables (``hodo.site.pagetables``) are built with the app, before any web worker is forked, so
 workers share them and no request pays for them. They remember the store generation they were
 read from: once ``hodo.web.ops.store_changed`` counts a change (curator mode), the next page
 reads them again from the changed store.
@@ -17,11 +17,10 @@ from urllib.parse import quote, urlencode
 
 from flask import Flask, current_app, g, url_for
 
-from hodo.pagetables import PageTables, build
-from hodo.views import web_iri
-from hodo.web import ops
+from hodo.site.pagetables import PageTables, build
+from hodo.site.views import web_iri
+from hodo.web.state import state as app_state
 
-EXTENSION = "hodo_page_tables"
 #: What the router leaves unquoted in a path and in a query string (``werkzeug.urls``).
 PATH_SAFE = "!$&'()*+,/:;=@"
 QUERY_SAFE = "!$'()*,/:;?@"
@@ -45,29 +44,27 @@ def init_app(app: Flask) -> None:
 
 def invalidate(app: Flask) -> None:
     """Forget the tables, so that the next page reads the store again."""
-    app.extensions.pop(EXTENSION, None)
+    app_state(app).pages = None
 
 
 def page_state() -> PageState:
     """The app's tables, built again if the store changed since they were read."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    state = app.extensions.get(EXTENSION)
+    state = app_state(app).pages
     if state is None or state.generation != _generation(app):
         state = _build(app)
-    return state  # type: ignore[no-any-return]
+    return state
 
 
 def _build(app: Flask) -> PageState:
     generation = _generation(app)  # read first: a change while building is seen next time
-    state = app.extensions[EXTENSION] = PageState(build(app.extensions["hodo"].store),
-                                                  generation)
+    state = app_state(app).pages = PageState(build(app_state(app).release.store), generation)
     return state
 
 
 def _generation(app: Flask) -> int:
     """How many changes ``hodo.web.ops.store_changed`` has counted (0 without ops)."""
-    ops_state = app.extensions.get(ops.EXTENSION)
-    return getattr(ops_state, "generation", 0)
+    return getattr(app_state(app).ops, "generation", 0)
 
 
 def page_tables() -> PageTables:

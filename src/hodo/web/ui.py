@@ -25,7 +25,10 @@ from flask import (
     url_for,
 )
 
-from hodo import paths
+from hodo.core import paths
+from hodo.core.i18n import add_messages, translate
+from hodo.core.namespaces import PREFIXES, sparql_prologue
+from hodo.web.state import state as app_state
 
 bp = Blueprint("ui", __name__)
 
@@ -100,7 +103,7 @@ def load_examples(folder: Path) -> list[Example]:
 
 def node_modules(config: Mapping[str, Any]) -> Path:
     """Where ``npm ci`` put the packages: ``HODO_NODE_MODULES``, else the repository's."""
-    configured = config.get("HODO_NODE_MODULES", config.get("NODE_MODULES"))
+    configured = config.get("HODO_NODE_MODULES")
     return Path(configured) if configured else paths.ROOT / "node_modules"
 
 
@@ -162,15 +165,22 @@ def vendor(name: str) -> Response:
     return send_from_directory(folder, relative)
 
 
-#: Words of the query page that the shared dictionary does not have.
-WORDS: dict[str, dict[str, str]] = {
-    "intro": {"en": "Write a SPARQL 1.1 query, or start from one of the examples in the tabs. "
-                    "Every prefix HODO uses is declared in a new tab.",
-              "zh": "编写 SPARQL 1.1 查询，或从标签页中的示例开始。"
-                    "新标签页已声明 HODO 使用的全部前缀。"},
-    "plain": {"en": "Plain form (works without JavaScript)", "zh": "简易表单（无需 JavaScript）"},
-    "results_as": {"en": "Results as", "zh": "结果格式"},
-}
+#: Words of the query page (in the one table of ``hodo.core.i18n``).
+add_messages({
+    "query_intro": {
+        "en": "Write a SPARQL 1.1 query, or start from one of the examples in the tabs. Every "
+              "prefix HODO uses is declared in a new tab.",
+        "zh": "编写 SPARQL 1.1 查询，或从标签页中的示例开始。新标签页已声明 HODO 使用的全部前缀。",
+    },
+    "query_plain": {
+        "en": "Plain form (works without JavaScript)",
+        "zh": "简易表单（无需 JavaScript）",
+    },
+    "query_results_as": {
+        "en": "Results as",
+        "zh": "结果格式",
+    },
+})
 
 
 def style_hashes() -> list[str]:
@@ -209,13 +219,11 @@ def with_style_hashes(csp: str) -> str:
 
 def query_page(lang: str) -> Response:
     """The query page: YASGUI when its packages are installed, a plain form in any case."""
-    from hodo.web.ops import DEFAULTS
-
     config = current_app.config
     context = page_context(lang, config)
     body = render_template("sparql.html", **context)
     response = Response(body, 200, content_type="text/html; charset=utf-8")
-    csp = str(config.get("HODO_CSP", DEFAULTS["HODO_CSP"]))
+    csp = app_state().settings.csp
     if csp and context["yasgui"]:
         response.headers["Content-Security-Policy"] = with_style_hashes(csp)
     return response
@@ -223,8 +231,6 @@ def query_page(lang: str) -> Response:
 
 def page_context(lang: str, config: Mapping[str, Any]) -> dict[str, Any]:
     """Everything ``sparql.html`` needs, for a page in ``lang``."""
-    from hodo.namespaces import PREFIXES, sparql_prologue
-
     examples = load_examples(paths.EXAMPLES_DIR)
     prologue = sparql_prologue()
     return {
@@ -234,5 +240,5 @@ def page_context(lang: str, config: Mapping[str, Any]) -> dict[str, Any]:
         "yasgui": assets_available(config),
         "settings": ui_settings(examples, lang, prologue, PREFIXES, str(config["HODO_BASE"]),
                                 url_for("pages.index")),
-        "w": lambda key: WORDS[key]["zh" if lang == "zh" else "en"],
+        "w": lambda key: translate(f"query_{key}", lang),
     }

@@ -14,68 +14,83 @@ import contextlib
 import multiprocessing
 import os
 import signal
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, render_template, request
 from rdflib import Graph
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from hodo.i18n import choose_language, in_language
-from hodo.web import get_release
+from hodo.core.formats import BY_NAME
+from hodo.core.i18n import add_messages, choose_language, translate
+from hodo.core.rdfinput import INPUT_FORMATS, InputError, format_for, parse_document
+from hodo.core.settings import read as read_setting
+from hodo.pipeline.reason import ReasonerUnavailable
+from hodo.pipeline.validate import REPORT_FORMATS, Check, format_html_fragment, validate
 from hodo.web.errors import error_response
+from hodo.web.state import state as app_state
 
 bp = Blueprint("validate", __name__)
 
-#: Defaults, overridable by ``HODO_VALIDATE_MAX_BYTES`` and ``HODO_VALIDATE_TIMEOUT``. The time
-#: limit stays below gunicorn's worker timeout (at least 30 s), which would kill the worker
-#: when HODO runs under gunicorn.
-MAX_BYTES = 1_000_000
-TIMEOUT_SECONDS = 20.0
 #: Report formats by media type, in the order offered when the client accepts anything.
 MEDIA_TYPES = {"text/html": "html", "application/json": "json", "text/turtle": "turtle",
                "text/plain": "text"}
-_BASE_KEY = "hodo.validate.base"
 
-#: Messages of this endpoint, in both languages.
-MESSAGES: dict[str, dict[str, str]] = {
-    "no_data": {"en": "send RDF data: paste it in the 'data' field, upload it as 'file', or "
-                      "POST it as the body with its media type",
-                "zh": "请提交 RDF 数据：粘贴到 data 字段、以 file 上传，"
-                      "或以其媒体类型作为请求体提交"},
-    "too_large": {"en": "the data is larger than {limit} bytes",
-                  "zh": "数据超过 {limit} 字节的上限"},
-    "timeout": {"en": "validation did not finish within {seconds:g} seconds; send less data or "
-                      "run `hodo validate` locally",
-                "zh": "校验未能在 {seconds:g} 秒内完成；请减少数据量或在本地运行 `hodo validate`"},
-    "crashed": {"en": "validation failed unexpectedly", "zh": "校验意外失败"},
-    "no_reasoner": {"en": "the OWL reasoner cannot run here ({why}); send reason=0 to validate "
-                          "without it",
-                    "zh": "此处无法运行 OWL 推理机（{why}）；请加 reason=0 在不推理的情况下校验"},
-    "not_acceptable": {"en": "the report is available as " + ", ".join(MEDIA_TYPES),
-                       "zh": "报告可用的格式为 " + ", ".join(MEDIA_TYPES)},
-    "no_base": {"en": "the release has no hodo.nt to validate against; run `hodo build`",
-                "zh": "发布版本中没有可供校验的 hodo.nt；请运行 `hodo build`"},
-    "title": {"en": "Validate your data", "zh": "校验您的数据"},
-    "intro": {"en": "Paste or upload RDF (Turtle, N-Triples, RDF/XML, JSON-LD, N-Quads, TriG). "
-                    "It is merged with HODO and checked against the SHACL shapes, the QC rules "
-                    "and the OWL reasoner.",
-              "zh": "粘贴或上传 RDF 数据（Turtle、N-Triples、RDF/XML、JSON-LD、N-Quads、TriG）。"
-                    "数据将与 HODO 合并，并依据 SHACL 约束、质量控制规则和 OWL 推理机进行校验。"},
-    "paste": {"en": "Paste data", "zh": "粘贴数据"},
-    "upload": {"en": "or upload a file", "zh": "或上传文件"},
-    "format": {"en": "Format", "zh": "格式"},
-    "by_extension": {"en": "(from the file name)", "zh": "（根据文件名判断）"},
-    "reason": {"en": "Run the OWL reasoner (slower)", "zh": "运行 OWL 推理机（较慢）"},
-    "submit": {"en": "Validate", "zh": "校验"},
-    "limits": {"en": "Up to {limit} bytes; {seconds:g} seconds at most.",
-               "zh": "最多 {limit} 字节；最长 {seconds:g} 秒。"},
-}
+#: Messages of this endpoint, in both languages (in the one table of ``hodo.core.i18n``).
+add_messages({
+    "validate_no_data": {
+        "en": "send RDF data: paste it in the 'data' field, upload it as 'file', or "
+              "POST it as the body with its media type",
+        "zh": "请提交 RDF 数据：粘贴到 data 字段、以 file 上传，"
+              "或以其媒体类型作为请求体提交",
+    },
+    "validate_too_large": {
+        "en": "the data is larger than {limit} bytes",
+        "zh": "数据超过 {limit} 字节的上限",
+    },
+    "validate_timeout": {
+        "en": "validation did not finish within {seconds:g} seconds; send less data or "
+              "run `hodo validate` locally",
+        "zh": "校验未能在 {seconds:g} 秒内完成；请减少数据量或在本地运行 `hodo validate`",
+    },
+    "validate_crashed": {"en": "validation failed unexpectedly", "zh": "校验意外失败"},
+    "validate_no_reasoner": {
+        "en": "the OWL reasoner cannot run here ({why}); send reason=0 to validate "
+              "without it",
+        "zh": "此处无法运行 OWL 推理机（{why}）；请加 reason=0 在不推理的情况下校验",
+    },
+    "validate_not_acceptable": {
+        "en": "the report is available as " + ", ".join(MEDIA_TYPES),
+        "zh": "报告可用的格式为 " + ", ".join(MEDIA_TYPES),
+    },
+    "validate_no_base": {
+        "en": "the release has no hodo.nt to validate against; run `hodo build`",
+        "zh": "发布版本中没有可供校验的 hodo.nt；请运行 `hodo build`",
+    },
+    "validate_title": {"en": "Validate your data", "zh": "校验您的数据"},
+    "validate_intro": {
+        "en": "Paste or upload RDF (Turtle, N-Triples, RDF/XML, JSON-LD, N-Quads, TriG). "
+              "It is merged with HODO and checked against the SHACL shapes, the QC rules "
+              "and the OWL reasoner.",
+        "zh": "粘贴或上传 RDF 数据（Turtle、N-Triples、RDF/XML、JSON-LD、N-Quads、TriG）。"
+              "数据将与 HODO 合并，并依据 SHACL 约束、质量控制规则和 OWL 推理机进行校验。",
+    },
+    "validate_paste": {"en": "Paste data", "zh": "粘贴数据"},
+    "validate_upload": {"en": "or upload a file", "zh": "或上传文件"},
+    "validate_format": {"en": "Format", "zh": "格式"},
+    "validate_by_extension": {"en": "(from the file name)", "zh": "（根据文件名判断）"},
+    "validate_reason": {"en": "Run the OWL reasoner (slower)", "zh": "运行 OWL 推理机（较慢）"},
+    "validate_submit": {"en": "Validate", "zh": "校验"},
+    "validate_limits": {
+        "en": "Up to {limit} bytes; {seconds:g} seconds at most.",
+        "zh": "最多 {limit} 字节；最长 {seconds:g} 秒。",
+    },
+})
 
 
 def say(key: str, lang: str, **values: Any) -> str:
     """A message of this endpoint in ``lang``."""
-    return in_language(MESSAGES[key], lang).format(**values)
+    return translate(f"validate_{key}", lang).format(**values)
 
 
 @dataclass(frozen=True)
@@ -103,11 +118,6 @@ class Outcome:
 
 def run_job(base: Graph, job: Job) -> Outcome:
     """Parse, merge with ``base`` and validate; render the report (runs in the child)."""
-    from hodo.formats import BY_NAME
-    from hodo.rdfinput import InputError, parse_document
-    from hodo.reason import ReasonerUnavailable
-    from hodo.validate import REPORT_FORMATS, Check, format_html_fragment, validate
-
     try:
         parse_document(job.data, BY_NAME[job.format_name], job.name, base)
     except InputError as error:
@@ -166,9 +176,7 @@ def _kill_group(pid: int | None) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def _setting(name: str, default: float) -> float:
-    config: Mapping[str, Any] = current_app.config
-    return float(config.get(f"HODO_{name}", config.get(name, default)))
+
 
 
 def _lang() -> str:
@@ -189,20 +197,17 @@ def _report_format() -> str | None:
 
 def _base_graph() -> Graph | None:
     """The release as an rdflib graph, parsed once per app and shared with every child."""
-    cached = current_app.extensions.get(_BASE_KEY)
-    if cached is None:
-        path = get_release().path.parent / "hodo.nt"
+    held = app_state()
+    if held.validate_base is None:
+        path = held.release.path.parent / "hodo.nt"
         if not path.is_file():
             return None
-        cached = Graph().parse(path, format="nt")
-        current_app.extensions[_BASE_KEY] = cached
-    return cached  # type: ignore[no-any-return]
+        held.validate_base = Graph().parse(path, format="nt")
+    return held.validate_base
 
 
 def _submission(limit: int, lang: str) -> tuple[bytes, str, str] | Response:
     """The posted data, its format name and a name for messages; or an error response."""
-    from hodo.rdfinput import INPUT_FORMATS, InputError, format_for
-
     request.max_content_length = limit
     if request.content_length is not None and request.content_length > limit:
         return error_response(413, say("too_large", lang, limit=limit))
@@ -237,8 +242,6 @@ def _read_capped(limit: int) -> bytes:
     (chunked) arrives through a stream that stops quietly at the limit and raises only when
     read past it: read one byte more, so that a long body is refused, not validated cut short.
     """
-    from werkzeug.exceptions import RequestEntityTooLarge
-
     try:
         data = request.stream.read(limit + 1)
         if len(data) == limit and request.stream.read(1):
@@ -251,8 +254,9 @@ def _read_capped(limit: int) -> bytes:
 @bp.route("/validate", methods=["GET", "POST"])
 def validate_page() -> Response:
     lang = _lang()
-    limit = int(_setting("VALIDATE_MAX_BYTES", MAX_BYTES))
-    timeout = _setting("VALIDATE_TIMEOUT", TIMEOUT_SECONDS)
+    # read at each request: the limits may be changed on a running app's config
+    limit = read_setting(current_app.config, "HODO_VALIDATE_MAX_BYTES")
+    timeout = read_setting(current_app.config, "HODO_VALIDATE_TIMEOUT")
     if request.method == "GET":
         return _page(lang, limit, timeout)
     report_format = _report_format()
@@ -286,8 +290,6 @@ def validate_page() -> Response:
 def _page(lang: str, limit: int, timeout: float, outcome: Outcome | None = None,
           pasted: str = "") -> Response:
     """The form (with what was pasted, to edit and resubmit) and the report, if there is one."""
-    from hodo.rdfinput import INPUT_FORMATS
-
     body = render_template("validate.html", lang=lang, formats=INPUT_FORMATS,
                            s=lambda key, **v: say(key, lang, **v), limit=limit, timeout=timeout,
                            report=outcome.body if outcome else None, pasted=pasted)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import pyoxigraph as ox
 from flask import Blueprint, Response, request, url_for
 
-from hodo.build import graph_iri
-from hodo.formats import Kind, negotiate, offers_for
-from hodo.namespaces import HODO, VOID
-from hodo.web import get_release
+from hodo.core.formats import Kind, negotiate, offers_for
+from hodo.core.namespaces import HODO, VOID
+from hodo.core.release import graph_iri
 from hodo.web.errors import error_response
+from hodo.web.state import get_release
 
 bp = Blueprint("void", __name__)
 
@@ -39,7 +39,7 @@ def counts(store: ox.Store, graph: ox.NamedNode | None = None) -> dict[str, int]
     for name, query in _COUNTS.items():
         if graph is not None:  # str(NamedNode) is <iri>, already validated by pyoxigraph
             query = query.replace("GRAPH ?g", _ONE_GRAPH.format(graph) + " GRAPH ?g", 1)
-        rows = list(store.query(query))
+        rows = list(store.query(query))  # type: ignore[arg-type]
         found[name] = int(rows[0]["n"].value)  # type: ignore[union-attr]
     return found
 

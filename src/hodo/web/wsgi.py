@@ -7,7 +7,7 @@ thread. Under Granian a web worker runs one request thread per query worker, so 
 holds one thread and the others still answer: Granian hands a connection to a web worker
 whether or not it is busy. Its query workers are then forked by a spawner, a process forked
 while the web worker was still one thread, so no other thread can hold a lock of the store when
-one is forked (see ``hodo.workers.Spawner``). gunicorn's sync workers run one request at a
+one is forked (see ``hodo.engine.workers.Spawner``). gunicorn's sync workers run one request at a
 time and accept a connection only when free.
 
 Granian was chosen by measurement (README, Performance and scale): its HTTP handling is written

@@ -25,7 +25,8 @@ from typing import Any
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
-from hodo.namespaces import DEFINITION, HODO, OBO, OBOINOWL, PREFIXES, REPLACED_BY, VOID
+from hodo.core.errors import UsageError
+from hodo.core.namespaces import DEFINITION, HODO, OBO, OBOINOWL, PREFIXES, REPLACED_BY, VOID
 
 #: The wheels that carry ontology data, by distribution name.
 WHEELS = {
@@ -79,7 +80,7 @@ class Source:
     hierarchy: bool = True
 
 
-class ImportError_(Exception):
+class ImportError_(UsageError):
     """A source file is missing or does not hold what is expected."""
 
 
@@ -610,7 +611,7 @@ def module_header(source: Source) -> str:
 def write_modules(modules: Mapping[str, Graph], sources: Mapping[str, Source],
                   imports_dir: Path) -> list[Path]:
     """Write the generated modules and delete generated ones no longer needed."""
-    from hodo.serialize import to_bytes
+    from hodo.core.serialize import to_bytes
 
     written = []
     for prefix, graph in modules.items():
@@ -625,7 +626,7 @@ def write_modules(modules: Mapping[str, Graph], sources: Mapping[str, Source],
 
 def refresh_prefix_table() -> Path:
     """Regenerate the committed Bioregistry prefix table (needs the ``bioregistry`` package)."""
-    from hodo import namespaces, prefix_table
+    from hodo.core import namespaces, prefix_table
 
     path = Path(prefix_table.__file__)
     text = namespaces.generate_prefix_table()

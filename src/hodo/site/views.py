@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 
-from hodo.i18n import normalize_tag, pick_label
-from hodo.namespaces import (
+from hodo.core.i18n import normalize_tag, pick_label
+from hodo.core.namespaces import (
     BASE,
     DCTERMS_NS,
     INFERRED_GRAPH,
@@ -212,7 +212,7 @@ SELECT ?s ?x ?p ?inf ?rp WHERE {
   FILTER NOT EXISTS { ?x a hodo:HODO_0000110 }
 } LIMIT 5000""".replace("INFERRED", INFERRED_GRAPH)
 
-#: Each IRI's labels, first per language, as ``hodo.pagetables`` reads them once.
+#: Each IRI's labels, first per language, as ``hodo.site.pagetables`` reads them once.
 LabelTable = Mapping[str, tuple[tuple[str, str], ...]]
 
 

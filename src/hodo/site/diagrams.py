@@ -14,8 +14,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from hodo.i18n import pick_label
-from hodo.namespaces import BASE, BIOLINK_NS, INFERRED_GRAPH, OBO_NS, RDFS_NS
+from hodo.core.i18n import pick_label
+from hodo.core.namespaces import BASE, BIOLINK_NS, INFERRED_GRAPH, OBO_NS, RDFS_NS
 
 NEGATED = BIOLINK_NS + "negated"
 HEDGED = BASE + "HODO_0000209"
@@ -93,7 +93,8 @@ class Finding:
 
 def _query(store: ox.Store, text: str, **bindings: str) -> ox.QuerySolutions:
     """A SELECT over the union graph, with IRIs bound by substitution only."""
-    subs = {ox.Variable(name): ox.NamedNode(iri) for name, iri in bindings.items()}
+    subs: dict[ox.Variable, Any] = {ox.Variable(name): ox.NamedNode(iri)
+                                    for name, iri in bindings.items()}
     result = store.query(_PREFIXES + text, use_default_graph_as_union=True, substitutions=subs)
     assert isinstance(result, ox.QuerySolutions)
     return result
@@ -136,7 +137,7 @@ Labels = Mapping[str, Mapping[str, str]]
 
 def all_labels(store: ox.Store) -> dict[str, dict[str, str]]:
     """Every IRI's labels by language: one pass, because the pictures name many terms (the
-    app reads it once per release: ``hodo.pagetables``)."""
+    app reads it once per release: ``hodo.site.pagetables``)."""
     found: dict[str, dict[str, str]] = defaultdict(dict)
     for row in _query(store, _LABELS):
         found[_value(row["s"])].setdefault(_lang(row["l"]), _value(row["l"]))

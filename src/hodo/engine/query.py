@@ -17,7 +17,9 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 from pyparsing import ParseResults
 
-from hodo.formats import Format, Kind, negotiate, offers_for
+from hodo.core.errors import HodoError, UsageError
+from hodo.core.formats import Format, Kind, negotiate, offers_for
+from hodo.engine.lexer import lexemes
 
 #: Queries longer than this are refused before any parser sees them.
 MAX_QUERY_BYTES = 64 * 1024
@@ -25,7 +27,7 @@ MAX_QUERY_BYTES = 64 * 1024
 MAX_NESTING = 64
 
 
-class QueryError(Exception):
+class QueryError(UsageError):
     """The query cannot be run as sent (HTTP 400): bad syntax or a refused feature.
 
     ``reason`` is a short fixed word (``syntax``, ``service``, ``dataset`` ...) that metrics
@@ -44,8 +46,10 @@ class ResultTooLarge(QueryError):
     """The result is larger than the configured cap: refused whole, never cut short."""
 
 
-class NotAcceptable(Exception):
+class NotAcceptable(HodoError):
     """No format the client accepts can carry this result (HTTP 406)."""
+
+    http_status = 406
 
     def __init__(self, offers: list[Format]) -> None:
         super().__init__("acceptable formats: " + ", ".join(f.media_type for f in offers))
@@ -68,7 +72,7 @@ def precheck(query: str) -> None:
     >>> precheck("(" * 100)
     Traceback (most recent call last):
     ...
-    hodo.query.QueryError: query nests deeper than 64 levels
+    hodo.engine.query.QueryError: query nests deeper than 64 levels
     """
     if len(query.encode("utf-8", "surrogatepass")) > MAX_QUERY_BYTES:
         raise QueryError(f"query longer than {MAX_QUERY_BYTES} bytes", "too_large")
@@ -88,20 +92,6 @@ UPDATE_WORDS = frozenset({"insert", "delete", "load", "clear", "drop", "create",
                           "copy", "with", "using"})
 
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
-# Linear on any input: a string left open runs to the end of its line (or text), and a
-# prefixed name is tried only where a name starts, without backtracking.
-_LEXEME = re.compile(r"""
-    "{3}(?:[^"\\]|\\.|"(?!""))*(?:"{3}|\Z)                               # long strings
-  | '{3}(?:[^'\\]|\\.|'(?!''))*(?:'{3}|\Z)
-  | "(?:[^"\\\n\r]|\\.)*"? | '(?:[^'\\\n\r]|\\.)*'?                     # strings
-  | <[^<>"{}|^`\\\x00-\x20]*>                                          # IRIs
-  | \#[^\n\r]*                                                         # comments
-  | [?$]\w+                                                            # variables
-  | @[A-Za-z]+(?:-[A-Za-z0-9]+)*                                       # language tags
-  | (?P<pname>(?<![\w.-])(?:[^\W\d_][\w.-]*+)?:(?:[\w.:%-]|\\.)*)   # prefixed names
-  | (?P<word>[^\W\d]\w*)                                               # keywords
-  | .
-""", re.VERBOSE | re.DOTALL)
 
 
 def keywords(query: str) -> frozenset[str]:
@@ -126,7 +116,7 @@ def keywords(query: str) -> frozenset[str]:
     """
     found: set[str] = set()
     for text in _readings(query):
-        for match in _LEXEME.finditer(text):
+        for match in lexemes(text):
             word, name = match.group("word"), match.group("pname")
             token = (word or name or "").lower()
             if word:
@@ -166,7 +156,7 @@ def normalise(query: str) -> str:
     "SELECT * WHERE { ?s ?p 'a  b' }"
     """
     parts: list[str] = []
-    for match in _LEXEME.finditer(query):
+    for match in lexemes(query):
         token = match.group(0)
         if token in _WHITE_SPACE_CHARS or token.startswith("#"):
             if parts and parts[-1] != " ":
@@ -362,7 +352,7 @@ def execute(store: ox.Store, query: str, accept: str | None = None,
     return QueryResult(body, chosen)
 
 
-def _nodes(iris: Sequence[str]) -> list[ox.NamedNode]:
+def _nodes(iris: Sequence[str]) -> list[Any]:
     return [ox.NamedNode(iri) for iri in iris]
 
 
@@ -416,7 +406,8 @@ def _capped_tsv(result: ox.QuerySolutions, max_rows: int) -> bytes:
     """
     sink = _RowCap(max_rows)
     try:
-        result.serialize(output=sink, format=ox.QueryResultsFormat.TSV)  # type: ignore[call-overload]
+        result.serialize(output=sink,  # type: ignore[call-overload,arg-type]
+                         format=ox.QueryResultsFormat.TSV)
     except OverflowError:
         raise _too_many_rows(max_rows) from None
     return b"".join(sink.chunks)
@@ -465,7 +456,7 @@ def _parse_update(update: str) -> ParseResults | None:
 
     _allow_nesting()
     try:
-        return parseUpdate(update)
+        return parseUpdate(update)  # type: ignore[no-any-return,return-value]
     except RecursionError:
         raise QueryError("update too deeply nested to check", "too_deep") from None
     except Exception:  # pyoxigraph's syntax error is the one shown
@@ -519,7 +510,7 @@ def _modify_wheres(update: str) -> list[int]:
     positions: list[int] = []
     depth = 0
     previous = ""
-    for match in _LEXEME.finditer(update):
+    for match in lexemes(update):
         token = match.group(0)
         if token.isspace() or token.startswith("#"):
             continue

@@ -15,7 +15,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, URIRef
 from rdflib.compare import to_canonical_graph
 
-from hodo.namespaces import PREFIXES
+from hodo.core.namespaces import PREFIXES
 
 
 def canonical(graph: Graph) -> Graph:
@@ -51,7 +51,8 @@ def to_bytes(graph: Graph, rdflib_format: str, header: str = "") -> bytes:
         # rdflib writes RDF/XML in hash order; Oxigraph writes in input order, so feed it sorted.
         ntriples = to_bytes(graph, "nt")
         quads = ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES)
-        text = ox.serialize(quads, format=ox.RdfFormat.RDF_XML, prefixes=PREFIXES).decode()
+        text = (ox.serialize(quads, format=ox.RdfFormat.RDF_XML, prefixes=PREFIXES)
+                or b"").decode()
     else:
         text = graph.serialize(format=rdflib_format)
     if header and rdflib_format in ("turtle", "nt"):

@@ -17,13 +17,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pyoxigraph as ox
-from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDFS, SH
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS, SH, XSD
 
-from hodo import paths
-from hodo.i18n import in_language
-from hodo.reason import reason
+from hodo.core import paths
+from hodo.core.errors import HodoError
+from hodo.core.i18n import add_messages, translate
+from hodo.core.namespaces import shorten
+from hodo.core.release import ONTOLOGY_IRI
+from hodo.pipeline.mappings import MAPPINGS_FILE, MappingError, mapping_graph, read_mapping_set
+from hodo.pipeline.reason import reason
+from hodo.pipeline.sources import InputError, load_sources, parse_file, union
 
 
 class Severity(Enum):
@@ -75,14 +81,12 @@ class ValidationReport:
                           indent=2)
 
 
-class ShapesError(Exception):
+class ShapesError(HodoError):
     """The shapes graph itself is broken (a shapes file, not the data, needs fixing)."""
 
 
 def load_shapes(shapes_dir: Path = paths.SHAPES_DIR) -> Graph:
     """Every shapes file at the top of ``shapes/`` (examples are fixtures, not shapes)."""
-    from hodo.build import parse_file
-
     shapes = Graph()
     for path in sorted(shapes_dir.glob("*.ttl")):
         parse_file(path, shapes)
@@ -109,7 +113,7 @@ def check_shacl(data: Graph, shapes: Graph | None = None) -> list[Problem]:
         messages = _messages(shapes, shape) or _messages(results, result, SH.resultMessage)
         problems.append(Problem(
             check="shacl",
-            severity=_SEVERITY_OF.get(results.value(result, SH.resultSeverity),
+            severity=_SEVERITY_OF.get(results.value(result, SH.resultSeverity),  # type: ignore[call-overload]
                                       Severity.VIOLATION),
             focus=str(results.value(result, SH.focusNode)),
             message_en=messages.get("en") or messages.get("", "SHACL constraint violated"),
@@ -133,9 +137,6 @@ def materialise_targets(shapes: Graph, data: Graph) -> Graph:
     SHACL-AF defines a SPARQL target as the set of nodes its query returns; Oxigraph finds that
     set in milliseconds, where rdflib under pySHACL took about half of a validation's time.
     """
-    from rdflib import BNode
-    from rdflib.namespace import RDF
-
     store = to_store(_skolemised(data))
     prologue = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in _declared_prefixes(shapes))
     result = Graph()
@@ -159,8 +160,6 @@ def materialise_targets(shapes: Graph, data: Graph) -> Graph:
 
 def _skolemised(data: Graph) -> Graph:
     """``data`` with every blank node replaced by an IRI that keeps its identifier."""
-    from rdflib import BNode
-
     def name(node: Any) -> Any:
         return URIRef(_SKOLEM + str(node)) if isinstance(node, BNode) else node
 
@@ -204,7 +203,7 @@ def _translated_queries_cached() -> Iterator[None]:
             query = _translate(query, base, tuple(sorted((initNs or {}).items())))
         return processor.evalQuery(self.graph, query, initBindings, base)
 
-    processor.SPARQLProcessor.query = query  # type: ignore[method-assign]
+    processor.SPARQLProcessor.query = query  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:
@@ -267,7 +266,7 @@ class QcRule:
         return QC_BASE + self.name
 
 
-class QcError(Exception):
+class QcError(HodoError):
     """The QC rules or their profile are malformed (a rule without a severity, or the reverse)."""
 
 
@@ -357,11 +356,8 @@ def release_sources(ontology_dir: Path = paths.ONTOLOGY_DIR) -> Graph:
     mappings of the SSSOM set (the release adds only the reasoner's conclusions and metadata).
 
     Raises:
-        hodo.build.InputError: a source file is unusable.
+        hodo.pipeline.sources.InputError: a source file is unusable.
     """
-    from hodo.build import InputError, load_sources, union
-    from hodo.mappings import MAPPINGS_FILE, MappingError, mapping_graph, read_mapping_set
-
     data = union(load_sources(ontology_dir).values())
     mappings = ontology_dir / "mappings" / MAPPINGS_FILE
     if mappings.is_file():
@@ -415,30 +411,30 @@ def labels_for(data: Graph, iris: Iterable[str], lang: str) -> dict[str, str]:
     return found
 
 
-#: Words of the reports, in both languages.
-WORDS: dict[str, dict[str, str]] = {
-    "ok": {"en": "OK: no problems found.", "zh": "通过：未发现问题。"},
-    "violation": {"en": "VIOLATION", "zh": "违规"},
-    "warning": {"en": "WARNING", "zh": "警告"},
-    "info": {"en": "INFO", "zh": "提示"},
-    "value": {"en": "value", "zh": "值"},
-    "summary": {"en": "{violation} violation(s), {warning} warning(s), {info} info",
+#: Words of the reports, in both languages (in the one table of ``hodo.core.i18n``).
+add_messages({
+    "report_ok": {"en": "OK: no problems found.", "zh": "通过：未发现问题。"},
+    "report_violation": {"en": "VIOLATION", "zh": "违规"},
+    "report_warning": {"en": "WARNING", "zh": "警告"},
+    "report_info": {"en": "INFO", "zh": "提示"},
+    "report_value": {"en": "value", "zh": "值"},
+    "report_summary": {"en": "{violation} violation(s), {warning} warning(s), {info} info",
                 "zh": "{violation} 个违规，{warning} 个警告，{info} 条提示"},
-    "title": {"en": "HODO validation report", "zh": "HODO 校验报告"},
-    "resource": {"en": "Resource", "zh": "资源"},
-    "severity": {"en": "Severity", "zh": "严重程度"},
-    "rule": {"en": "Shape or rule", "zh": "约束或规则"},
-    "property": {"en": "Property", "zh": "属性"},
-    "message": {"en": "Message", "zh": "说明"},
-    "conforms": {"en": "The data conforms.", "zh": "数据符合要求。"},
-    "fails": {"en": "The data does not conform.", "zh": "数据不符合要求。"},
-    "whole": {"en": "(the data as a whole)", "zh": "（数据整体）"},
-}
+    "report_title": {"en": "HODO validation report", "zh": "HODO 校验报告"},
+    "report_resource": {"en": "Resource", "zh": "资源"},
+    "report_severity": {"en": "Severity", "zh": "严重程度"},
+    "report_rule": {"en": "Shape or rule", "zh": "约束或规则"},
+    "report_property": {"en": "Property", "zh": "属性"},
+    "report_message": {"en": "Message", "zh": "说明"},
+    "report_conforms": {"en": "The data conforms.", "zh": "数据符合要求。"},
+    "report_fails": {"en": "The data does not conform.", "zh": "数据不符合要求。"},
+    "report_whole": {"en": "(the data as a whole)", "zh": "（数据整体）"},
+})
 
 
 def word(key: str, lang: str) -> str:
     """A report word in ``lang`` (English unless ``lang`` is zh)."""
-    return in_language(WORDS[key], lang)
+    return translate(f"report_{key}", lang)
 
 
 def rule_name(problem: Problem) -> str:
@@ -466,8 +462,6 @@ def grouped(report: ValidationReport) -> list[tuple[str, list[Problem]]]:
 
 def format_text(report: ValidationReport, data: Graph, lang: str = "en") -> str:
     """A readable report, grouped by resource, in English or Chinese."""
-    from hodo.namespaces import shorten
-
     if not report.problems:
         return word("ok", lang)
     labels = labels_for(data, {p.focus for p in report.problems}, lang)
@@ -495,11 +489,6 @@ def to_shacl_report(report: ValidationReport) -> Graph:
 
     QC rules and the reasoner appear as results too, their rule IRI as ``sh:sourceShape``.
     """
-    from rdflib import BNode
-    from rdflib.namespace import RDF, XSD
-
-    from hodo.build import ONTOLOGY_IRI
-
     graph = Graph()
     graph.bind("sh", SH)
     node = BNode()
@@ -540,8 +529,6 @@ def format_json(report: ValidationReport, data: Graph, lang: str = "en") -> str:
 
 def report_context(report: ValidationReport, data: Graph, lang: str) -> dict[str, Any]:
     """What the HTML templates need to show a report."""
-    from hodo.namespaces import shorten
-
     return {
         "report": report, "lang": lang, "groups": grouped(report),
         "labels": labels_for(data, {p.focus for p in report.problems}, lang),
@@ -552,10 +539,8 @@ def report_context(report: ValidationReport, data: Graph, lang: str) -> dict[str
 
 def _templates() -> Any:
     """The report templates, outside Flask: the CLI renders them too."""
-    import jinja2
-
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "web" / "templates"),
+        loader=jinja2.FileSystemLoader(Path(__file__).parents[1] / "web" / "templates"),
         autoescape=True,
     )
 

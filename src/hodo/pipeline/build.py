@@ -11,80 +11,36 @@ adds) and ``graph/metadata`` (the dataset description). The default graph is the
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.exceptions import ParserError
 from rdflib.namespace import DCTERMS, OWL, RDF, XSD
 
-from hodo import __version__, paths
-from hodo.namespaces import BASE, HODO, VOID
-from hodo.reason import ReasonerReport, reason
-
-if TYPE_CHECKING:
-    from hodo.validate import Problem
-from hodo.serialize import to_bytes, to_nquads
-
-ONTOLOGY_IRI = URIRef(BASE + "hodo.owl")
-
-#: Which source files feed which named graph, relative to ``ontology/``.
-MODULES: dict[str, tuple[str, ...]] = {
-    "ontology": ("hodo-edit.ttl", "external-terms.ttl", "terms/*.ttl"),
-    "imports": ("imports/*_import.ttl",),
-    "findings": ("article.ttl", "findings/*.ttl", "ledger/*.ttl"),
-}
-GRAPH_NAMES = ("ontology", "imports", "mappings", "findings", "inferred", "metadata")
-
-#: Release artifacts: file name -> rdflib format of the union graph.
-ARTIFACTS = {
-    "hodo.ttl": "turtle",
-    "hodo.owl": "xml",
-    "hodo.jsonld": "json-ld",
-    "hodo.nt": "nt",
-}
-DATASET_FILE = "hodo.nq"
-#: The JSON-LD context of HODO's prefix map, for clients that compact or expand HODO's CURIEs.
-CONTEXT_FILE = "context.jsonld"
-CHECKSUMS_FILE = "SHA256SUMS"
-#: The SHACL shapes travel with the release, each as ``shapes-<file>``, so a downloaded release
-#: can be validated by the very shapes it was checked with.
-SHAPES_PREFIX = "shapes-"
+from hodo import __version__
+from hodo.core import paths
+from hodo.core.errors import ProblemsFound
+from hodo.core.namespaces import BASE, HODO, VOID, jsonld_context
+from hodo.core.release import (
+    ARTIFACTS,
+    CHECKSUMS_FILE,
+    CONTEXT_FILE,
+    DATASET_FILE,
+    GRAPH_NAMES,
+    ONTOLOGY_IRI,
+    SHAPES_PREFIX,
+    graph_iri,
+)
+from hodo.core.serialize import to_bytes, to_nquads
+from hodo.pipeline.mappings import MAPPINGS_FILE, MappingError, mapping_graph, read_mapping_set
+from hodo.pipeline.reason import ReasonerReport, reason
+from hodo.pipeline.sources import InputError, load_sources, union
+from hodo.pipeline.validate import Problem, qc_errors, rule_name
 
 
-def read_checksums(dist: Path) -> dict[str, str]:
-    """``SHA256SUMS`` of a release folder as file name -> hex digest; empty when it is missing.
-
-    Raises:
-        OSError, UnicodeDecodeError: it cannot be read.
-        ValueError: a line is not ``<sha256>  <file>`` (the message names the line).
-    """
-    sums = dist / CHECKSUMS_FILE
-    if not sums.exists():
-        return {}
-    found: dict[str, str] = {}
-    for number, line in enumerate(sums.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        digest, separator, name = line.partition("  ")
-        if not separator or len(digest) != 64 or not set(digest) <= set("0123456789abcdef"):
-            raise ValueError(f"line {number} is not `<sha256>  <file>`")
-        found[name.strip()] = digest
-    return found
-
-
-def graph_iri(name: str) -> URIRef:
-    """The IRI of a named graph of the release."""
-    return HODO[f"graph/{name}"]
-
-
-class InputError(Exception):
-    """A source file cannot be read or parsed; the message names the file and line."""
-
-
-class InconsistentError(Exception):
+class InconsistentError(ProblemsFound):
     """HermiT found the merged sources inconsistent or a class unsatisfiable; carries the
     report that explains it."""
 
@@ -93,12 +49,10 @@ class InconsistentError(Exception):
         self.report = report
 
 
-class QualityError(Exception):
+class QualityError(ProblemsFound):
     """QC rules of severity ERROR (``ontology/sparql/qc/profile.tsv``) found problems."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
-        from hodo.validate import rule_name
-
         shown = [f"{p.focus} {rule_name(p)}: {p.value or ''}" for p in problems[:10]]
         more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
         super().__init__(f"{len(problems)} QC error(s); run `hodo validate` for the report: "
@@ -114,71 +68,6 @@ class BuildReport:
     out_dir: Path
     files: tuple[Path, ...]
     triples: dict[str, int]
-
-
-def parse_file(path: Path, graph: Graph | None = None) -> Graph:
-    """Parse one RDF file (format from its extension) into ``graph``.
-
-    Raises:
-        InputError: the file is missing, unreadable or not valid RDF, with file and line.
-    """
-    from hodo.formats import by_extension
-
-    graph = Graph() if graph is None else graph
-    fmt = by_extension(path.suffix)
-    rdflib_format = fmt.rdflib if fmt and fmt.rdflib else "turtle"
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputError(f"{path}: cannot read: {error.strerror or error}") from error
-    try:
-        graph.parse(data=data, format=rdflib_format, publicID=path.resolve().as_uri())
-    except (SyntaxError, ParserError, ValueError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: {_parse_message(error)}") from error
-    except Exception as error:
-        raise InputError(f"{path}: not valid {rdflib_format}: {error}") from error
-    return graph
-
-
-def _parse_message(error: Exception) -> str:
-    """rdflib's Turtle errors carry the line; keep the message short and on one line."""
-    lines = getattr(error, "lines", None)
-    message = str(getattr(error, "_why", None) or error)
-    message = " ".join(message.split())
-    if lines is not None:
-        return f"line {lines + 1}: {message}"
-    return message
-
-
-def module_files(name: str, ontology_dir: Path = paths.ONTOLOGY_DIR) -> list[Path]:
-    """Source files of one module, in order; a named file must exist, a glob may match none."""
-    files: list[Path] = []
-    for pattern in MODULES[name]:
-        matches = sorted(ontology_dir.glob(pattern))
-        if not matches and "*" not in pattern:
-            raise InputError(f"{ontology_dir / pattern}: no such source file")
-        files.extend(matches)
-    return files
-
-
-def load_sources(ontology_dir: Path = paths.ONTOLOGY_DIR) -> dict[str, Graph]:
-    """The asserted named graphs, parsed from the source files."""
-    graphs: dict[str, Graph] = {}
-    for name in MODULES:
-        graph = Graph()
-        for path in module_files(name, ontology_dir):
-            parse_file(path, graph)
-        graphs[name] = graph
-    return graphs
-
-
-def union(graphs: Iterable[Graph]) -> Graph:
-    """One graph holding every triple of ``graphs``."""
-    merged = Graph()
-    for graph in graphs:
-        for triple in graph:
-            merged.add(triple)
-    return merged
 
 
 def release_version(ontology: Graph) -> str:
@@ -225,8 +114,6 @@ def assemble(ontology_dir: Path = paths.ONTOLOGY_DIR) -> tuple[str, dict[str, Gr
         InconsistentError: HermiT finds the sources inconsistent.
         QualityError: a QC rule of severity ERROR finds problems.
     """
-    from hodo.validate import qc_errors
-
     graphs = load_sources(ontology_dir)
     version = release_version(graphs["ontology"])
     graphs["ontology"].add((ONTOLOGY_IRI, OWL.versionIRI, version_iri(version)))
@@ -244,8 +131,6 @@ def assemble(ontology_dir: Path = paths.ONTOLOGY_DIR) -> tuple[str, dict[str, Gr
 
 def _mappings(ontology_dir: Path) -> Graph:
     """The SSSOM mapping set as SKOS triples (kept out of reasoning: they are not axioms)."""
-    from hodo.mappings import MAPPINGS_FILE, MappingError, mapping_graph, read_mapping_set
-
     try:
         return mapping_graph(read_mapping_set(ontology_dir / "mappings" / MAPPINGS_FILE))
     except MappingError as error:
@@ -256,11 +141,6 @@ def write_release(version: str, graphs: dict[str, Graph], out_dir: Path,
                   ontology_dir: Path = paths.ONTOLOGY_DIR) -> BuildReport:
     """Write every artifact, the mapping set, the JSON-LD context, the shapes and a checksum
     file."""
-    import json
-
-    from hodo.mappings import MAPPINGS_FILE
-    from hodo.namespaces import jsonld_context
-
     out_dir.mkdir(parents=True, exist_ok=True)
     merged = union(graphs[name] for name in GRAPH_NAMES)
     header = (f"GENERATED by hodo {__version__} from ontology/ -- DO NOT EDIT\n"
@@ -296,11 +176,3 @@ def build(out_dir: Path | None = None, ontology_dir: Path = paths.ONTOLOGY_DIR) 
     return write_release(version, graphs, out_dir or paths.dist_dir(), ontology_dir)
 
 
-def hand_edited_graph(ontology_dir: Path = paths.ONTOLOGY_DIR) -> Graph:
-    """The union of the hand-edited modules (everything but the imports)."""
-    files: Sequence[Path] = [p for name in MODULES if name != "imports"
-                             for p in module_files(name, ontology_dir)]
-    graph = Graph()
-    for path in files:
-        parse_file(path, graph)
-    return graph

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 
 import pyoxigraph as ox
 
-from hodo.namespaces import shorten
-from hodo.paths import ONTOLOGY_DIR
+from hodo.core.namespaces import shorten
+from hodo.core.paths import ONTOLOGY_DIR
 
 REPORTS_DIR = ONTOLOGY_DIR / "sparql" / "reports"
 SECTION_COLUMNS = ("findings", "negative", "hedgedFindings", "withValues", "conflicting",

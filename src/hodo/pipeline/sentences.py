@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from hodo import paths
+from hodo.core import paths
 
 #: The journal's running header, which the extraction left inside a sentence of section 3.1.
 RUNNING_HEADER = re.compile(r"^\s*\d{4}\s*中国骨质疏松杂志.*No．\s*9\s*$")

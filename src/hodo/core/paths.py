@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-#: The repository root: ``src/hodo/paths.py`` sits three levels below it.
-ROOT = Path(__file__).resolve().parents[2]
+from hodo.core.settings import environment
+
+#: The repository root: ``src/hodo/core/paths.py`` sits four levels below it.
+ROOT = Path(__file__).resolve().parents[3]
 
 ONTOLOGY_DIR = ROOT / "ontology"
 IMPORTS_DIR = ONTOLOGY_DIR / "imports"
@@ -18,9 +19,9 @@ ARTICLE_TEXT = ONTOLOGY_DIR / "source" / "article.txt"
 
 def dist_dir() -> Path:
     """Where release artifacts are written and read; ``HODO_DIST`` overrides the default."""
-    return Path(os.environ.get("HODO_DIST", ROOT / "dist"))
+    return Path(environment("HODO_DIST") or ROOT / "dist")
 
 
 def cache_dir() -> Path:
     """Downloaded source-ontology packages live here (git-ignored)."""
-    return Path(os.environ.get("HODO_CACHE", ROOT / ".cache"))
+    return Path(environment("HODO_CACHE") or ROOT / ".cache")

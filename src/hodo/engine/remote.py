@@ -26,10 +26,12 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import pyoxigraph as ox
 
-from hodo import paths
-from hodo.build import DATASET_FILE, GRAPH_NAMES, graph_iri
-from hodo.query import QueryError, ResultTooLarge
-from hodo.store import Release, ReleaseError, check_release_file
+from hodo.core import paths
+from hodo.core.errors import NotAvailable
+from hodo.core.release import DATASET_FILE, GRAPH_NAMES, graph_iri
+from hodo.engine.lexer import lexemes
+from hodo.engine.query import QueryError, ResultTooLarge
+from hodo.engine.store import Release, ReleaseError, check_release_file
 
 #: HODO's named graphs: the union default graph, and the only graphs ``GRAPH ?g`` sees.
 HODO_GRAPHS = tuple(str(graph_iri(name)) for name in GRAPH_NAMES)
@@ -51,11 +53,11 @@ _BLANK_QUADS = ("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o "
                 "FILTER(isBlank(?s) || isBlank(?o)) } }")
 
 
-class BackendError(Exception):
+class BackendError(NotAvailable):
     """The remote server failed (HTTP 502) or did not answer in time (HTTP 504)."""
 
     def __init__(self, message: str, status: int = 502) -> None:
-        super().__init__(message)
+        super().__init__(message, status=status)
         self.status = status
 
 
@@ -259,9 +261,9 @@ class RemoteStore:
         if union:
             defaults, named = list(self.graphs), list(self.graphs)
         else:
-            defaults = [_iri(g) for g in _as_list(default_graph)]
-            named = [_iri(g) for g in named_graphs] if named_graphs is not None \
-                else list(self.graphs)
+            defaults = [_iri(g) for g in _as_list(default_graph)]  # type: ignore[misc]
+            named = ([_iri(g) for g in named_graphs]  # type: ignore[misc]
+                     if named_graphs is not None else list(self.graphs))
             defaults = [g for g in defaults if g is not None]
             if not defaults and not named:
                 # no parameter at all would mean the server's own dataset, not an empty one
@@ -381,16 +383,6 @@ def _result(reply: _Reply) -> Result:
 # Substitutions, which the protocol does not have
 
 
-_TOKEN = re.compile(r"""
-    "{3}(?:[^"\\]|\\.|"(?!""))*(?:"{3}|\Z) | '{3}(?:[^'\\]|\\.|'(?!''))*(?:'{3}|\Z)
-  | "(?:[^"\\\n\r]|\\.)*"? | '(?:[^'\\\n\r]|\\.)*'?
-  | <[^<>"{}|^`\\\x00-\x20]*>
-  | \#[^\n\r]*
-  | [?$](?P<var>\w+)
-  | (?<![\w.-])(?:[^\W\d_][\w.-]*+)?:(?:[\w.:%-]|\\.)*
-  | (?P<word>[^\W\d]\w*)
-  | .
-""", re.VERBOSE | re.DOTALL)
 _ENDS_ORDER = frozenset({"limit", "offset", "having", "values", "select", "where"})
 
 
@@ -412,7 +404,7 @@ def substitute(query: str, substitutions: Mapping[ox.Variable, Any]) -> str:
     out: list[str] = []
     in_select = in_order = False
     depth = 0  # brackets since the clause began
-    for match in _TOKEN.finditer(query):
+    for match in lexemes(query):
         token, word, var = match.group(0), (match.group("word") or "").lower(), match["var"]
         if word:
             in_select = word == "select" or (in_select and word not in ("where", "from"))

@@ -18,15 +18,16 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from hodo.formats import BY_NAME, Format, by_extension
+from hodo.core.errors import UsageError
+from hodo.core.formats import ALIASES, BY_MEDIA_TYPE, BY_NAME, Format, by_extension
 
-#: File extensions curators use besides the ones of :mod:`hodo.formats`.
+#: File extensions curators use besides the ones of :mod:`hodo.core.formats`.
 EXTENSION_ALIASES = {"rdf": "rdfxml", "xml": "rdfxml", "json": "jsonld", "n3": "turtle"}
 #: Formats a curator may send: every graph and dataset format of the format table.
 INPUT_FORMATS = ("turtle", "ntriples", "rdfxml", "jsonld", "nquads", "trig")
 
 
-class InputError(Exception):
+class InputError(UsageError):
     """The document cannot be used; the message names it and, for syntax, line and column."""
 
 
@@ -47,8 +48,6 @@ def format_for(name: str, media_type: str | None = None) -> Format:
     Raises:
         InputError: the format is not one HODO reads.
     """
-    from hodo.formats import ALIASES, BY_MEDIA_TYPE
-
     if media_type:
         media = media_type.split(";")[0].strip().lower()
         fmt = BY_MEDIA_TYPE.get(media) or BY_NAME.get(ALIASES.get(media, ""))
@@ -205,6 +204,7 @@ def check_xml_prolog(stream: BinaryIO, name: str, chunk_size: int = 1 << 16) -> 
         declared += 1
         if parameter or value is None or system_id or public_id or notation:
             refuse("only internal general entities are accepted")
+        assert value is not None  # refuse raised
         if len(value) > MAX_ENTITY_VALUE or any(c in value for c in "&%<"):
             refuse(f"an entity's value must be plain text of at most {MAX_ENTITY_VALUE} "
                    "characters")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from hodo import diagrams, views
+from hodo.site import diagrams, views
 
 ARTICLE = "http://purl.org/ontology/bibo/AcademicArticle"
 
@@ -22,7 +22,7 @@ ARTICLE = "http://purl.org/ontology/bibo/AcademicArticle"
 @dataclass(frozen=True)
 class PageTables:
     """Labels, the IRIs the release describes, every finding, the article's sections, and
-    the labels as the pictures read them (``hodo.diagrams``)."""
+    the labels as the pictures read them (``hodo.site.diagrams``)."""
 
     labels: views.LabelTable
     described: frozenset[str]

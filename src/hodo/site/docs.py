@@ -17,8 +17,11 @@ from rdflib import OWL, RDF, RDFS, Graph
 from rdflib import BNode as RBNode
 from rdflib.namespace import SH
 
-from hodo import paths
-from hodo.namespaces import BASE, shorten
+from hodo.core import paths
+from hodo.core.formats import by_extension
+from hodo.core.namespaces import BASE, shorten
+from hodo.core.release import SHAPES_PREFIX, read_checksums
+from hodo.pipeline.sources import parse_file
 
 ONTOLOGY_IRI = BASE + "hodo.owl"
 GRAPHS = ("ontology", "imports", "mappings", "findings", "inferred", "metadata")
@@ -275,8 +278,6 @@ def shapes(shapes_dir: Path = paths.SHAPES_DIR, pattern: str = "*.ttl") -> list[
 
     A release folder holds the shapes as ``shapes-<file>``: pass ``pattern="shapes-*.ttl"``.
     """
-    from hodo.build import SHAPES_PREFIX, parse_file
-
     graph = Graph()
     home: dict[Any, str] = {}
     for file in sorted(shapes_dir.glob(pattern)):
@@ -352,8 +353,6 @@ MEDIA_TYPES = {".tsv": "text/tab-separated-values; charset=utf-8",
 
 def media_type(name: str) -> str:
     """The media type of a release file, from the formats table where it has one."""
-    from hodo.formats import by_extension
-
     suffix = Path(name).suffix
     if name == "context.jsonld":
         return "application/ld+json"
@@ -366,8 +365,6 @@ def media_type(name: str) -> str:
 def downloads(dist: Path) -> list[Download]:
     """The release files, then the SHACL shapes the release carries, each hashed from its bytes.
     """
-    from hodo.build import SHAPES_PREFIX, read_checksums
-
     listed = read_checksums(dist)
     files = [p for p in sorted(dist.iterdir()) if p.is_file() and not p.name.endswith(".tmp")
              and not p.name.startswith(".")]

@@ -19,10 +19,13 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 from rdflib.term import Node
 
+from hodo.core.errors import NotAvailable
+from hodo.core.namespaces import shorten
+
 log = logging.getLogger(__name__)
 
 
-class ReasonerUnavailable(Exception):
+class ReasonerUnavailable(NotAvailable):
     """HermiT could not be run (no Java, or owlready2 failed for another reason)."""
 
 
@@ -155,7 +158,8 @@ def _disjoint_pairs(graph: Graph) -> set[frozenset[URIRef]]:
         if isinstance(a, URIRef) and isinstance(b, URIRef)
     }
     for axiom in graph.subjects(RDF.type, OWL.AllDisjointClasses):
-        members = [m for m in graph.items(graph.value(axiom, OWL.members)) if isinstance(m, URIRef)]
+        listed = graph.value(axiom, OWL.members)
+        members = [m for m in graph.items(listed) if isinstance(m, URIRef)] if listed else []
         pairs.update(frozenset((a, b)) for i, a in enumerate(members) for b in members[i + 1:])
     return pairs
 
@@ -173,8 +177,6 @@ def _clash(graph: Graph, classes: set[URIRef]) -> tuple[URIRef, URIRef] | None:
 
 
 def _short(node: object) -> str:
-    from hodo.namespaces import shorten
-
     return shorten(str(node)) if isinstance(node, URIRef) else (
         f'"{node}"' if isinstance(node, Literal) else str(node))
 

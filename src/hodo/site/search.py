@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from hodo.namespaces import (
+from hodo.core.namespaces import (
     BASE,
     OBO_IN_OWL_NS,
     OBO_NS,
@@ -184,7 +184,7 @@ class SearchIndex:
                 types[subject.value].add(obj.value)
             elif predicate in (SUBCLASS, SUBPROPERTY) and isinstance(obj, ox.NamedNode):
                 parents[subject.value].add(obj.value)
-            elif predicate == IN_SUBSET and obj.value == ANCESTOR_SUBSET:
+            elif predicate == IN_SUBSET and getattr(obj, "value", None) == ANCESTOR_SUBSET:
                 ancestor.add(subject.value)
         labelled = {iri for iri, found in names.items() if any(k == "label" for *_, k in found)}
         terms = [_term(iri, names[iri], types[iri], parents[iri] & labelled - {iri},

@@ -16,7 +16,8 @@ import yaml
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
-from hodo.namespaces import HODO, VOID
+from hodo.core.errors import UsageError
+from hodo.core.namespaces import HODO, VOID
 
 MAPPINGS_FILE = "hodo.sssom.tsv"
 #: The SKOS mapping predicates SSSOM allows for class-to-class mappings HODO publishes.
@@ -24,7 +25,7 @@ SKOS_PREDICATES = ("skos:exactMatch", "skos:closeMatch", "skos:broadMatch", "sko
                    "skos:relatedMatch")
 
 
-class MappingError(Exception):
+class MappingError(UsageError):
     """The mapping set cannot be read; the message names the file and what is wrong."""
 
 

@@ -10,6 +10,7 @@ triples are read from disk rather than held in memory.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import gc
 import gzip
@@ -20,7 +21,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,15 +31,19 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
-from hodo import paths
-from hodo.build import DATASET_FILE
+from hodo.core import paths
+from hodo.core.errors import HodoError, NotAvailable
+from hodo.core.obo import convert
+from hodo.core.rdfinput import _OX_POSITION, InputError, _base, check_xml_prolog
+from hodo.core.release import CHECKSUMS_FILE, DATASET_FILE, GRAPH_NAMES, graph_iri, read_checksums
+from hodo.engine.workers import keep_store_files
 
 
-class ReleaseError(Exception):
+class ReleaseError(NotAvailable):
     """The release is missing or unreadable; the message names the file."""
 
 
-class LoadError(Exception):
+class LoadError(HodoError):
     """A file could not be loaded into an on-disk store; nothing half-written is left."""
 
 
@@ -72,8 +77,6 @@ class OwnGraphs:
     """
 
     def __init__(self, store: ox.Store) -> None:
-        from hodo.build import GRAPH_NAMES, graph_iri
-
         self.store = store
         self.graphs = [ox.NamedNode(str(graph_iri(name))) for name in GRAPH_NAMES]
 
@@ -137,8 +140,6 @@ def check_release_file(path: Path) -> None:
     Raises:
         ReleaseError: ``SHA256SUMS`` cannot be read, or the file does not match it.
     """
-    from hodo.build import CHECKSUMS_FILE, read_checksums
-
     sums = path.parent / CHECKSUMS_FILE
     try:
         listed = read_checksums(path.parent).get(path.name)
@@ -163,30 +164,6 @@ def check_release_file(path: Path) -> None:
 def one_line(error: BaseException) -> str:
     """An exception's message on one line (RocksDB's and parsers' may span several)."""
     return " ".join(str(error).split()).rstrip(".") or type(error).__name__
-
-
-def open_release(config: Mapping[str, Any]) -> Release:
-    """The release the server answers from, as the configuration says.
-
-    ``HODO_BACKEND``: a remote SPARQL server (``hodo.remote``); ``HODO_STORE``: an on-disk
-    store made by ``hodo load``, with the release's graphs beside its own; else the release
-    file, in memory.
-
-    Raises:
-        ReleaseError: the release, store or backend cannot be used; the message says which.
-    """
-    dist = Path(config["HODO_DIST"]) if config.get("HODO_DIST") else None
-    if config.get("HODO_BACKEND"):
-        from hodo.remote import open_remote_release
-        from hodo.web.ops import read_settings
-
-        settings = read_settings(config)
-        return open_remote_release(str(config["HODO_BACKEND"]), dist,
-                                   timeout=settings.pool.deadline,
-                                   max_bytes=settings.limits.max_bytes)
-    if config.get("HODO_STORE"):
-        return open_disk_release(Path(config["HODO_STORE"]), dist)
-    return load_release(dist)
 
 
 @dataclass(frozen=True)
@@ -348,12 +325,10 @@ def _build(inputs: list[_Input], release_file: Path, folder: Path,
 def _load_input(store: ox.Store, item: _Input, on_progress: Callable[[int], None]
                 ) -> dict[str, Any]:
     """Bulk-load one file into its graph; what the manifest records of it."""
-    from hodo.rdfinput import InputError, _base, check_xml_prolog
-
     if item.fmt == ox.RdfFormat.RDF_XML:
         with _opened(item) as prolog:
             try:
-                check_xml_prolog(prolog, str(item.path))
+                check_xml_prolog(prolog, str(item.path))  # type: ignore[arg-type]
             except InputError as error:
                 raise LoadError(str(error)) from None
     before = set(store.named_graphs())
@@ -426,7 +401,7 @@ class _Chunks(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         while not self._pending:
-            self._pending = next(self._chunks, None)  # type: ignore[arg-type]
+            self._pending = next(self._chunks, None)  # type: ignore[arg-type,assignment]
             if self._pending is None:
                 self._pending = b""
                 return 0
@@ -437,7 +412,9 @@ class _Chunks(io.RawIOBase):
 
 
 def _decompressed(stream: IO[bytes], item: _Input) -> IO[bytes]:
-    return gzip.GzipFile(fileobj=stream, mode="rb") if item.compressed else stream
+    if item.compressed:
+        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+    return stream
 
 
 @contextmanager
@@ -449,8 +426,6 @@ def _opened(item: _Input) -> Iterator[IO[bytes]]:
 
 def _obo_ntriples(stream: IO[bytes]) -> IO[bytes]:
     """N-Triples converted from an OBO file as it is read (never the whole file in memory)."""
-    from hodo.obo import convert
-
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace")
     return io.BufferedReader(_Chunks(convert(text)), 1 << 20)
 
@@ -461,8 +436,6 @@ def _format_name(item: _Input) -> str:
 
 def _syntax(error: SyntaxError, item: _Input) -> str:
     """``line L, column C: what`` from the parser's message, when it gives a position."""
-    from hodo.rdfinput import _OX_POSITION
-
     message = _OX_POSITION.sub("", " ".join(str(error.msg or error).split()))
     if "LoadDocumentCallback" in message:
         message = "remote JSON-LD contexts are not fetched: put the @context in the document"
@@ -524,8 +497,6 @@ def _install(building: Path, store_dir: Path) -> None:
 
 def _exchange(first: Path, second: Path) -> bool:
     """Swap two folders in one step (Linux ``renameat2``); False where that is unsupported."""
-    import ctypes
-
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         renameat2 = libc.renameat2
@@ -629,7 +600,6 @@ def open_disk_release(store_dir: Path, dist: Path | None = None) -> Release:
         raise ReleaseError(f"{store_dir}: cannot open the store, it is damaged or "
                            f"incomplete: {one_line(error)}; run `hodo load --replace` "
                            "again") from None
-    from hodo.workers import keep_store_files
 
     keep_store_files(store, store_dir)
     return Release(OwnGraphs(store), version, release_file, endpoint=store)

@@ -38,8 +38,10 @@ from typing import Any, NoReturn
 
 import pyoxigraph as ox
 
-from hodo.formats import BY_NAME
-from hodo.query import Limits, NotAcceptable, QueryError, QueryResult, execute
+from hodo.core.errors import NotAvailable
+from hodo.core.formats import BY_NAME
+from hodo.engine import query
+from hodo.engine.query import Limits, NotAcceptable, QueryError, QueryResult, execute
 
 #: The child's end of its pipe, after every other descriptor above stderr is closed (unless an
 #: on-disk store's file has that number: then the pipe keeps the number it has).
@@ -55,7 +57,7 @@ _SIGNALS_TO_RESET = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGC
                      "SIGWINCH", "SIGTTIN", "SIGTTOU", "SIGABRT", "SIGPIPE")
 
 
-class Unavailable(Exception):
+class Unavailable(NotAvailable):
     """The query could not be answered now (HTTP 503 with Retry-After).
 
     ``reason`` is a fixed word for metrics: ``timeout``, ``crash``, ``busy``, ``overloaded``.
@@ -283,7 +285,7 @@ def _forbid_sockets_and_writes() -> bool:
     if arch is None:
         return False
     program = _seccomp_program(*arch)
-    filters = (_SockFilter * len(program))(*program)
+    filters = (_SockFilter * len(program))(*program)  # type: ignore[misc]
     fprog = _SockFprog(len(program), ctypes.cast(filters, ctypes.c_void_p))
     libc = ctypes.CDLL(None, use_errno=True)
     pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
@@ -827,8 +829,6 @@ def _decode(header: dict[str, Any], body: bytes) -> QueryResult:
     if error == "not_acceptable":
         raise NotAcceptable([BY_NAME[name] for name in header["offers"]])
     if error == "query":
-        from hodo import query
-
         cls = query.ResultTooLarge if header.get("class") == "ResultTooLarge" else QueryError
         raise cls(str(header["message"]), str(header["reason"]))
     if error is not None:
