@@ -12,10 +12,10 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDFS, SKOS
 
-from hodo.pipeline import imports as imp
 from hodo.core import paths
-from hodo.pipeline.sources import hand_edited_graph
 from hodo.core.namespaces import DEFINITION, OBOINOWL
+from hodo.pipeline import imports as imp
+from hodo.pipeline.sources import hand_edited_graph
 
 NO_DEFINITION = "No definition in the source: "
 

@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 from rdflib import URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF
 
-from hodo.pipeline.sources import hand_edited_graph
-from hodo.pipeline.sentences import CORRECTION, article_sentences
 from hodo.engine.store import Release
+from hodo.pipeline.sentences import CORRECTION, article_sentences
+from hodo.pipeline.sources import hand_edited_graph
 from hodo.web import create_app
 
 HODO = "https://w3id.org/hodo/"
