@@ -14,8 +14,6 @@ from flask.testing import FlaskClient
 from hodo.build import BuildReport, build
 from hodo.store import Release, load_release
 
-DATA = Path(__file__).parent / "data"
-
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from hodo.cli import main
-from tests.conftest import DATA
+from tests.support import DATA
 
 COMMANDS = ["build", "validate", "query", "serve", "imports"]
 

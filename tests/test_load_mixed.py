@@ -45,7 +45,8 @@ from pathlib import Path
 import pytest
 
 from bench.servers import process_tree, pss_kib
-from tests.attacks import CLOSED, Reply, Server, data_hash, start_server, stop_server
+from tests.support.integrity import data_hash
+from tests.support.server import CLOSED, Reply, Server, start_server, stop_server
 from tests.terms import HEPATIC_OSTEODYSTROPHY
 
 DEADLINE = 2.0

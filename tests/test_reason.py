@@ -9,7 +9,7 @@ from rdflib.namespace import RDFS
 
 from hodo.reason import reason
 from hodo.validate import Check, validate
-from tests.conftest import DATA
+from tests.support import DATA
 
 EX = "http://example.org/"
 

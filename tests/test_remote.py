@@ -6,15 +6,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -27,76 +24,15 @@ from hodo.cli import main
 from hodo.query import QueryError, execute
 from hodo.remote import BackendError, RemoteStore, publish_release, release_graphs, substitute
 from hodo.store import Release, ReleaseError
+from tests.support.net import fake_server, free_port, reply
+from tests.support.server import HODO_CLI, oxigraph_server, serving
 from tests.terms import HEPATIC_OSTEODYSTROPHY
-from tests.test_server import _free_port, serving
 
-OXIGRAPH = Path(sys.executable).with_name("oxigraph")
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 
 
 # --------------------------------------------------------------------------------------------
 # Servers
-
-
-@contextmanager
-def oxigraph_server(location: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """The Oxigraph server on a free loopback port, once it answers; its base URL and process."""
-    if not OXIGRAPH.is_file():
-        pytest.skip("the oxigraph server is not installed")
-    port = _free_port()
-    process = subprocess.Popen([str(OXIGRAPH), "serve", "--location", str(location),
-                                "--bind", f"127.0.0.1:{port}"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/query?query=ASK%7B%7D", timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the oxigraph server did not start") from None
-                time.sleep(0.1)
-        yield url, process
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@contextmanager
-def fake_server(handle: Callable[[BaseHTTPRequestHandler, bytes], None]) -> Iterator[str]:
-    """A loopback HTTP server whose every request is answered by ``handle(request, body)``."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def _any(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            handle(self, body)
-
-        do_GET = do_POST = do_PUT = do_DELETE = _any
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-def reply(request: BaseHTTPRequestHandler, status: int, body: bytes,
-          media_type: str = "text/plain") -> None:
-    request.send_response(status)
-    request.send_header("Content-Type", media_type)
-    request.send_header("Content-Length", str(len(body)))
-    request.end_headers()
-    request.wfile.write(body)
 
 
 def version_answer(version: str) -> Callable[[BaseHTTPRequestHandler, bytes], None]:
@@ -119,14 +55,14 @@ def published(oxigraph: str, release_dir: Path) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def remote_site(oxigraph: str, published: dict[str, int], release_dir: Path) -> Iterator[str]:
-    with serving(release_dir, args=["--backend", oxigraph + "/query"]) as url:
-        yield url
+    with serving(release_dir, args=["--backend", oxigraph + "/query"]) as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")
 def embedded_site(release_dir: Path) -> Iterator[str]:
-    with serving(release_dir) as url:
-        yield url
+    with serving(release_dir) as running:
+        yield running.url
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, bytes]:
@@ -165,7 +101,7 @@ def test_publish_sends_every_graph_and_is_idempotent(
 
 
 def test_publish_unreachable_server_exits_2(release_dir: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}/store"
+    url = f"http://127.0.0.1:{free_port()}/store"
     result = CliRunner().invoke(main, ["publish", "--to", url, "--dist", str(release_dir)])
     assert result.exit_code == 2
     assert url in result.output and "cannot be reached" in result.output
@@ -227,7 +163,7 @@ def test_refused_queries_never_reach_the_store() -> None:
 
 
 def test_unreachable_server_is_a_502() -> None:
-    store = RemoteStore(f"http://127.0.0.1:{_free_port()}/query", timeout=2)
+    store = RemoteStore(f"http://127.0.0.1:{free_port()}/query", timeout=2)
     with pytest.raises(BackendError, match="cannot be reached") as caught:
         store.query("ASK {}")
     assert caught.value.status == 502
@@ -327,8 +263,7 @@ def test_health_reports_the_release(remote_site: str, release: Release) -> None:
 
 
 def _serve_exit(release_dir: Path, backend: str) -> subprocess.CompletedProcess[str]:
-    hodo = Path(sys.executable).with_name("hodo")
-    return subprocess.run([str(hodo), "serve", "--port", str(_free_port()), "--dist",
+    return subprocess.run([str(HODO_CLI), "serve", "--port", str(free_port()), "--dist",
                            str(release_dir), "--backend", backend],
                           capture_output=True, text=True, timeout=60)
 
@@ -341,7 +276,7 @@ def test_other_version_refused_at_start(release_dir: Path, release: Release) -> 
 
 
 def test_unreachable_backend_refused_at_start(release_dir: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}/query"
+    url = f"http://127.0.0.1:{free_port()}/query"
     done = _serve_exit(release_dir, url)
     assert done.returncode == 2
     assert url in done.stderr and "cannot be reached" in done.stderr
@@ -350,7 +285,8 @@ def test_unreachable_backend_refused_at_start(release_dir: Path) -> None:
 def test_backend_down_while_serving_is_502(release_dir: Path, tmp_path: Path) -> None:
     with oxigraph_server(tmp_path / "db") as (oxigraph, process):
         publish_release(release_dir, oxigraph + "/store")
-        with serving(release_dir, args=["--backend", oxigraph + "/query"]) as site:
+        with serving(release_dir, args=["--backend", oxigraph + "/query"]) as running:
+            site = running.url
             process.terminate()
             process.wait(timeout=10)
             status, _, body = sparql(site, "ASK {}", "application/sparql-results+json")
@@ -377,8 +313,9 @@ def test_slow_backend_is_504(release_dir: Path, oxigraph: str, published: dict[s
 
     with fake_server(forward) as proxy:
         try:
-            with serving(release_dir, env={"HODO_QUERY_TIMEOUT": "0.5"},
-                         args=["--backend", proxy + "/query"]) as site:
+            with serving(release_dir, query_timeout="0.5",
+                         args=["--backend", proxy + "/query"]) as running:
+                site = running.url
                 status, _, body = sparql(site, "ASK { ?s ?p 'stall-here' }", "text/plain, */*")
         finally:
             release_event.set()

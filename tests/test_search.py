@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, expect
 
 from hodo.search import EXACT_LABEL, EXACT_SYNONYM, SearchIndex, normalise, sort_key
 from hodo.store import Release
-from tests.test_ui_browser import Sink, _open, browser, playwright, sink, site
+from tests.support.browser import Sink, browser, open_tab, playwright, sink, site
 
 __all__ = ["browser", "playwright", "sink", "site"]  # fixtures, imported to be used here
 
@@ -163,7 +163,7 @@ def test_searchbox_on_every_page(client: FlaskClient) -> None:
 def test_autocomplete_in_a_browser(browser: Browser, site: str, sink: Sink) -> None:
     """Typing in the header box lists suggestions; the arrow keys and Enter open the term;
     no console error or CSP violation, nothing fetched off the machine."""
-    tab = _open(browser, sink, site + "/?lang=zh")
+    tab = open_tab(browser, sink, site + "/?lang=zh")
     try:
         page = tab.page
         failed: list[str] = []

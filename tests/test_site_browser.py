@@ -13,7 +13,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.test_ui_browser import Sink, _open, browser, playwright, sink, site
+from tests.support.browser import Sink, browser, open_tab, playwright, sink, site
 
 __all__ = ["browser", "playwright", "sink", "site"]  # fixtures, imported to be used here
 
@@ -32,7 +32,7 @@ def _query(page: Page) -> dict[str, list[str]]:
 
 
 def test_a_reader_goes_from_a_term_to_the_map(browser: Browser, sink: Sink, site: str) -> None:
-    tab = _open(browser, sink, f"{site}/HODO_0000001")
+    tab = open_tab(browser, sink, f"{site}/HODO_0000001")
     page = tab.page
     try:
         # 1. the term page, in English, with its neighbourhood drawn

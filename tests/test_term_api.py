@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 from flask.testing import FlaskClient
 
-from tests.test_server import serving
+from tests.support.server import serving
 
 HO = "https://w3id.org/hodo/HODO_0000001"
 PBC = "http://purl.obolibrary.org/obo/MONDO_0005388"
@@ -129,8 +129,8 @@ def test_unknown_term(client: FlaskClient, url: str) -> None:
 def test_ols_client_against_a_server(release_dir: Path) -> None:
     from ols_client import Client
 
-    with serving(release_dir) as url:
-        ols = Client(url)
+    with serving(release_dir) as server:
+        ols = Client(server.url)
         docs = ols.search("PBC")
         assert docs[0]["iri"] == PBC
         term = ols.get_term("hodo", HO)

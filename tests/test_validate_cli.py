@@ -17,7 +17,7 @@ from hodo.build import load_sources, union
 from hodo.cli import main
 from hodo.rdfinput import parse_path
 from hodo.validate import REPORT_FORMATS, Check, ValidationReport, validate
-from tests.conftest import DATA
+from tests.support import DATA
 
 GOOD = DATA / "curator" / "good.ttl"
 BAD = DATA / "curator" / "bad.ttl"

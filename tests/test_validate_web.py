@@ -15,7 +15,7 @@ from rdflib import Graph, Literal
 from rdflib.namespace import RDF, SH
 
 from hodo.store import Release
-from tests.conftest import DATA
+from tests.support import DATA
 
 GOOD = (DATA / "curator" / "good.ttl").read_bytes()
 BAD = (DATA / "curator" / "bad.ttl").read_bytes()
