@@ -1,4 +1,5 @@
-"""Fixtures by layer: the built release (once per session), the loaded store, the app."""
+"""Fixtures by layer: the built release (once per session), the loaded store, the app (per test,
+or per module for modules that only read)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,20 @@ def release(release_dir: Path) -> Release:
 
 @pytest.fixture()
 def app(release: Release) -> Flask:
+    from hodo.web import create_app
+
+    return create_app({"TESTING": True}, release=release)
+
+
+@pytest.fixture(scope="module")
+def module_app(release: Release) -> Flask:
+    """One app for a whole test module. A module whose tests only read (no curator change, no
+    setting of its own, no count of requests or metrics) overrides ``app`` with it:
+
+        @pytest.fixture(scope="module")
+        def app(module_app: Flask) -> Flask:
+            return module_app
+    """
     from hodo.web import create_app
 
     return create_app({"TESTING": True}, release=release)

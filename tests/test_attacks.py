@@ -31,6 +31,8 @@ from tests.support.net import Listener
 from tests.support.server import CLOSED, Reply, Server, encode_request, read_reply, serving
 from tests.terms import HEPATIC_OSTEODYSTROPHY, HODO
 
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
 DATA = Path(__file__).parent / "data" / "attacks"
 TOKEN = "attack-suite-curator-token-0123456789"
 DEADLINE = 2.0

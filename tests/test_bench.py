@@ -17,6 +17,8 @@ import pytest
 from bench import report
 from bench.queries import hodo_only, sparql_mix
 
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PAGE = ROOT / "docs" / "performance.md"

@@ -20,6 +20,8 @@ from hodo.store import Release
 from tests.support.server import serving
 from tests.terms import HEPATIC_OSTEODYSTROPHY, ONTOLOGY
 
+pytestmark = pytest.mark.server
+
 TERM = HEPATIC_OSTEODYSTROPHY.rsplit("/", 1)[-1]
 
 

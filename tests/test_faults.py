@@ -36,6 +36,8 @@ from tests.support.queries import BOMB, FAST
 from tests.support.server import HODO_CLI, Reply, Server, descendants, oxigraph_server, serving
 from tests.terms import HODO
 
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
 #: About 10^11 rows to count on the release: it never ends by itself, so a worker that is
 #: seen working on it is surely mid-query when it is killed.
 ENDLESS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"

@@ -33,6 +33,8 @@ from hodo.query import QueryError, _allow_nesting, execute, normalise, precheck,
 from hodo.store import Release
 from hodo.web.deref import RDF_OFFERS, NotAcceptable, negotiate_page_or_rdf
 
+pytestmark = pytest.mark.slow
+
 BOUNDED = settings(max_examples=150, derandomize=True, deadline=None, database=None,
                    suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(BOUNDED, max_examples=40)

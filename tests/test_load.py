@@ -425,6 +425,7 @@ def _get(url: str, accept: str = "*/*") -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("server", ["granian", "gunicorn"])
+@pytest.mark.server
 def test_serve_store_answers_from_both(loaded: tuple[Path, LoadSummary, list[int]],
                                        release_dir: Path, server: str) -> None:
     query = f"""SELECT ?hodo ?obo WHERE {{ <{HODO_TERM}> <{LABEL}> ?hodo .

@@ -49,6 +49,8 @@ from tests.support.integrity import data_hash
 from tests.support.server import CLOSED, Reply, Server, start_server, stop_server
 from tests.terms import HEPATIC_OSTEODYSTROPHY
 
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
 DEADLINE = 2.0
 QUERY_MEMORY_MB = 256
 RESULT_CACHE_MB = 64

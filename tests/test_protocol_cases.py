@@ -94,6 +94,7 @@ def test_there_are_cases() -> None:
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+@pytest.mark.server
 def test_protocol_case(server: str, path: Path) -> None:
     case = json.loads(path.read_text(encoding="utf-8"))
     status, headers, body = send(server, case)

@@ -192,6 +192,7 @@ def _boolean(media: str, body: bytes) -> bool:
 
 
 @pytest.mark.parametrize("case", CASES or [None], ids=[c.name for c in CASES] or ["missing"])
+@pytest.mark.server
 def test_w3c_protocol(server: str, case: Case | None) -> None:
     assert case is not None, MISSING
     _prepare(server, case)

@@ -84,6 +84,7 @@ def sparql(site: str, query: str, accept: str) -> tuple[int, str, bytes]:
 # Publishing
 
 
+@pytest.mark.server
 def test_publish_sends_every_graph_and_is_idempotent(
         oxigraph: str, published: dict[str, int], release_dir: Path) -> None:
     expected = {iri: len(triples) for iri, triples in
@@ -141,6 +142,7 @@ def test_substitution_binds_projected_and_filtered_variables() -> None:
                     'ORDER BY (<http://example.org/a>)')
 
 
+@pytest.mark.server
 def test_server_refusal_is_a_query_error(oxigraph: str, published: dict[str, int]) -> None:
     store = RemoteStore(oxigraph + "/query")
     try:
@@ -169,6 +171,7 @@ def test_unreachable_server_is_a_502() -> None:
     assert caught.value.status == 502
 
 
+@pytest.mark.server
 def test_release_through_the_store_matches_the_file(
         oxigraph: str, published: dict[str, int], release: Release) -> None:
     store = RemoteStore(oxigraph + "/query")
@@ -217,6 +220,7 @@ def _unlabelled(body: bytes) -> bytes:
 
 @pytest.mark.parametrize(("name", "accept"), [(n, a) for n, (_, accepts) in QUERIES.items()
                                               for a in accepts])
+@pytest.mark.server
 def test_sparql_answers_equal_the_embedded_store(remote_site: str, embedded_site: str,
                                                  name: str, accept: str) -> None:
     query = QUERIES[name][0]
@@ -230,12 +234,14 @@ def test_sparql_answers_equal_the_embedded_store(remote_site: str, embedded_site
     "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
     "SELECT * FROM <http://example.org/elsewhere> WHERE { ?s ?p ?o }",
 ])
+@pytest.mark.server
 def test_refused_features_are_400(remote_site: str, query: str) -> None:
     status, _, body = sparql(remote_site, query, "application/sparql-results+json")
     assert status == 400
     assert b"not allowed" in body
 
 
+@pytest.mark.server
 def test_syntax_error_is_400_with_one_line(remote_site: str) -> None:
     status, _, body = sparql(remote_site, "SELECT * WHERE { ?s ?p ", "text/csv")
     assert status == 400
@@ -250,12 +256,14 @@ def test_syntax_error_is_400_with_one_line(remote_site: str) -> None:
     ("/ontology", "HODO"),
     ("/downloads/hodo.ttl", "HODO_0000001"),
 ])
+@pytest.mark.server
 def test_site_reads_from_the_backend(remote_site: str, path: str, expected: str) -> None:
     status, _, body = get(remote_site + path, {"Accept": "text/html"})
     assert status == 200
     assert expected in body.decode()
 
 
+@pytest.mark.server
 def test_health_reports_the_release(remote_site: str, release: Release) -> None:
     status, _, body = get(remote_site + "/health")
     assert status == 200
@@ -268,6 +276,7 @@ def _serve_exit(release_dir: Path, backend: str) -> subprocess.CompletedProcess[
                           capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.server
 def test_other_version_refused_at_start(release_dir: Path, release: Release) -> None:
     with fake_server(version_answer("9.9.9")) as url:
         done = _serve_exit(release_dir, url + "/query")
@@ -275,6 +284,7 @@ def test_other_version_refused_at_start(release_dir: Path, release: Release) -> 
     assert url in done.stderr and "9.9.9" in done.stderr and release.version in done.stderr
 
 
+@pytest.mark.server
 def test_unreachable_backend_refused_at_start(release_dir: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}/query"
     done = _serve_exit(release_dir, url)
@@ -282,6 +292,7 @@ def test_unreachable_backend_refused_at_start(release_dir: Path) -> None:
     assert url in done.stderr and "cannot be reached" in done.stderr
 
 
+@pytest.mark.server
 def test_backend_down_while_serving_is_502(release_dir: Path, tmp_path: Path) -> None:
     with oxigraph_server(tmp_path / "db") as (oxigraph, process):
         publish_release(release_dir, oxigraph + "/store")
@@ -296,6 +307,7 @@ def test_backend_down_while_serving_is_502(release_dir: Path, tmp_path: Path) ->
             assert "SPARQL server" in body.decode() and "Traceback" not in body.decode()
 
 
+@pytest.mark.server
 def test_slow_backend_is_504(release_dir: Path, oxigraph: str, published: dict[str, int]
                              ) -> None:
     """A proxy in front of the real server that stalls on one marked query."""

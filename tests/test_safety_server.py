@@ -21,6 +21,8 @@ from tests.support.net import Listener
 from tests.support.queries import BOMB, FAST, SERVICE_SPELLINGS, SLOW
 from tests.support.server import Reply, Server, alive, descendants, start_server, stop_server
 
+pytestmark = pytest.mark.server
+
 DEADLINE = 2.0
 MAX_ROWS = 100
 RATE_BURST = 8

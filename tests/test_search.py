@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser, expect
 
@@ -19,6 +20,12 @@ __all__ = ["browser", "playwright", "sink", "site"]  # fixtures, imported to be 
 
 PBC = "http://purl.obolibrary.org/obo/MONDO_0005388"
 HO = "https://w3id.org/hodo/HODO_0000001"
+
+
+@pytest.fixture(scope="module")
+def app(module_app: Flask) -> Flask:
+    """Every test here only reads: one app for the module."""
+    return module_app
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +167,8 @@ def test_searchbox_on_every_page(client: FlaskClient) -> None:
     assert " style=" not in body and "<script>" not in body
 
 
+@pytest.mark.browser
+@pytest.mark.server
 def test_autocomplete_in_a_browser(browser: Browser, site: str, sink: Sink) -> None:
     """Typing in the header box lists suggestions; the arrow keys and Enter open the term;
     no console error or CSP violation, nothing fetched off the machine."""

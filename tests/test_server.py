@@ -19,6 +19,8 @@ from hodo.build import BuildReport
 from tests.support.server import serving
 from tests.terms import HEPATIC_OSTEODYSTROPHY, HODO
 
+pytestmark = pytest.mark.server
+
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 
 LABELS = (f"SELECT ?label WHERE {{ <{HEPATIC_OSTEODYSTROPHY}> "

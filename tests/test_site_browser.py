@@ -11,9 +11,12 @@ import re
 import urllib.parse
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.support.browser import Sink, browser, open_tab, playwright, sink, site
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 __all__ = ["browser", "playwright", "sink", "site"]  # fixtures, imported to be used here
 

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.support.server import serving
@@ -22,6 +23,12 @@ TERM_KEYS = {
 }
 OPTIONAL_KEYS = ("term_replaced_by", "obo_id", "in_subset", "obo_xref",
                  "obo_definition_citation")
+
+
+@pytest.fixture(scope="module")
+def app(module_app: Flask) -> Flask:
+    """Every test here only reads: one app for the module."""
+    return module_app
 
 
 def _encoded(iri: str) -> str:
@@ -126,6 +133,7 @@ def test_unknown_term(client: FlaskClient, url: str) -> None:
     assert response.get_json()["status"] == 404
 
 
+@pytest.mark.server
 def test_ols_client_against_a_server(release_dir: Path) -> None:
     from ols_client import Client
 

@@ -32,6 +32,8 @@ from tests.support.browser import (
     site,
 )
 
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
 __all__ = ["browser", "playwright", "sink", "site"]  # fixtures, imported to be used here
 
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.rq"))
