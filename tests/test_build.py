@@ -30,6 +30,7 @@ BUILD = ("from pathlib import Path; import sys; from hodo.build import build; "
          "build(Path(sys.argv[1]))")
 
 
+@pytest.mark.slow
 def test_same_sources_give_byte_identical_files(tmp_path: Path, release_dir: Path) -> None:
     # A second build in another process, with another hash seed, must not differ by one byte.
     env = {**os.environ, "PYTHONHASHSEED": "12345"}

@@ -27,7 +27,10 @@ from rdflib.term import Node
 
 from tests.support.server import serving
 
-SUITE = Path(__file__).resolve().parents[2] / "shared" / "w3c-protocol"
+#: Beside the repository; from a git worktree, beside the folder that holds the worktrees.
+SUITE = next((folder / "shared" / "w3c-protocol" for folder in Path(__file__).resolve().parents[2:]
+              if (folder / "shared" / "w3c-protocol").is_dir()),
+             Path(__file__).resolve().parents[2] / "shared" / "w3c-protocol")
 MANIFEST = SUITE / "manifest.ttl"
 TOKEN = "w3c-protocol-suite-curator-token"
 

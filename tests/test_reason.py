@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDFS
 
 from hodo.reason import reason
 from hodo.validate import Check, validate
 from tests.support import DATA
+
+pytestmark = pytest.mark.slow
 
 EX = "http://example.org/"
 
