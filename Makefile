@@ -57,7 +57,13 @@ lint: $(BIN)/hodo
 test: lint $(UI)
 	$(BIN)/pytest
 
-# HODO's production server beside the Oxigraph server on the same data (see README, Performance);
+# The tests that start no server process, drive no browser and are not marked slow (see
+# docs/development.md): the loop to run while editing. `make test` still runs everything.
+.PHONY: test-fast
+test-fast: $(BIN)/hodo $(UI)
+	$(BIN)/pytest -m "not server and not browser and not slow"
+
+# HODO's production server beside the Oxigraph server on the same data (see docs/performance.md);
 # BENCH_ARGS passes options, e.g. BENCH_ARGS='--scale 4,5,6,7'.
 bench: dist/hodo.nq $(UI)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -1,8 +1,8 @@
-"""The README block and the scale plot, rendered from ``latest.json`` alone.
+"""The benchmark block of docs/performance.md and the scale plot, from ``latest.json`` alone.
 
-One function (``render``) turns the JSON into the Markdown between the README's bench
-markers, so the README can be re-rendered without measuring (``python -m bench --readme``)
-and a test can check that the README matches the committed JSON.
+One function (``render``) turns the JSON into the Markdown between the page's bench markers,
+so the page can be re-rendered without measuring (``python -m bench --render``) and a test can
+check that the page matches the committed JSON. Links in the block are relative to ``docs/``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 START = "<!-- bench:start: written by `make bench` (bench/run.py); do not edit by hand -->"
 END = "<!-- bench:end -->"
 SERVERS = ("hodo", "oxigraph")
@@ -87,7 +87,7 @@ def _intro(results: dict[str, Any]) -> str:
         f"{s['rounds']} rounds alternating the servers. Ratios are HODO / Oxigraph: above 1 "
         "for latency, or below 1 for req/s, HODO is slower. Requests that did not answer 200 "
         "are counted apart as errors, never in the figures. Every number is in "
-        "[bench/results/latest.json](bench/results/latest.json).")
+        "[bench/results/latest.json](../bench/results/latest.json).")
 
 
 def _reuse(results: dict[str, Any]) -> str:
@@ -218,7 +218,7 @@ def _scale_section(scale: dict[str, Any]) -> str:
                f"generated data, log-log): {growth}." if growth else "")
             + ("\n\n" + "; ".join(notes) + "." if notes else "")
             + "\n\n![Load time, memory and p50 latency against triples, log-log, both servers]"
-              "(bench/results/scale.svg)")
+              "(../bench/results/scale.svg)")
 
 
 def _within(row: dict[str, Any]) -> str:
@@ -228,20 +228,20 @@ def _within(row: dict[str, Any]) -> str:
     return f"{sum(within.values())}/{len(within)}"
 
 
-def write_readme(results: dict[str, Any], readme: Path = README) -> bool:
+def write_block(results: dict[str, Any], page: Path = PAGE) -> bool:
     """Replace the block between the markers; False when the markers are missing."""
-    text = readme.read_text(encoding="utf-8")
+    text = page.read_text(encoding="utf-8")
     pattern = re.compile(re.escape(START) + r"\n.*?" + re.escape(END), re.S)
     if not pattern.search(text):
         return False
     block = f"{START}\n{render(results)}\n{END}"
-    readme.write_text(pattern.sub(lambda _: block, text), encoding="utf-8")
+    page.write_text(pattern.sub(lambda _: block, text), encoding="utf-8")
     return True
 
 
-def readme_block(readme: Path = README) -> str:
+def committed_block(page: Path = PAGE) -> str:
     """What is between the markers now."""
-    text = readme.read_text(encoding="utf-8")
+    text = page.read_text(encoding="utf-8")
     return text.split(START + "\n", 1)[1].split("\n" + END, 1)[0]
 
 

@@ -1,10 +1,10 @@
-"""``python -m bench``: measure, write ``latest.json``, re-render the README block.
+"""``python -m bench``: measure, write ``latest.json``, re-render docs/performance.md's block.
 
     python -m bench                      # the release, both regimes, both servers
     python -m bench --quick --out DIR    # a smoke run of the whole pipeline in seconds
     python -m bench --scale 4,5,6 --real mondo,chebi
     python -m bench --wsgi               # HODO under each HTTP server and worker count
-    python -m bench --readme             # re-render the README block from the JSON only
+    python -m bench --render             # re-render the docs block from the JSON only
 """
 
 from __future__ import annotations
@@ -52,13 +52,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="seconds of throughput per query, regime and server (default: 4)")
     parser.add_argument("--requests", type=int, default=None,
                         help="sequential requests per query, regime and server (default: 200)")
-    parser.add_argument("--no-readme", action="store_true", help="leave README.md as it is")
+    parser.add_argument("--no-render", action="store_true",
+                        help="leave docs/performance.md as it is")
     parser.add_argument("--no-release", action="store_true",
                         help="skip the release part (with --scale/--real: scale only)")
     parser.add_argument("--wsgi", action="store_true",
                         help="also compare HTTP servers and web worker counts for HODO")
-    parser.add_argument("--readme", action="store_true",
-                        help="only re-render the README block from the JSON in --out")
+    parser.add_argument("--render", action="store_true",
+                        help="only re-render the docs/performance.md block from the JSON in --out")
     return parser.parse_args(argv)
 
 
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     """Measure what the options ask for and write the results."""
     args = parse_args(argv)
     out: Path = args.out or (QUICK if args.quick else RESULTS)
-    if args.readme:
+    if args.render:
         return 0 if render_outputs(load_results(out), out) else 1
     out.mkdir(parents=True, exist_ok=True)
     logs = ROOT / ".cache" / "bench" / "logs"
@@ -131,16 +132,16 @@ def main(argv: list[str] | None = None) -> int:
     log(f"wrote {path} in {results['elapsed_s']} s")
     if "scale" in results:
         (out / "scale.svg").write_text(report.scale_svg(results["scale"]), encoding="utf-8")
-    if not args.no_readme and out.resolve() == RESULTS.resolve():
-        report.write_readme(results)
+    if not args.no_render and out.resolve() == RESULTS.resolve():
+        report.write_block(results)
     return 0
 
 
 def render_outputs(results: dict[str, Any], out: Path) -> bool:
-    """The README block and the scale plot from the JSON alone; False without markers."""
+    """The docs block and the scale plot from the JSON alone; False without markers."""
     if "scale" in results:
         (out / "scale.svg").write_text(report.scale_svg(results["scale"]), encoding="utf-8")
-    return report.write_readme(results)
+    return report.write_block(results)
 
 
 def load_results(out: Path) -> dict[str, Any]:

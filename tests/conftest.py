@@ -1,4 +1,5 @@
-"""Fixtures by layer: the built release (once per session), the loaded store, the app."""
+"""Fixtures by layer: the built release (once per session), the loaded store, the app (per test,
+or per module for modules that only read)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ from flask.testing import FlaskClient
 
 from hodo.engine.store import Release, load_release
 from hodo.pipeline.build import BuildReport, build
-
-DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +42,20 @@ def release(release_dir: Path) -> Release:
 
 @pytest.fixture()
 def app(release: Release) -> Flask:
+    from hodo.web import create_app
+
+    return create_app({"TESTING": True}, release=release)
+
+
+@pytest.fixture(scope="module")
+def module_app(release: Release) -> Flask:
+    """One app for a whole test module. A module whose tests only read (no curator change, no
+    setting of its own, no count of requests or metrics) overrides ``app`` with it:
+
+        @pytest.fixture(scope="module")
+        def app(module_app: Flask) -> Flask:
+            return module_app
+    """
     from hodo.web import create_app
 
     return create_app({"TESTING": True}, release=release)

@@ -28,6 +28,8 @@ from schemathesis.specs.openapi.checks import (
 from hodo.engine.store import Release
 from hodo.web.openapi import document
 
+pytestmark = pytest.mark.slow
+
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 #: Examples per operation and generation mode.

@@ -25,19 +25,13 @@ from typing import Any
 import pyoxigraph as ox
 import pytest
 
-from tests.attacks import (
-    CLOSED,
-    Listener,
-    Reply,
-    Server,
-    data_hash,
-    encode_request,
-    file_hashes,
-    read_reply,
-    serving,
-)
+from tests.support.hostile import BAD_IRIS, HOSTILE_TERM, MARKUP, Audit, hostile_quads
+from tests.support.integrity import data_hash, file_hashes
+from tests.support.net import Listener
+from tests.support.server import CLOSED, Reply, Server, encode_request, read_reply, serving
 from tests.terms import HEPATIC_OSTEODYSTROPHY, HODO
-from tests.test_site_hostile import BAD_IRIS, HOSTILE_TERM, MARKUP, _Audit, _hostile_quads
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 DATA = Path(__file__).parent / "data" / "attacks"
 TOKEN = "attack-suite-curator-token-0123456789"
@@ -87,7 +81,7 @@ def _copy_release(release_dir: Path, folder: Path) -> Path:
 
 def _plant_hostile_data(server: Server) -> None:
     """Markup and ``javascript:`` IRIs, added the way a curator would: through the Graph Store."""
-    triples = [ox.Triple(q.subject, q.predicate, q.object) for q in _hostile_quads()]
+    triples = [ox.Triple(q.subject, q.predicate, q.object) for q in hostile_quads()]
     body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
     reply = server.request("POST", f"/graph-store?graph={ONTOLOGY_GRAPH}", body,
                            {"Content-Type": "application/n-triples",
@@ -734,7 +728,7 @@ CONFUSING = [*_method_cases(), *_media_type_cases(), *_parameter_cases(), *_enco
 
 def _html_is_safe(reply: Reply, world: World) -> None:
     """No script but the site's own files, no handlers, and links only to http(s) or paths."""
-    audit = _Audit()
+    audit = Audit()
     audit.feed(reply.text)
     assert all(script.get("src") for script in audit.scripts), "inline script on the page"
     assert audit.handlers == []

@@ -30,6 +30,7 @@ BUILD = ("from pathlib import Path; import sys; from hodo.pipeline.build import 
          "build(Path(sys.argv[1]))")
 
 
+@pytest.mark.slow
 def test_same_sources_give_byte_identical_files(tmp_path: Path, release_dir: Path) -> None:
     # A second build in another process, with another hash seed, must not differ by one byte.
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
@@ -41,6 +42,7 @@ def test_same_sources_give_byte_identical_files(tmp_path: Path, release_dir: Pat
 
 
 @pytest.mark.parametrize("name", sorted(ARTIFACTS))
+@pytest.mark.slow
 def test_every_artifact_holds_the_same_graph(release_dir: Path, name: str) -> None:
     reference = Graph().parse(release_dir / "hodo.nt", format="nt")
     graph = Graph().parse(release_dir / name, format=ARTIFACTS[name])

@@ -229,6 +229,7 @@ def test_lru_is_bounded_by_bytes() -> None:
     assert cache.get("huge") is None
 
 
+@pytest.mark.slow
 def test_small_answers_count_their_keys_against_the_budget(release: Release) -> None:
     app = _app(release, HODO_RESULT_CACHE_MB=1)
     responses = caching.state(app).responses

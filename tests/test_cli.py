@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from hodo.cli import main
-from tests.conftest import DATA
+from tests.support import DATA
 
 COMMANDS = ["build", "validate", "query", "serve", "imports"]
 
@@ -28,18 +28,21 @@ def test_command_help(runner: CliRunner, command: str) -> None:
     assert len(result.output.splitlines()) > 3
 
 
+@pytest.mark.slow
 def test_build_writes_the_release(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(main, ["build", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "hodo.nq").is_file() and "findings" in result.output
 
 
+@pytest.mark.slow
 def test_validate_clean_release_exits_0(runner: CliRunner) -> None:
     result = runner.invoke(main, ["validate"])
     assert result.exit_code == 0, result.output
     assert "OK" in result.output
 
 
+@pytest.mark.slow
 def test_validate_violation_exits_1_in_chinese(runner: CliRunner) -> None:
     bad = "../shapes/examples/invalid/LabelZhShape--term-without-zh-label.ttl"
     result = runner.invoke(main, ["validate", "--no-reason", "--lang", "zh",
@@ -49,6 +52,7 @@ def test_validate_violation_exits_1_in_chinese(runner: CliRunner) -> None:
     assert "https://w3id.org/hodo/HODO_9999999" in result.output
 
 
+@pytest.mark.slow
 def test_validate_json_report(runner: CliRunner) -> None:
     result = runner.invoke(main, ["validate", "--format", "json", str(DATA / "inconsistent.ttl")])
     assert result.exit_code == 1

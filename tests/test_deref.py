@@ -30,6 +30,12 @@ RELEASE_FILES = {"hodo.ttl": "text/turtle", "hodo.jsonld": "application/ld+json"
                  "hodo.nt": "application/n-triples", "hodo.nq": "application/n-quads"}
 
 
+@pytest.fixture(scope="module")
+def app(module_app: Flask) -> Flask:
+    """Every test here only reads: one app for the module."""
+    return module_app
+
+
 def hodo_iris(release: Release) -> list[str]:
     """Every IRI under HODO's base that the release says something about."""
     found = {quad.subject.value for quad in release.store
@@ -59,6 +65,7 @@ def test_the_release_has_hodo_iris_of_every_kind(every_iri: list[str]) -> None:
         assert sum(local.startswith(prefix) for local in locals_) >= 5, prefix
 
 
+@pytest.mark.slow
 def test_every_hodo_iri_dereferences_in_every_format_and_language(
         client: FlaskClient, every_iri: list[str]) -> None:
     failures: list[str] = []

@@ -17,16 +17,18 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
 from hodo.engine.store import Release
+from tests.support.server import serving
 from tests.terms import HEPATIC_OSTEODYSTROPHY, ONTOLOGY
-from tests.test_server import serving
+
+pytestmark = pytest.mark.server
 
 TERM = HEPATIC_OSTEODYSTROPHY.rsplit("/", 1)[-1]
 
 
 @pytest.fixture(scope="module")
 def server(release_dir: Path) -> Iterator[str]:
-    with serving(release_dir) as url:
-        yield url
+    with serving(release_dir) as running:
+        yield running.url
 
 
 def fetch(url: str, headers: dict[str, str] | None = None

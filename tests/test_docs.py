@@ -6,6 +6,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from hodo.engine.store import Release
@@ -37,6 +38,12 @@ class TreeParser(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "li":
             self.stack.pop()
+
+
+@pytest.fixture(scope="module")
+def app(module_app: Flask) -> Flask:
+    """Every test here only reads: one app for the module."""
+    return module_app
 
 
 def _page(client: FlaskClient, lang: str) -> tuple[str, TreeParser]:

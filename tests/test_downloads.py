@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from hodo.core import paths
@@ -14,6 +15,12 @@ from hodo.engine.store import Release
 from hodo.pipeline.mappings import MAPPINGS_FILE
 
 SHAPES = sorted(p.name for p in paths.SHAPES_DIR.glob("*.ttl"))
+
+
+@pytest.fixture(scope="module")
+def app(module_app: Flask) -> Flask:
+    """Every test here only reads: one app for the module."""
+    return module_app
 
 
 def _release_files(release_dir: Path) -> list[str]:

@@ -16,7 +16,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -36,14 +35,15 @@ from hodo.engine.workers import (
     Unavailable,
     WorkerPool,
 )
-from tests.attacks import Listener, Reply, Server, data_hash, file_hashes, free_port, serving
+from tests.support.integrity import data_hash, file_hashes
+from tests.support.net import Listener, free_port
+from tests.support.net import reply as answer
+from tests.support.queries import BOMB, FAST
+from tests.support.server import HODO_CLI, Reply, Server, descendants, oxigraph_server, serving
 from tests.terms import HODO
-from tests.test_remote import oxigraph_server
-from tests.test_remote import reply as answer
-from tests.test_safety import BOMB, FAST
-from tests.test_safety_server import descendants
 
-HODO_CLI = Path(sys.executable).with_name("hodo")
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
 #: About 10^11 rows to count on the release: it never ends by itself, so a worker that is
 #: seen working on it is surely mid-query when it is killed.
 ENDLESS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"

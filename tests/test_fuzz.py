@@ -40,11 +40,13 @@ from hodo.engine.query import (
 from hodo.engine.store import Release
 from hodo.web.deref import RDF_OFFERS, NotAcceptable, negotiate_page_or_rdf
 
+pytestmark = pytest.mark.slow
+
 BOUNDED = settings(max_examples=150, derandomize=True, deadline=None, database=None,
                    suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(BOUNDED, max_examples=40)
 
-#: Reasons refuse_unsafe and precheck give (README, Limits; metrics count by them).
+#: Reasons refuse_unsafe and precheck give (docs/serving.md, Limits; metrics count by them).
 REFUSALS = {"update", "service", "dataset", "too_deep", "too_large"}
 SERVED = ("https://w3id.org/hodo/graph/ontology", "https://w3id.org/hodo/graph/findings")
 FOREIGN = ("file:///etc/passwd", "http://127.0.0.1:9/data.ttl",

@@ -29,6 +29,12 @@ PREFIX hodo: <https://w3id.org/hodo/>
 """
 
 
+@pytest.fixture(scope="module")
+def app(module_app: Flask) -> Flask:
+    """Every test here only reads: one app for the module."""
+    return module_app
+
+
 def _ask(release: Release, query: str) -> bool:
     return bool(release.store.query(PREFIXES + query, use_default_graph_as_union=True))
 

@@ -10,9 +10,12 @@ import re
 import urllib.parse
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.test_ui_browser import Sink, Tab, _open, browser, playwright, sink, site
+from tests.support.browser import Sink, Tab, browser, open_tab, playwright, sink, site
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 __all__ = ["browser", "playwright", "sink", "site"]  # fixtures, imported to be used here
 
@@ -47,7 +50,7 @@ def _tap(page: Page, selector: str) -> None:
 
 def test_map_draws_layers_and_lists_findings_of_a_line(browser: Browser, site: str,
                                                        sink: Sink) -> None:
-    tab = _open(browser, sink, site + "/map")
+    tab = open_tab(browser, sink, site + "/map")
     try:
         page = tab.page
         page.set_viewport_size({"width": 1400, "height": 1000})
@@ -77,7 +80,7 @@ def test_map_draws_layers_and_lists_findings_of_a_line(browser: Browser, site: s
 
 
 def test_map_node_opens_its_term(browser: Browser, site: str, sink: Sink) -> None:
-    tab = _open(browser, sink, site + "/map")
+    tab = open_tab(browser, sink, site + "/map")
     try:
         page = tab.page
         _drawn(page)
@@ -90,7 +93,7 @@ def test_map_node_opens_its_term(browser: Browser, site: str, sink: Sink) -> Non
 
 
 def test_map_in_chinese_draws_chinese_labels(browser: Browser, site: str, sink: Sink) -> None:
-    tab = _open(browser, sink, site + "/map?lang=zh")
+    tab = open_tab(browser, sink, site + "/map?lang=zh")
     try:
         page = tab.page
         page.set_viewport_size({"width": 1400, "height": 1000})
@@ -111,7 +114,7 @@ def test_map_in_chinese_draws_chinese_labels(browser: Browser, site: str, sink: 
 def test_neighbourhood_page_draws_the_term_and_goes_to_a_neighbour(
         browser: Browser, site: str, sink: Sink) -> None:
     url = f"{site}/graph?iri={urllib.parse.quote(HO, safe='')}"
-    tab = _open(browser, sink, url)
+    tab = open_tab(browser, sink, url)
     try:
         page = tab.page
         assert _drawn(page) > 3
@@ -136,7 +139,7 @@ def test_neighbourhood_page_draws_the_term_and_goes_to_a_neighbour(
 
 
 def test_neighbourhood_in_chinese(browser: Browser, site: str, sink: Sink) -> None:
-    tab = _open(browser, sink, f"{site}/graph?iri={urllib.parse.quote(HO, safe='')}&lang=zh")
+    tab = open_tab(browser, sink, f"{site}/graph?iri={urllib.parse.quote(HO, safe='')}&lang=zh")
     try:
         page = tab.page
         _drawn(page)
@@ -151,7 +154,7 @@ def test_neighbourhood_in_chinese(browser: Browser, site: str, sink: Sink) -> No
 
 def test_map_without_javascript_lists_the_paths(browser: Browser, site: str,
                                                 sink: Sink) -> None:
-    tab = _open(browser, sink, site + "/map", javascript=False)
+    tab = open_tab(browser, sink, site + "/map", javascript=False)
     try:
         page = tab.page
         expect(page.locator("#map-paths")).to_have_attribute("open", "")

@@ -12,7 +12,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -36,7 +35,7 @@ from hodo.engine.store import (
     open_disk_release,
 )
 from hodo.web import create_app
-from tests.test_server import serving
+from tests.support.server import HODO_CLI, serving
 
 DATA = Path(__file__).parent / "data" / "load"
 GOOD = ["plain.nt", "quads.nq", "turtle.ttl", "dataset.trig", "protege.owl", "document.jsonld",
@@ -307,9 +306,8 @@ def test_a_full_disk_leaves_nothing_and_keeps_the_old_store(release_dir: Path, t
         store_dir = folder / "store"
         load_files([DATA / "plain.nt"], store_dir, dist=release_dir)
         before = (store_dir / MANIFEST).read_bytes()
-        hodo = Path(sys.executable).with_name("hodo")
         result = subprocess.run(
-            [str(hodo), "load", "--dist", str(release_dir), "--store", str(store_dir),
+            [str(HODO_CLI), "load", "--dist", str(release_dir), "--store", str(store_dir),
              "--replace", str(big)], capture_output=True, text=True,
             preexec_fn=None if disk else _limit_file_size)
         assert result.returncode == 2, result.stderr
@@ -428,12 +426,14 @@ def _get(url: str, accept: str = "*/*") -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("server", ["granian", "gunicorn"])
+@pytest.mark.server
 def test_serve_store_answers_from_both(loaded: tuple[Path, LoadSummary, list[int]],
                                        release_dir: Path, server: str) -> None:
     query = f"""SELECT ?hodo ?obo WHERE {{ <{HODO_TERM}> <{LABEL}> ?hodo .
         <{obo.OBO}MINI_0000001> <{LABEL}> ?obo FILTER langMatches(lang(?hodo), "en") }}"""
     service = "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"
-    with serving(release_dir, args=["--store", str(loaded[0]), "--server", server]) as url:
+    with serving(release_dir, args=["--store", str(loaded[0]), "--server", server]) as running:
+        url = running.url
         status, body = _get(f"{url}/sparql?query={urllib.parse.quote(query)}", "text/csv")
         assert status == 200 and body.splitlines()[1].endswith(",liver disease")
         status, body = _get(f"{url}/health")

@@ -5,7 +5,7 @@ request threads each, every limit on; the deadline cut to 2 s so that slow queri
 within the test) is driven on loopback by client threads for
 a few seconds, twice: first 16 fast clients alone (the baseline), then the same fast clients
 beside one client that loops on a query that cannot finish before the deadline: fewer slow
-clients than web workers, the load README (Limits) says the admission control absorbs. Fast
+clients than web workers, the load docs/serving.md (Limits) says admission control absorbs. Fast
 requests are distinct SPARQL label lookups (a nonce keeps each out of the result cache, so
 each needs a query worker), term pages and ``/api/search``. Both servers ``hodo serve``
 offers run it: Granian (the default) and gunicorn.
@@ -45,8 +45,11 @@ from pathlib import Path
 import pytest
 
 from bench.servers import process_tree, pss_kib
-from tests.attacks import CLOSED, Reply, Server, data_hash, start_server, stop_server
+from tests.support.integrity import data_hash
+from tests.support.server import CLOSED, Reply, Server, start_server, stop_server
 from tests.terms import HEPATIC_OSTEODYSTROPHY
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 DEADLINE = 2.0
 QUERY_MEMORY_MB = 256
@@ -58,7 +61,7 @@ SETTINGS = {"query_timeout": str(DEADLINE), "query_memory_mb": str(QUERY_MEMORY_
             # one client address for every thread: the limiter runs but never refuses
             "rate_limit": "1000000", "rate_burst": "100000"}
 FAST_CLIENTS = 16
-#: Fewer than the web workers: the load the admission control promises to absorb (README,
+#: Fewer than the web workers: the load the admission control promises to absorb (serving.md,
 #: Limits: with the slots below the web workers, fast queries always find a worker free).
 SLOW_CLIENTS = WEB_WORKERS - 1
 BASELINE_SECONDS = 3.0

@@ -74,11 +74,13 @@ def _sssom_validate(path: Path) -> subprocess.CompletedProcess[str]:
                            str(path)], capture_output=True, text=True, check=False, timeout=300)
 
 
+@pytest.mark.slow
 def test_sssom_py_validates_the_mapping_set() -> None:
     result = _sssom_validate(SSSOM_FILE)
     assert result.returncode == 0, result.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_sssom_py_rejects_a_bad_justification(tmp_path: Path) -> None:
     bad = tmp_path / "bad.sssom.tsv"
     bad.write_text(SSSOM_FILE.read_text(encoding="utf-8").replace(

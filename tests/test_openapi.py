@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+
+@pytest.fixture(scope="module")
+def app(module_app: Flask) -> Flask:
+    """Every test here only reads: one app for the module."""
+    return module_app
 
 
 def _openapi_path(rule: str) -> str:

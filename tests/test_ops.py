@@ -157,10 +157,10 @@ def test_in_process_mode_keeps_the_caps(release: Release) -> None:
     assert state(app).pool is None
 
 
-def test_every_setting_is_documented_in_the_readme() -> None:
+def test_every_setting_is_documented_in_the_serving_guide() -> None:
     from hodo.core.paths import ROOT
     from hodo.web.ops import DEFAULTS
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    limits = readme.split("## Limits", 1)[1].split("\n## ", 1)[0]
+    guide = (ROOT / "docs" / "serving.md").read_text(encoding="utf-8")
+    limits = guide.split("## Limits", 1)[1].split("\n## ", 1)[0]
     assert [key for key in DEFAULTS if f"`{key}`" not in limits] == []

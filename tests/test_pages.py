@@ -30,6 +30,12 @@ HTML_LANG = {"en": "en", "zh": "zh-Hans"}
 VOID = frozenset({"br", "img", "link", "meta", "input", "hr", "wbr", "source", "area", "col"})
 
 
+@pytest.fixture(scope="module")
+def app(module_app: Flask) -> Flask:
+    """Every test here only reads: one app for the module."""
+    return module_app
+
+
 def _subjects_of_type(paths: list[Path], type_iri: str) -> list[str]:
     """IRIs typed ``type_iri`` in the source files: the parameters, known before the build."""
     found: set[str] = set()

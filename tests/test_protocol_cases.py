@@ -20,7 +20,7 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Graph
 
-from tests.test_server import serving
+from tests.support.server import serving
 
 CASES_DIR = Path(__file__).parent / "data" / "protocol"
 CASES = sorted(CASES_DIR.glob("*.json"))
@@ -35,8 +35,8 @@ QUAD_PARSERS = {"application/trig": ox.RdfFormat.TRIG,
 @pytest.fixture(scope="module")
 def server(release_dir: Path) -> Iterator[str]:
     """A public-mode server with no rate limit: the cases run back to back."""
-    with serving(release_dir, {"HODO_RATE_LIMIT": "0"}) as url:
-        yield url
+    with serving(release_dir, rate_limit="0") as running:
+        yield running.url
 
 
 def _request_parts(case: dict[str, Any]) -> tuple[str, dict[str, str], bytes | None]:
@@ -94,6 +94,7 @@ def test_there_are_cases() -> None:
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+@pytest.mark.server
 def test_protocol_case(server: str, path: Path) -> None:
     case = json.loads(path.read_text(encoding="utf-8"))
     status, headers, body = send(server, case)

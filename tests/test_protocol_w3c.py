@@ -25,9 +25,12 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDFS
 from rdflib.term import Node
 
-from tests.test_server import serving
+from tests.support.server import serving
 
-SUITE = Path(__file__).resolve().parents[2] / "shared" / "w3c-protocol"
+#: Beside the repository; from a git worktree, beside the folder that holds the worktrees.
+SUITE = next((folder / "shared" / "w3c-protocol" for folder in Path(__file__).resolve().parents[2:]
+              if (folder / "shared" / "w3c-protocol").is_dir()),
+             Path(__file__).resolve().parents[2] / "shared" / "w3c-protocol")
 MANIFEST = SUITE / "manifest.ttl"
 TOKEN = "w3c-protocol-suite-curator-token"
 
@@ -128,8 +131,8 @@ def test_the_suite_is_there_and_whole() -> None:
 @pytest.fixture(scope="module")
 def server(release_dir: Path) -> Iterator[str]:
     """A curator-mode server with no rate limit: the suite sends requests back to back."""
-    with serving(release_dir, {"HODO_CURATOR_TOKEN": TOKEN, "HODO_RATE_LIMIT": "0"}) as url:
-        yield url
+    with serving(release_dir, curator_token=TOKEN, rate_limit="0") as running:
+        yield running.url
 
 
 def _send(base: str, method: str, path: str, headers: list[tuple[str, str]],
@@ -192,6 +195,7 @@ def _boolean(media: str, body: bytes) -> bool:
 
 
 @pytest.mark.parametrize("case", CASES or [None], ids=[c.name for c in CASES] or ["missing"])
+@pytest.mark.server
 def test_w3c_protocol(server: str, case: Case | None) -> None:
     assert case is not None, MISSING
     _prepare(server, case)

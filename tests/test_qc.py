@@ -22,7 +22,7 @@ from hodo.pipeline.validate import (
     to_store,
     validate,
 )
-from tests.conftest import DATA
+from tests.support import DATA
 
 RULES = load_rules()
 FIXTURES = DATA / "qc"

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDFS
 
 from hodo.pipeline.reason import reason
 from hodo.pipeline.validate import Check, validate
-from tests.conftest import DATA
+from tests.support import DATA
+
+pytestmark = pytest.mark.slow
 
 EX = "http://example.org/"
 

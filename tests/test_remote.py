@@ -6,15 +6,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -33,76 +30,15 @@ from hodo.engine.remote import (
     substitute,
 )
 from hodo.engine.store import Release, ReleaseError
+from tests.support.net import fake_server, free_port, reply
+from tests.support.server import HODO_CLI, oxigraph_server, serving
 from tests.terms import HEPATIC_OSTEODYSTROPHY
-from tests.test_server import _free_port, serving
 
-OXIGRAPH = Path(sys.executable).with_name("oxigraph")
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 
 
 # --------------------------------------------------------------------------------------------
 # Servers
-
-
-@contextmanager
-def oxigraph_server(location: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """The Oxigraph server on a free loopback port, once it answers; its base URL and process."""
-    if not OXIGRAPH.is_file():
-        pytest.skip("the oxigraph server is not installed")
-    port = _free_port()
-    process = subprocess.Popen([str(OXIGRAPH), "serve", "--location", str(location),
-                                "--bind", f"127.0.0.1:{port}"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/query?query=ASK%7B%7D", timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the oxigraph server did not start") from None
-                time.sleep(0.1)
-        yield url, process
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@contextmanager
-def fake_server(handle: Callable[[BaseHTTPRequestHandler, bytes], None]) -> Iterator[str]:
-    """A loopback HTTP server whose every request is answered by ``handle(request, body)``."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def _any(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            handle(self, body)
-
-        do_GET = do_POST = do_PUT = do_DELETE = _any
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-def reply(request: BaseHTTPRequestHandler, status: int, body: bytes,
-          media_type: str = "text/plain") -> None:
-    request.send_response(status)
-    request.send_header("Content-Type", media_type)
-    request.send_header("Content-Length", str(len(body)))
-    request.end_headers()
-    request.wfile.write(body)
 
 
 def version_answer(version: str) -> Callable[[BaseHTTPRequestHandler, bytes], None]:
@@ -125,14 +61,14 @@ def published(oxigraph: str, release_dir: Path) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def remote_site(oxigraph: str, published: dict[str, int], release_dir: Path) -> Iterator[str]:
-    with serving(release_dir, args=["--backend", oxigraph + "/query"]) as url:
-        yield url
+    with serving(release_dir, args=["--backend", oxigraph + "/query"]) as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")
 def embedded_site(release_dir: Path) -> Iterator[str]:
-    with serving(release_dir) as url:
-        yield url
+    with serving(release_dir) as running:
+        yield running.url
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, bytes]:
@@ -154,6 +90,7 @@ def sparql(site: str, query: str, accept: str) -> tuple[int, str, bytes]:
 # Publishing
 
 
+@pytest.mark.server
 def test_publish_sends_every_graph_and_is_idempotent(
         oxigraph: str, published: dict[str, int], release_dir: Path) -> None:
     expected = {iri: len(triples) for iri, triples in
@@ -171,7 +108,7 @@ def test_publish_sends_every_graph_and_is_idempotent(
 
 
 def test_publish_unreachable_server_exits_2(release_dir: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}/store"
+    url = f"http://127.0.0.1:{free_port()}/store"
     result = CliRunner().invoke(main, ["publish", "--to", url, "--dist", str(release_dir)])
     assert result.exit_code == 2
     assert url in result.output and "cannot be reached" in result.output
@@ -211,6 +148,7 @@ def test_substitution_binds_projected_and_filtered_variables() -> None:
                     'ORDER BY (<http://example.org/a>)')
 
 
+@pytest.mark.server
 def test_server_refusal_is_a_query_error(oxigraph: str, published: dict[str, int]) -> None:
     store = RemoteStore(oxigraph + "/query")
     try:
@@ -233,12 +171,13 @@ def test_refused_queries_never_reach_the_store() -> None:
 
 
 def test_unreachable_server_is_a_502() -> None:
-    store = RemoteStore(f"http://127.0.0.1:{_free_port()}/query", timeout=2)
+    store = RemoteStore(f"http://127.0.0.1:{free_port()}/query", timeout=2)
     with pytest.raises(BackendError, match="cannot be reached") as caught:
         store.query("ASK {}")
     assert caught.value.status == 502
 
 
+@pytest.mark.server
 def test_release_through_the_store_matches_the_file(
         oxigraph: str, published: dict[str, int], release: Release) -> None:
     store = RemoteStore(oxigraph + "/query")
@@ -287,6 +226,7 @@ def _unlabelled(body: bytes) -> bytes:
 
 @pytest.mark.parametrize(("name", "accept"), [(n, a) for n, (_, accepts) in QUERIES.items()
                                               for a in accepts])
+@pytest.mark.server
 def test_sparql_answers_equal_the_embedded_store(remote_site: str, embedded_site: str,
                                                  name: str, accept: str) -> None:
     query = QUERIES[name][0]
@@ -300,12 +240,14 @@ def test_sparql_answers_equal_the_embedded_store(remote_site: str, embedded_site
     "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
     "SELECT * FROM <http://example.org/elsewhere> WHERE { ?s ?p ?o }",
 ])
+@pytest.mark.server
 def test_refused_features_are_400(remote_site: str, query: str) -> None:
     status, _, body = sparql(remote_site, query, "application/sparql-results+json")
     assert status == 400
     assert b"not allowed" in body
 
 
+@pytest.mark.server
 def test_syntax_error_is_400_with_one_line(remote_site: str) -> None:
     status, _, body = sparql(remote_site, "SELECT * WHERE { ?s ?p ", "text/csv")
     assert status == 400
@@ -320,12 +262,14 @@ def test_syntax_error_is_400_with_one_line(remote_site: str) -> None:
     ("/ontology", "HODO"),
     ("/downloads/hodo.ttl", "HODO_0000001"),
 ])
+@pytest.mark.server
 def test_site_reads_from_the_backend(remote_site: str, path: str, expected: str) -> None:
     status, _, body = get(remote_site + path, {"Accept": "text/html"})
     assert status == 200
     assert expected in body.decode()
 
 
+@pytest.mark.server
 def test_health_reports_the_release(remote_site: str, release: Release) -> None:
     status, _, body = get(remote_site + "/health")
     assert status == 200
@@ -333,12 +277,12 @@ def test_health_reports_the_release(remote_site: str, release: Release) -> None:
 
 
 def _serve_exit(release_dir: Path, backend: str) -> subprocess.CompletedProcess[str]:
-    hodo = Path(sys.executable).with_name("hodo")
-    return subprocess.run([str(hodo), "serve", "--port", str(_free_port()), "--dist",
+    return subprocess.run([str(HODO_CLI), "serve", "--port", str(free_port()), "--dist",
                            str(release_dir), "--backend", backend],
                           capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.server
 def test_other_version_refused_at_start(release_dir: Path, release: Release) -> None:
     with fake_server(version_answer("9.9.9")) as url:
         done = _serve_exit(release_dir, url + "/query")
@@ -346,17 +290,20 @@ def test_other_version_refused_at_start(release_dir: Path, release: Release) -> 
     assert url in done.stderr and "9.9.9" in done.stderr and release.version in done.stderr
 
 
+@pytest.mark.server
 def test_unreachable_backend_refused_at_start(release_dir: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}/query"
+    url = f"http://127.0.0.1:{free_port()}/query"
     done = _serve_exit(release_dir, url)
     assert done.returncode == 2
     assert url in done.stderr and "cannot be reached" in done.stderr
 
 
+@pytest.mark.server
 def test_backend_down_while_serving_is_502(release_dir: Path, tmp_path: Path) -> None:
     with oxigraph_server(tmp_path / "db") as (oxigraph, process):
         publish_release(release_dir, oxigraph + "/store")
-        with serving(release_dir, args=["--backend", oxigraph + "/query"]) as site:
+        with serving(release_dir, args=["--backend", oxigraph + "/query"]) as running:
+            site = running.url
             process.terminate()
             process.wait(timeout=10)
             status, _, body = sparql(site, "ASK {}", "application/sparql-results+json")
@@ -366,6 +313,7 @@ def test_backend_down_while_serving_is_502(release_dir: Path, tmp_path: Path) ->
             assert "SPARQL server" in body.decode() and "Traceback" not in body.decode()
 
 
+@pytest.mark.server
 def test_slow_backend_is_504(release_dir: Path, oxigraph: str, published: dict[str, int]
                              ) -> None:
     """A proxy in front of the real server that stalls on one marked query."""
@@ -383,8 +331,9 @@ def test_slow_backend_is_504(release_dir: Path, oxigraph: str, published: dict[s
 
     with fake_server(forward) as proxy:
         try:
-            with serving(release_dir, env={"HODO_QUERY_TIMEOUT": "0.5"},
-                         args=["--backend", proxy + "/query"]) as site:
+            with serving(release_dir, query_timeout="0.5",
+                         args=["--backend", proxy + "/query"]) as running:
+                site = running.url
                 status, _, body = sparql(site, "ASK { ?s ?p 'stall-here' }", "text/plain, */*")
         finally:
             release_event.set()

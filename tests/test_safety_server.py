@@ -6,132 +6,27 @@ limit sees each test as a different client, as it would see different people.
 
 from __future__ import annotations
 
-import http.client
 import itertools
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.test_safety import BOMB, FAST, SERVICE_SPELLINGS, SLOW
+from tests.support.net import Listener
+from tests.support.queries import BOMB, FAST, SERVICE_SPELLINGS, SLOW
+from tests.support.server import Reply, Server, alive, descendants, start_server, stop_server
+
+pytestmark = pytest.mark.server
 
 DEADLINE = 2.0
 MAX_ROWS = 100
 RATE_BURST = 8
 _addresses = (f"127.0.0.{n}" for n in itertools.count(10))
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    headers: dict[str, str]
-    text: str
-    seconds: float
-
-
-@dataclass
-class Server:
-    host: str
-    port: int
-    process: subprocess.Popen[bytes]
-
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None, source: str | None = None) -> Reply:
-        """One request from ``source`` (a fresh loopback address unless given)."""
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=30,
-                                                source_address=(source or next(_addresses), 0))
-        started = time.monotonic()
-        try:
-            connection.request(method, path, body=body, headers=headers or {})
-            response = connection.getresponse()
-            text = response.read().decode("utf-8")
-            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()},
-                         text, time.monotonic() - started)
-        finally:
-            connection.close()
-
-    def query(self, query: str, source: str | None = None,
-              accept: str = "application/sparql-results+json") -> Reply:
-        return self.request("POST", "/sparql", query.encode("utf-8"),
-                            {"Content-Type": "application/sparql-query", "Accept": accept},
-                            source)
-
-    def metric(self, line_prefix: str) -> float:
-        for line in self.request("GET", "/metrics").text.splitlines():
-            if line.startswith(line_prefix + " "):
-                return float(line.rsplit(" ", 1)[1])
-        raise AssertionError(f"no metric {line_prefix}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(release_dir: Path, log: Path, **settings: str) -> Server:
-    """``hodo serve`` with these HODO_* settings, once /health answers."""
-    port = _free_port()
-    env = {**os.environ, **{f"HODO_{k.upper()}": v for k, v in settings.items()}}
-    hodo = Path(sys.executable).with_name("hodo")
-    with log.open("wb") as out:
-        process = subprocess.Popen([str(hodo), "serve", "--port", str(port), "--dist",
-                                    str(release_dir)], stdout=out, stderr=out, env=env)
-    server = Server("127.0.0.1", port, process)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if server.request("GET", "/health").status == 200:
-                return server
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(log.read_text(errors="replace")) from None
-            time.sleep(0.2)
-
-
-def stop_server(server: Server) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait(timeout=10)
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process below ``pid``, read from /proc."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier}
-        found |= frontier
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @pytest.fixture(scope="module")
@@ -141,37 +36,9 @@ def server(release_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
                            slow_query_after="0.5", max_rows=str(MAX_ROWS),
                            rate_limit="60", rate_burst=str(RATE_BURST),
                            query_memory_mb="256")
+    running.sources = _addresses
     yield running
     stop_server(running)
-
-
-class Listener:
-    """A loopback TCP listener that counts the connections it receives."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = int(self.sock.getsockname()[1])
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                connection, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            connection.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.sock.close()
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +61,7 @@ def test_service_never_reaches_the_listener(server: Server, listener: Listener, 
     assert reply.status == 400
     assert "SERVICE is not allowed" in reply.text
     time.sleep(0.2)
-    assert listener.connections == 0
+    assert listener.connections() == []
     assert server.metric('hodo_query_rejections_total{reason="service"}') == before + 1
 
 
@@ -287,6 +154,6 @@ def test_shutdown_leaves_no_process(release_dir: Path, tmp_path: Path) -> None:
     finally:
         stop_server(running)  # a failed check above must not leave a server behind
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in below) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in below) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not any(_alive(pid) for pid in below)
+    assert not any(alive(pid) for pid in below)

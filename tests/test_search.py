@@ -8,17 +8,24 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser, expect
 
 from hodo.engine.store import Release
 from hodo.site.search import EXACT_LABEL, EXACT_SYNONYM, SearchIndex, normalise, sort_key
-from tests.test_ui_browser import Sink, _open, browser, playwright, sink, site
+from tests.support.browser import Sink, browser, open_tab, playwright, sink, site
 
 __all__ = ["browser", "playwright", "sink", "site"]  # fixtures, imported to be used here
 
 PBC = "http://purl.obolibrary.org/obo/MONDO_0005388"
 HO = "https://w3id.org/hodo/HODO_0000001"
+
+
+@pytest.fixture(scope="module")
+def app(module_app: Flask) -> Flask:
+    """Every test here only reads: one app for the module."""
+    return module_app
 
 
 @pytest.fixture(scope="module")
@@ -160,10 +167,12 @@ def test_searchbox_on_every_page(client: FlaskClient) -> None:
     assert " style=" not in body and "<script>" not in body
 
 
+@pytest.mark.browser
+@pytest.mark.server
 def test_autocomplete_in_a_browser(browser: Browser, site: str, sink: Sink) -> None:
     """Typing in the header box lists suggestions; the arrow keys and Enter open the term;
     no console error or CSP violation, nothing fetched off the machine."""
-    tab = _open(browser, sink, site + "/?lang=zh")
+    tab = open_tab(browser, sink, site + "/?lang=zh")
     try:
         page = tab.page
         failed: list[str] = []

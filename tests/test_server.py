@@ -5,15 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +16,10 @@ from rdflib.namespace import RDFS, VOID, Namespace
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
 from hodo.pipeline.build import BuildReport
+from tests.support.server import serving
 from tests.terms import HEPATIC_OSTEODYSTROPHY, HODO
+
+pytestmark = pytest.mark.server
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 
@@ -31,51 +28,10 @@ LABELS = (f"SELECT ?label WHERE {{ <{HEPATIC_OSTEODYSTROPHY}> "
 ZH = "肝性骨病"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serving(release_dir: Path, env: dict[str, str] | None = None,
-            args: Sequence[str] = ()) -> Iterator[str]:
-    """``hodo serve`` on a free loopback port, as users start it; yields its base URL.
-
-    ``args`` are more options of ``hodo serve`` (``--store DIR``, ``--backend URL`` ...).
-    """
-    port = _free_port()
-    hodo = Path(sys.executable).with_name("hodo")
-    process = subprocess.Popen(
-        [str(hodo), "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--dist", str(release_dir), *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(process.stderr.read().decode() if process.stderr
-                                       else "server did not start") from None
-                time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stderr:
-            process.stderr.close()
-
-
 @pytest.fixture(scope="module")
 def server(release_dir: Path) -> Iterator[str]:
-    with serving(release_dir) as url:
-        yield url
+    with serving(release_dir) as running:
+        yield running.url
 
 
 def _client(server: str, fmt: str, query: str = LABELS) -> SPARQLWrapper:
@@ -144,7 +100,8 @@ def test_served_by_granian(server: str) -> None:
 
 
 def test_gunicorn_serves_too(release_dir: Path) -> None:
-    with serving(release_dir, args=["--server", "gunicorn", "--workers", "1"]) as url:
+    with serving(release_dir, workers=1, args=["--server", "gunicorn"]) as running:
+        url = running.url
         request = urllib.request.Request(
             url + "/sparql?" + urllib.parse.urlencode({"query": LABELS}),
             headers={"Accept": "application/sparql-results+json"})
@@ -207,8 +164,8 @@ CURATOR_TOKEN = "server-test-curator-token-0123456789"
 
 @pytest.fixture(scope="module")
 def curator_server(release_dir: Path) -> Iterator[str]:
-    with serving(release_dir, {"HODO_CURATOR_TOKEN": CURATOR_TOKEN}) as url:
-        yield url
+    with serving(release_dir, curator_token=CURATOR_TOKEN) as running:
+        yield running.url
 
 
 def test_rdflib_update_store_in_curator_mode(curator_server: str) -> None:

@@ -11,9 +11,12 @@ import re
 import urllib.parse
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.test_ui_browser import Sink, _open, browser, playwright, sink, site
+from tests.support.browser import Sink, browser, open_tab, playwright, sink, site
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 __all__ = ["browser", "playwright", "sink", "site"]  # fixtures, imported to be used here
 
@@ -32,7 +35,7 @@ def _query(page: Page) -> dict[str, list[str]]:
 
 
 def test_a_reader_goes_from_a_term_to_the_map(browser: Browser, sink: Sink, site: str) -> None:
-    tab = _open(browser, sink, f"{site}/HODO_0000001")
+    tab = open_tab(browser, sink, f"{site}/HODO_0000001")
     page = tab.page
     try:
         # 1. the term page, in English, with its neighbourhood drawn

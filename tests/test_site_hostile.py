@@ -1,13 +1,10 @@
 """Hostile data in labels and IRIs, across every kind of page: escaped, and never a link.
 
-The release is copied and given statements a careless publisher would turn into script:
-markup in labels, synonyms and definitions, and ``javascript:`` / ``data:`` IRIs as values,
-as related terms and as mapping targets.
+The release is copied and given statements a careless publisher would turn into script
+(``tests/support/hostile.py``).
 """
 
 from __future__ import annotations
-
-from html.parser import HTMLParser
 
 import pyoxigraph as ox
 import pytest
@@ -16,81 +13,29 @@ from flask.testing import FlaskClient
 
 from hodo.engine.store import Release
 from hodo.web import create_app
+from tests.support.hostile import (
+    BAD_IRIS,
+    HOSTILE_TERM,
+    MARKUP,
+    RDFS,
+    SKOS,
+    Audit,
+    hostile_quads,
+)
 from tests.terms import HEPATIC_OSTEODYSTROPHY, HODO
-
-MARKUP = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-ATTRIBUTE = '" onmouseover="alert(1)'
-BAD_IRIS = ["javascript:alert(1)", "data:text/html,%3Cscript%3Ealert(1)%3C/script%3E",
-            "JaVaScRiPt:alert(2)", "vbscript:msgbox(1)"]
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-OBO_IN_OWL = "http://www.geneontology.org/formats/oboInOwl#"
-HOSTILE_TERM = HODO + "HODO_9990001"
-GRAPH = ox.NamedNode(HODO + "graph/ontology")
-
-
-def _hostile_quads() -> list[ox.Quad]:
-    term = ox.NamedNode(HOSTILE_TERM)
-    known = ox.NamedNode(HEPATIC_OSTEODYSTROPHY)
-    quads = [
-        ox.Quad(term, ox.NamedNode(RDFS + "label"), ox.Literal(MARKUP, language="en"), GRAPH),
-        ox.Quad(term, ox.NamedNode(RDFS + "label"), ox.Literal(ATTRIBUTE, language="zh"),
-                GRAPH),
-        ox.Quad(term, ox.NamedNode(RDFS + "subClassOf"), known, GRAPH),
-        ox.Quad(term, ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
-                ox.NamedNode("http://www.w3.org/2002/07/owl#Class"), GRAPH),
-        ox.Quad(term, ox.NamedNode(OBO_IN_OWL + "hasExactSynonym"),
-                ox.Literal(MARKUP, language="en"), GRAPH),
-        ox.Quad(term, ox.NamedNode("http://purl.obolibrary.org/obo/IAO_0000115"),
-                ox.Literal(MARKUP, language="zh"), GRAPH),
-        ox.Quad(known, ox.NamedNode(RDFS + "comment"), ox.Literal(MARKUP, language="en"),
-                GRAPH),
-    ]
-    for bad in BAD_IRIS:
-        node = ox.NamedNode(bad)
-        quads += [
-            ox.Quad(term, ox.NamedNode(SKOS + "exactMatch"), node, GRAPH),
-            ox.Quad(known, ox.NamedNode(RDFS + "seeAlso"), node, GRAPH),
-            ox.Quad(node, ox.NamedNode(RDFS + "label"), ox.Literal(MARKUP, language="en"),
-                    GRAPH),
-            ox.Quad(node, ox.NamedNode(RDFS + "subClassOf"), term, GRAPH),
-        ]
-    return quads
 
 
 @pytest.fixture(scope="module")
 def hostile_app(release: Release) -> Flask:
     store = ox.Store()
     store.extend(release.store)
-    store.extend(_hostile_quads())
+    store.extend(hostile_quads())
     return create_app({"TESTING": True}, release=Release(store, release.version, release.path))
 
 
 @pytest.fixture()
 def hostile(hostile_app: Flask) -> FlaskClient:
     return hostile_app.test_client()
-
-
-class _Audit(HTMLParser):
-    """Every element and attribute of a page, to look for script that got through."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.scripts: list[dict[str, str | None]] = []
-        self.handlers: list[tuple[str, str]] = []
-        self.links: list[str] = []
-        self.images: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "script":
-            self.scripts.append(values)
-        if tag == "img":
-            self.images.append(values.get("src") or "")
-        self.handlers += [(tag, name) for name, _ in attrs if name.startswith("on")]
-        for name in ("href", "src", "action", "formaction", "data-href"):
-            if values.get(name):
-                self.links.append(values[name] or "")
 
 
 #: Pages that show the hostile term or the term it points at.
@@ -118,7 +63,7 @@ def test_hostile_data_is_escaped_and_never_linked(hostile: FlaskClient, path: st
     response = hostile.get(path, headers={"Accept": "text/html"})
     assert response.status_code in (200, 302, 404)
     text = response.get_data(as_text=True)
-    audit = _Audit()
+    audit = Audit()
     audit.feed(text)
     assert all(script.get("src") for script in audit.scripts), "inline script on the page"
     assert audit.handlers == []

@@ -113,6 +113,7 @@ def _comparable(response: TestResponse) -> tuple[int, dict[str, str], bytes]:
 
 @pytest.mark.parametrize("name", list(REQUESTS))
 @pytest.mark.parametrize("origin", ["*", "https://example.org"])
+@pytest.mark.slow
 def test_lane_and_flask_answer_alike(release: Release, name: str, origin: str) -> None:
     whole, plain = _app(release, HODO_CORS_ORIGIN=origin), _app(release, HODO_CORS_ORIGIN=origin)
     assert isinstance(whole.wsgi_app, SparqlLane) or isinstance(

@@ -8,9 +8,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.test_server import serving
+from tests.support.server import serving
 
 HO = "https://w3id.org/hodo/HODO_0000001"
 PBC = "http://purl.obolibrary.org/obo/MONDO_0005388"
@@ -22,6 +23,12 @@ TERM_KEYS = {
 }
 OPTIONAL_KEYS = ("term_replaced_by", "obo_id", "in_subset", "obo_xref",
                  "obo_definition_citation")
+
+
+@pytest.fixture(scope="module")
+def app(module_app: Flask) -> Flask:
+    """Every test here only reads: one app for the module."""
+    return module_app
 
 
 def _encoded(iri: str) -> str:
@@ -126,11 +133,12 @@ def test_unknown_term(client: FlaskClient, url: str) -> None:
     assert response.get_json()["status"] == 404
 
 
+@pytest.mark.server
 def test_ols_client_against_a_server(release_dir: Path) -> None:
     from ols_client import Client
 
-    with serving(release_dir) as url:
-        ols = Client(url)
+    with serving(release_dir) as server:
+        ols = Client(server.url)
         docs = ols.search("PBC")
         assert docs[0]["iri"] == PBC
         term = ols.get_term("hodo", HO)

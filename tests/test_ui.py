@@ -20,6 +20,12 @@ BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.rq"))
 
 
+@pytest.fixture(scope="module")
+def app(module_app: Flask) -> Flask:
+    """Every test here only reads: one app for the module."""
+    return module_app
+
+
 def _settings(html: str) -> dict:
     match = re.search(r'<script type="application/json" id="hodo-sparql-settings">(.*?)</script>',
                       html, re.S)

@@ -10,6 +10,8 @@ import pytest
 from hodo.core import paths
 from hodo.pipeline.build import InconsistentError, QualityError, build
 
+pytestmark = pytest.mark.slow
+
 
 def sources_with(tmp_path: Path, turtle: str) -> Path:
     """A copy of ontology/ with one more term module."""

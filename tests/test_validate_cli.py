@@ -17,7 +17,7 @@ from hodo.cli import main
 from hodo.core.rdfinput import parse_path
 from hodo.pipeline.sources import load_sources, union
 from hodo.pipeline.validate import REPORT_FORMATS, Check, ValidationReport, validate
-from tests.conftest import DATA
+from tests.support import DATA
 
 GOOD = DATA / "curator" / "good.ttl"
 BAD = DATA / "curator" / "bad.ttl"
@@ -53,12 +53,14 @@ def test_each_format_reads_as_the_turtle_does(tmp_path: Path, ext: str) -> None:
     assert isomorphic(converted, parse_path(GOOD)) and len(converted) == 6
 
 
+@pytest.mark.slow
 def test_good_file_exits_0(runner: CliRunner, tmp_path: Path) -> None:
     code, output = run(runner, str(convert(GOOD, "jsonld", tmp_path)))
     assert code == 0, output
     assert output.startswith("OK")
 
 
+@pytest.mark.slow
 def test_bad_file_exits_1_with_a_json_report(runner: CliRunner, tmp_path: Path) -> None:
     code, output = run(runner, "--format", "json", "--lang", "zh",
                        str(convert(BAD, "owl", tmp_path)))
@@ -103,6 +105,7 @@ def test_turtle_report_is_a_shacl_validation_report(bad: tuple[ValidationReport,
         assert {m.language for m in graph.objects(result, SH.resultMessage)} == {"en", "zh"}
 
 
+@pytest.mark.slow
 def test_html_report_written_to_a_file(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "report.html"
     code, _ = run(runner, "--format", "html", "--lang", "zh", "-o", str(out), str(BAD))
@@ -134,6 +137,7 @@ def test_parse_error_names_file_line_and_column(runner: CliRunner, tmp_path: Pat
     assert f"{path}: {expected}" in output
 
 
+@pytest.mark.slow
 def test_rdfxml_entities_are_refused(runner: CliRunner, tmp_path: Path) -> None:
     laughs = tmp_path / "laughs.owl"
     laughs.write_text('<?xml version="1.0"?>\n<!DOCTYPE r [\n<!ENTITY a "aaaaaaaaaa">\n'
@@ -165,6 +169,7 @@ def test_oversize_file_exits_2(runner: CliRunner) -> None:
     assert f"{GOOD}: {GOOD.stat().st_size} bytes, more than the limit of 100" in output
 
 
+@pytest.mark.slow
 def test_release_sources_include_the_mappings() -> None:
     from rdflib.namespace import SKOS
 
@@ -173,6 +178,7 @@ def test_release_sources_include_the_mappings() -> None:
     assert any(release_sources().triples((None, SKOS.exactMatch, None)))
 
 
+@pytest.mark.slow
 def test_warnings_alone_exit_0(runner: CliRunner) -> None:
     code, output = run(runner, str(DATA / "qc" / "duplicate-definition.ttl"))
     assert code == 0, output

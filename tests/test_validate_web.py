@@ -15,7 +15,7 @@ from rdflib import Graph, Literal
 from rdflib.namespace import RDF, SH
 
 from hodo.engine.store import Release
-from tests.conftest import DATA
+from tests.support import DATA
 
 GOOD = (DATA / "curator" / "good.ttl").read_bytes()
 BAD = (DATA / "curator" / "bad.ttl").read_bytes()
@@ -50,6 +50,7 @@ def test_form_page_in_each_language(web: FlaskClient, lang: str, words: str) -> 
     assert 'enctype="multipart/form-data"' in page
 
 
+@pytest.mark.slow
 def test_good_pasted_turtle_conforms_as_json(web: FlaskClient) -> None:
     response = web.post("/validate?reason=0", data={"data": GOOD.decode()},
                         headers={"Accept": "application/json"})
@@ -58,6 +59,7 @@ def test_good_pasted_turtle_conforms_as_json(web: FlaskClient) -> None:
     assert response.headers["X-HODO-Conforms"] == "true"
 
 
+@pytest.mark.slow
 def test_bad_upload_as_html_in_chinese(web: FlaskClient) -> None:
     upload = (io.BytesIO(convert(BAD, ox.RdfFormat.RDF_XML)), "curation.owl")
     response = web.post("/validate?reason=0", data={"file": upload},
@@ -70,6 +72,7 @@ def test_bad_upload_as_html_in_chinese(web: FlaskClient) -> None:
     assert "https://w3id.org/hodo/HODO_0000198" in page and 'name="data"' in page
 
 
+@pytest.mark.slow
 def test_bad_jsonld_body_as_shacl_turtle(web: FlaskClient) -> None:
     response = web.post("/validate?reason=0", data=convert(BAD, ox.RdfFormat.JSON_LD),
                         headers={"Content-Type": "application/ld+json",
@@ -84,6 +87,7 @@ def test_bad_jsonld_body_as_shacl_turtle(web: FlaskClient) -> None:
     assert "https://w3id.org/hodo/qc/missing-label-zh" in shapes
 
 
+@pytest.mark.slow
 def test_bad_ntriples_as_text_in_english(web: FlaskClient) -> None:
     response = web.post("/validate?reason=0&format=text",
                         data=convert(BAD, ox.RdfFormat.N_TRIPLES),
@@ -93,6 +97,7 @@ def test_bad_ntriples_as_text_in_english(web: FlaskClient) -> None:
     assert "The term has no Chinese (@zh) label." in text and "VIOLATION" in text
 
 
+@pytest.mark.slow
 def test_reasoner_runs_by_default(web: FlaskClient) -> None:
     response = web.post("/validate", data=(DATA / "inconsistent.ttl").read_bytes(),
                         headers={"Content-Type": "text/turtle", "Accept": "application/json"})
@@ -166,12 +171,14 @@ def test_time_limit_kills_the_validation_with_503(web_app: Flask, web: FlaskClie
 @pytest.mark.parametrize(("fmt", "media"), [(ox.RdfFormat.N_QUADS, "application/n-quads"),
                                             (ox.RdfFormat.TRIG, "application/trig")],
                          ids=["nquads", "trig"])
+@pytest.mark.slow
 def test_good_data_in_dataset_formats(web: FlaskClient, fmt: ox.RdfFormat, media: str) -> None:
     response = web.post("/validate?reason=0&format=json", data=convert(GOOD, fmt),
                         headers={"Content-Type": media})
     assert response.status_code == 200 and response.get_json()["conforms"] is True
 
 
+@pytest.mark.slow
 def test_pasted_data_comes_back_in_the_form_escaped(web: FlaskClient) -> None:
     pasted = BAD.decode() + "\n# </textarea><script>alert(1)</script>\n"
     response = web.post("/validate?reason=0", data={"data": pasted},
@@ -182,6 +189,7 @@ def test_pasted_data_comes_back_in_the_form_escaped(web: FlaskClient) -> None:
     assert "hodo:HODO_0000198 a owl:Class" in page
 
 
+@pytest.mark.slow
 def test_reasoner_unavailable_is_503(web: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
     from hodo.pipeline import reason
 

@@ -8,6 +8,7 @@ import json
 from xml.etree import ElementTree
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDFS
@@ -19,6 +20,12 @@ LABELS = (
     "<http://www.w3.org/2000/01/rdf-schema#label> ?label }"
 )
 ZH = "肝性骨病"
+
+
+@pytest.fixture(scope="module")
+def app(module_app: Flask) -> Flask:
+    """Every test here only reads: one app for the module."""
+    return module_app
 
 
 def _select_json(client: FlaskClient, query: str) -> list[dict]:
