@@ -173,7 +173,7 @@ def test_negative_and_hedged_findings_are_marked(release: Release,
     assert marked >= 3
     # PBC and osteoporosis: one finding says they are related, another says they are not
     pbc = [e for e in _edges(en_map) if e["source"] == PBC and e["target"] == OSTEOPOROSIS
-           and e["label"] == "correlated with"]
+           and e["label"] == "positively correlated with"]
     assert sorted(e["negated"] for e in pbc) == [False, True]
 
 

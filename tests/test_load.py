@@ -277,11 +277,11 @@ def _big_file(path: Path, triples: int) -> Path:
 
 @contextmanager
 def _small_disk(tmp_path: Path) -> Iterator[Path | None]:
-    """A 4 MiB tmpfs when this process may mount one (root); else None."""
+    """An 8 MiB tmpfs when this process may mount one (root); else None."""
     mount = tmp_path / "disk"
     mount.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None or subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+            ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)],
             capture_output=True).returncode != 0:
         yield None
         return
@@ -299,7 +299,7 @@ def _limit_file_size() -> None:
 
 def test_a_full_disk_leaves_nothing_and_keeps_the_old_store(release_dir: Path, tmp_path: Path
                                                             ) -> None:
-    big = _big_file(tmp_path / "big.nt", 60_000)
+    big = _big_file(tmp_path / "big.nt", 150_000)
     with _small_disk(tmp_path) as disk:
         folder = disk or tmp_path / "limited"
         folder.mkdir(exist_ok=True)

@@ -194,7 +194,7 @@ def test_chinese_text_on_an_english_page_is_marked(client: FlaskClient) -> None:
 
 def test_finding_page_shows_its_sentence(client: FlaskClient) -> None:
     html = client.get("/finding-0301?lang=zh").get_data(as_text=True)
-    assert "El-Husseini 等［20］" in html
+    assert "El-Husseini等［20］" in html
 
 
 def test_unknown_term_is_404(client: FlaskClient) -> None:

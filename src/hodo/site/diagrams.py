@@ -41,6 +41,8 @@ MECHANISM_RELATIONS = (OBO_NS + "RO_0003302",  # causes or contributes to condit
                        OBO_NS + "RO_0002212",  # negatively regulates
                        OBO_NS + "RO_0002213",  # positively regulates
                        OBO_NS + "RO_0002610",  # correlated with
+                       OBO_NS + "RO_0017003",  # positively correlated with
+                       OBO_NS + "RO_0017004",  # negatively correlated with
                        OBO_NS + "RO_0002599",  # capable of inhibiting or preventing ...
                        OBO_NS + "RO_0002200",  # has phenotype
                        BASE + "HODO_0000210")  # occurs in patients with
