@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from hodo.engine.store import Release
 from hodo.site import docs
+from hodo.web.state import state
 
 HODO = "https://w3id.org/hodo/"
 
@@ -144,9 +145,9 @@ def test_properties_and_reused(client: FlaskClient, release: Release) -> None:
 
 def test_page_is_computed_once(client: FlaskClient) -> None:
     client.get("/ontology")
-    cached = client.application.extensions["hodo_docs"]["tree"]
+    cached = state(client.application).docs["tree"]
     client.get("/ontology?lang=zh")
-    assert client.application.extensions["hodo_docs"]["tree"] is cached
+    assert state(client.application).docs["tree"] is cached
 
 
 def test_no_inline_style_or_script(client: FlaskClient) -> None:

@@ -18,7 +18,6 @@ from flask import (
     request,
     url_for,
 )
-from flask.blueprints import BlueprintSetupState
 
 from hodo.core.i18n import add_messages, pick_label
 from hodo.core.namespaces import shorten
@@ -28,8 +27,6 @@ from hodo.web.state import get_release
 from hodo.web.state import state as app_state
 
 bp = Blueprint("docs", __name__)
-#: The key the docs cache (``AppState.docs``) is also reachable under in ``app.extensions``.
-CACHE = "hodo_docs"
 
 add_messages({
     "docs_title": {"en": "Ontology documentation", "zh": "本体文档"},
@@ -91,10 +88,6 @@ add_messages({
 })
 
 
-
-@bp.record_once
-def _expose_cache(setup: BlueprintSetupState) -> None:
-    setup.app.extensions[CACHE] = app_state(setup.app).docs
 
 def _data() -> dict[str, Any]:
     """Everything the two pages show, computed once per release."""
