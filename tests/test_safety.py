@@ -235,7 +235,12 @@ def test_a_child_killed_mid_query_is_replaced(pool: WorkerPool) -> None:
 def test_a_child_killed_while_idle_is_replaced(pool: WorkerPool) -> None:
     victim = pool.pids()[0]
     os.kill(victim, signal.SIGKILL)
-    time.sleep(0.1)
+    # died while idle: wait until the kernel has ended it (on a loaded machine that can take
+    # longer than any fixed pause), as it has by the time a later request comes
+    deadline = time.monotonic() + 10
+    while not _has_ended(victim) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _has_ended(victim)
     assert _ask(pool)
     assert victim not in pool.pids()
 
@@ -331,6 +336,15 @@ def test_a_threaded_pool_forks_its_children_from_a_spawner(release: Release) -> 
     finally:
         workers.close()
     assert _children_of(os.getpid()) - before == set()
+
+
+def _has_ended(pid: int) -> bool:
+    """The process is gone or a zombie waiting to be reaped (Linux ``/proc``)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 def _pid_exists(pid: int) -> bool:
