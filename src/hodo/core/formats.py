@@ -6,6 +6,7 @@ in one place.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -121,18 +122,29 @@ def parse_accept(header: str | None) -> list[tuple[str, float]]:
         media = fields[0].lower()
         if "/" not in media:
             continue
-        q = 1.0
-        for param in fields[1:]:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-                q = min(max(q, 0.0), 1.0)
+        q = min(max(q_value(fields[1:]), 0.0), 1.0)
         ranges.append((media, q, position))
     ranges.sort(key=lambda r: (-r[1], _specificity(r[0]), r[2]))
     return [(m, q) for m, q, _ in ranges]
+
+
+def q_value(params: Iterable[str]) -> float:
+    """The ``q`` of a header element's parameters: 1 when absent, 0 when unreadable.
+
+    Shared by ``Accept`` here and ``Accept-Language`` (``hodo.core.i18n``).
+
+    >>> q_value(["level=1", "q=0.5"]), q_value([]), q_value(["q=x"])
+    (0.5, 1.0, 0.0)
+    """
+    q = 1.0
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "q":
+            try:
+                q = float(value)
+            except ValueError:
+                q = 0.0
+    return q
 
 
 def _specificity(media: str) -> int:

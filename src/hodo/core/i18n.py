@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from hodo.core.formats import q_value
+
 LANGUAGES: tuple[str, ...] = ("en", "zh")
 DEFAULT_LANGUAGE = "en"
 
@@ -31,14 +33,7 @@ def parse_accept_language(header: str | None) -> list[str]:
     weighted: list[tuple[float, int, str]] = []
     for position, part in enumerate((header or "").split(",")):
         tag, *params = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
+        q = q_value(params)
         lang = normalize_tag(tag)
         if lang and q > 0:
             weighted.append((-q, position, lang))
