@@ -188,16 +188,18 @@ def _http_caching(response: Response) -> Response:
         if response.is_streamed or response.direct_passthrough:
             return response
         response.set_etag(entity_tag(response.get_data()))
-    response.headers["Cache-Control"] = _freshness(path)
+    response.headers["Cache-Control"] = freshness(path)
     return response.make_conditional(request)  # type: ignore[return-value]
 
 
-def _freshness(path: str) -> str:
-    if curator_enabled():
+def freshness(path: str, app: Flask | None = None) -> str:
+    """The ``Cache-Control`` of a release-derived answer at ``path``, in ``app`` (or the
+    running app): the one rule for Flask's answers and the SPARQL lane's."""
+    if curator_enabled(app):
         return "no-cache"  # staged changes can alter any answer: always revalidate
     if path.startswith("/releases/"):
         return f"public, max-age={IMMUTABLE_MAX_AGE}, immutable"
-    return f"public, max-age={state().max_age}"
+    return f"public, max-age={state(app).max_age}"
 
 
 # --------------------------------------------------------------------------------------------

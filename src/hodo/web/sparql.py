@@ -35,7 +35,7 @@ from hodo.core.release import GRAPH_NAMES, graph_iri
 from hodo.engine.query import MAX_QUERY_BYTES, NotAcceptable, QueryError, QueryResult
 from hodo.engine.workers import Unavailable
 from hodo.web import ops, ui
-from hodo.web.caching import state as caching_state
+from hodo.web.caching import freshness
 from hodo.web.errors import error_response
 from hodo.web.ops import run_query
 from hodo.web.state import curator_enabled, get_release, state
@@ -250,14 +250,33 @@ def _answer(operation: Operation, default: list[str] | None, named: list[str] | 
                               request.base_url)
     except (QueryError, NotAcceptable) as error:  # the others have the app's error handlers
         return error_response(error.http_status, str(error))
-    response = Response(result.body, 200,
-                        content_type=f"{result.format.media_type}; charset=utf-8")
-    if result.etag:
-        response.set_etag(result.etag)
-    else:  # a query whose answer changes from run to run (RAND, NOW ...)
-        response.headers["Cache-Control"] = "no-store"
-    response.vary.add("Accept")
+    status, headers, body = answer_headers(app, result, request.method != "POST",
+                                           request.headers.get("If-None-Match"), "Accept")
+    response = Response(body, status, headers=headers)
+    if status == 304:  # as the lane sends it: no entity headers
+        del response.headers["Content-Type"]
     return response
+
+
+def answer_headers(app: Flask, result: QueryResult, cacheable: bool, if_none_match: str | None,
+                   vary: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Status, headers and body of a query's answer: the one rule for the view and the lane.
+
+    An answer that can change from run to run (RAND, NOW ...) has no ETag and is not stored;
+    a GET gets the release's freshness, and a 304 when the client holds the same answer.
+    """
+    headers = [("Content-Type", f"{result.format.media_type}; charset=utf-8")]
+    if result.etag:
+        headers.append(("ETag", f'"{result.etag}"'))
+    headers.append(("Vary", vary))
+    if not result.etag:
+        headers.append(("Cache-Control", "no-store"))
+    elif cacheable:
+        headers.append(("Cache-Control", freshness("/sparql", app)))
+        if parse_etags(if_none_match).contains(result.etag):
+            return 304, headers[1:], b""
+    headers.append(("Content-Length", str(len(result.body))))
+    return 200, headers, result.body
 
 
 # --------------------------------------------------------------------------------------------
@@ -422,20 +441,10 @@ class SparqlLane:
 
     def _success(self, environ: dict[str, Any], result: QueryResult
                  ) -> tuple[str, list[tuple[str, str]], bytes]:
-        headers = [("Content-Type", f"{result.format.media_type}; charset=utf-8")]
-        get = environ["REQUEST_METHOD"] == "GET"
-        if result.etag:
-            headers.append(("ETag", f'"{result.etag}"'))
-        headers.append(("Vary", self.vary))
-        if not result.etag:
-            headers.append(("Cache-Control", "no-store"))
-        elif get:
-            headers.append(("Cache-Control",
-                            f"public, max-age={caching_state(self.app).max_age}"))
-            if parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains(result.etag):
-                return "304 NOT MODIFIED", [*headers[1:], *self.read_headers], b""
-        headers.append(("Content-Length", str(len(result.body))))
-        return "200 OK", [*headers, *self.read_headers], result.body
+        status, headers, body = answer_headers(
+            self.app, result, environ["REQUEST_METHOD"] == "GET",
+            environ.get("HTTP_IF_NONE_MATCH"), self.vary)
+        return f"{status} {HTTP_STATUS_CODES[status].upper()}", [*headers, *self.read_headers], body
 
     def _error(self, status: int, message: str, extra: list[tuple[str, str]] | None = None
                ) -> tuple[str, list[tuple[str, str]], bytes]:
