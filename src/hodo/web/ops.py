@@ -8,14 +8,14 @@ by each web worker from its own copy of the loaded release (``hodo.engine.worker
 
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import math
 import os
 import threading
 import time
+import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyoxigraph as ox
@@ -92,6 +92,7 @@ class OpsState:
     limiter: RateLimiter
     slots: SlowSlots
     pool: WorkerPool | None = None
+    pool_lock: threading.Lock = field(default_factory=threading.Lock)
     #: Bumped by every change to the store (curator mode): cached results of older ones lapse.
     generation: int = 0
 
@@ -112,21 +113,18 @@ def state(app: Flask | None = None) -> OpsState:
     return ops
 
 
-#: Pools by (process, store, settings): apps over the same release in one process share one.
-_POOLS: dict[tuple[int, int, PoolSettings], WorkerPool] = {}
-_POOLS_LOCK = threading.Lock()
-
-
 def pool_for(app: Flask, store: ox.Store) -> WorkerPool:
-    """This process's pool over ``store``: made (and forked) on first use in each process."""
+    """This process's pool over ``store`` for ``app``: made (and forked) on first use in each
+    process. A web worker forked from the main process inherits the main process's pool object
+    but not its children, so it makes its own; the pool is closed when the app is collected or
+    the process exits."""
     ops = state(app)
-    key = (os.getpid(), id(store), ops.settings.pool)
-    with _POOLS_LOCK:
-        pool = _POOLS.get(key)
-        if pool is None or pool.store is not store or pool.closed:
-            pool = _POOLS[key] = WorkerPool(store, ops.settings.pool)
-            atexit.register(pool.close)
-        ops.pool = pool
+    with ops.pool_lock:
+        pool = ops.pool
+        if (pool is None or pool.owner != os.getpid() or pool.store is not store
+                or pool.closed):
+            pool = ops.pool = WorkerPool(store, ops.settings.pool)
+            weakref.finalize(app, pool.close)  # also runs at exit, like atexit
         return pool
 
 
