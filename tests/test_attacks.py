@@ -243,6 +243,17 @@ SERVICE_FORMS = {
     "nested-deep": ("SELECT * WHERE { OPTIONAL { { SELECT * WHERE { FILTER NOT EXISTS { "
                     f"{{ ?a ?b ?c }} UNION {{ MINUS {{ {SERVICE} }} }} }} }} }} }} }}"),
 }
+#: SERVICE where the keyword reading takes it for a string (a "<" after an operand read as an
+#: IRI, "#" in it, a long string opened in what the engine reads as a comment), beside syntax
+#: the checking parser cannot read: refused unread (fail closed).
+HIDDEN_SERVICE_FORMS = {
+    "lateral": ('SELECT * WHERE { LATERAL { ?a ?b ?c } FILTER(1<2#>"""\n) '
+                f'{SERVICE}\n#"""\n }}'),
+    "triple-term": ("SELECT * WHERE { <<( ?a ?b ?c )>> ?d ?e FILTER(?a<?c#>'''\n) "
+                    f"{SERVICE}\n#'''\n }}"),
+    "version": ('VERSION "1.2" SELECT * WHERE { ?a ?b ?c FILTER(1<2#>"""\n) '
+                f'{SERVICE}\n#"""\n }}'),
+}
 GRAPH_ACCEPT = "application/n-triples"
 FILE_PASSWD = "file:///etc/passwd"
 
@@ -253,6 +264,9 @@ def _service_cases() -> list[Case]:
         accept = GRAPH_ACCEPT if name in ("construct", "describe") else "*/*"
         cases.append(case(f"service-{name}", sparql(text, accept), 400,
                           check=says("SERVICE is not allowed")))
+    for name, text in HIDDEN_SERVICE_FORMS.items():
+        cases.append(case(f"service-hidden-{name}", sparql(text), 400,
+                          check=says("cannot be checked")))
     cases += [case("service-by-get", sparql(SERVICE_FORMS["u-escape"], how="get"), 400),
               case("service-by-form", sparql(SERVICE_FORMS["comment"], how="form"), 400)]
     return cases

@@ -188,36 +188,57 @@ def refuse_unsafe(query: str, allowed_graphs: Collection[str] = (), *,
 
     Two readings must agree: rdflib's parse tree and the query's keywords. pyoxigraph, which
     runs the query, may read a text differently from rdflib, so a feature that either reading
-    sees is refused (fail closed), and a FROM that cannot be resolved to a graph is refused.
-    The parse (about 3 ms) is skipped only where it cannot find anything: when the letters
-    "service" and "from" occur nowhere in the text, in any case, as written or unescaped.
-    pyoxigraph's query parser accepts no update, so an update cannot run through here either.
+    sees is refused, and a FROM that cannot be resolved to a graph is refused. The check fails
+    closed: a text (as written, or with its escapes decoded) that holds the letters "service"
+    or "from" must parse, or it is refused, since what cannot be read cannot be shown harmless
+    (pyoxigraph reads syntax rdflib does not: RDF 1.2 triple terms, LATERAL ...). The parse
+    (about 3 ms) is skipped only where it cannot find anything: where those letters occur
+    nowhere, in any case. pyoxigraph's query parser accepts no update, so an update cannot run
+    through here either.
 
     Raises:
-        QueryError: the query uses a refused feature; ``reason`` says which.
+        QueryError: the query uses a refused feature, or cannot be checked; ``reason`` says
+            which.
     """
     words = keywords(query)
     if words & UPDATE_WORDS:
         raise _update_refused()
     if "service" in words:
         raise _service_refused()
-    if not any(_NEEDS_PARSE.search(text) for text in _readings(query)):
+    parsed = None
+    for text in sorted(_readings(query), key=lambda text: text != query):  # as written first
+        if not _NEEDS_PARSE.search(text):
+            continue
+        tree, is_update, error = _parse(text)
+        if is_update:
+            raise _update_refused()
+        if tree is None:
+            if "from" in words and not protocol_dataset:
+                raise _dataset_refused(allowed_graphs)  # a FROM no parse can resolve
+            raise _unreadable(error)
+        if _find(tree, "ServiceGraphPattern"):
+            raise _service_refused()
+        parsed = parsed or tree
+    if parsed is None:
         return
-    parsed, is_update = _parse(query)
-    if is_update:
-        raise _update_refused()
-    if _find(parsed, "ServiceGraphPattern"):
-        raise _service_refused()
     graphs = _dataset_iris(parsed)
     if protocol_dataset:
         return
-    if "from" in words or graphs:
-        if graphs and set(graphs) <= set(allowed_graphs):
-            return
-        allowed = ", ".join(sorted(allowed_graphs))
-        raise QueryError("FROM and FROM NAMED are not allowed here except on HODO's own graphs"
-                         + (f" ({allowed})" if allowed else "")
-                         + "; the default graph is already the union of them all", "dataset")
+    if ("from" in words or graphs) and not (graphs and set(graphs) <= set(allowed_graphs)):
+        raise _dataset_refused(allowed_graphs)
+
+
+def _dataset_refused(allowed_graphs: Collection[str]) -> QueryError:
+    allowed = ", ".join(sorted(allowed_graphs))
+    return QueryError("FROM and FROM NAMED are not allowed here except on HODO's own graphs"
+                      + (f" ({allowed})" if allowed else "")
+                      + "; the default graph is already the union of them all", "dataset")
+
+
+def _unreadable(error: str) -> QueryError:
+    return QueryError("the query cannot be checked, so it is not run: it holds the letters "
+                      "'service' or 'from', and HODO's safety check, which reads SPARQL 1.1, "
+                      f"cannot parse it ({error})", "unreadable")
 
 
 def _update_refused() -> QueryError:
@@ -230,22 +251,23 @@ def _service_refused() -> QueryError:
                       "servers", "service")
 
 
-def _parse(query: str) -> tuple[ParseResults | None, bool]:
-    """rdflib's parse of the query (None if it cannot read it) and whether it is an update."""
+def _parse(query: str) -> tuple[ParseResults | None, bool, str]:
+    """rdflib's parse of the query (None if it cannot read it), whether it is an update, and
+    why it could not be read."""
     from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 
     _allow_nesting()
     try:
-        return parseQuery(query), False
+        return parseQuery(query), False, ""
     except RecursionError:
         raise QueryError("query too deeply nested to check", "too_deep") from None
-    except Exception:  # any parse failure: pyoxigraph's error is the one shown
-        pass
+    except Exception as error:  # any parse failure: said in the refusal
+        why = _short(error)
     try:
         parseUpdate(query)
     except Exception:  # not an update either
-        return None, False
-    return None, True
+        return None, False, why
+    return None, True, ""
 
 
 def _allow_nesting() -> None:
@@ -437,30 +459,53 @@ def _choose(offers: list[Format], accept: str | None, format_name: str | None) -
 def refuse_unsafe_update(update: str) -> None:
     """Refuse LOAD and SERVICE in an update: even a curator may not make HODO fetch anything.
 
+    Fails closed like the query check: a text (as written or unescaped) holding the letters
+    "service" or "load" must parse, or the update is refused unread.
+
     Raises:
-        QueryError: the update loads or queries another server, or nests too deeply.
+        QueryError: the update loads or queries another server, cannot be checked, or nests
+            too deeply.
     """
     precheck(update)
     words = keywords(update)
-    parsed = _parse_update(update)
-    if "load" in words or _find(parsed, "Load"):
-        raise QueryError("LOAD is not allowed: HODO does not fetch documents; send the data "
-                         "to the Graph Store endpoint instead", "update")
-    if "service" in words or _find(parsed, "ServiceGraphPattern"):
+    if "load" in words:
+        raise _load_refused()
+    if "service" in words:
         raise _service_refused()
+    for text in _readings(update):
+        if not _UPDATE_NEEDS_PARSE.search(text):
+            continue
+        parsed, error = _parse_update(text)
+        if parsed is None:
+            raise QueryError("the update cannot be checked, so it is not run: it holds the "
+                             "letters 'service' or 'load', and HODO's safety check, which "
+                             f"reads SPARQL 1.1, cannot parse it ({error})", "unreadable")
+        if _find(parsed, "Load"):
+            raise _load_refused()
+        if _find(parsed, "ServiceGraphPattern"):
+            raise _service_refused()
 
 
-def _parse_update(update: str) -> ParseResults | None:
-    """rdflib's parse of an update, or None if it cannot read it (pyoxigraph then decides)."""
+#: Letters without which no reading of an update holds a LOAD or a SERVICE.
+_UPDATE_NEEDS_PARSE = re.compile(r"service|load", re.IGNORECASE)
+
+
+def _load_refused() -> QueryError:
+    return QueryError("LOAD is not allowed: HODO does not fetch documents; send the data to "
+                      "the Graph Store endpoint instead", "update")
+
+
+def _parse_update(update: str) -> tuple[ParseResults | None, str]:
+    """rdflib's parse of an update, or None and why it cannot read it."""
     from rdflib.plugins.sparql.parser import parseUpdate
 
     _allow_nesting()
     try:
-        return parseUpdate(update)  # type: ignore[no-any-return,return-value]
+        return parseUpdate(update), ""  # type: ignore[return-value]
     except RecursionError:
         raise QueryError("update too deeply nested to check", "too_deep") from None
-    except Exception:  # pyoxigraph's syntax error is the one shown
-        return None
+    except Exception as error:  # said in the refusal
+        return None, _short(error)
 
 
 def with_using(update: str, graphs: Sequence[str], named: Sequence[str]) -> str:
@@ -478,7 +523,7 @@ def with_using(update: str, graphs: Sequence[str], named: Sequence[str]) -> str:
     'INSERT { ?s a 1 } USING <http://g> WHERE { ?s ?p ?o }'
     """
     words = keywords(update)
-    parsed = _parse_update(update)
+    parsed = _parse_update(update)[0]
     if {"using", "with"} & words or _has_using(parsed):
         raise QueryError("give the dataset either as using-graph-uri / using-named-graph-uri "
                          "or as USING / WITH in the update, not both", "dataset")
