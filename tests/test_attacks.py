@@ -28,6 +28,7 @@ import pytest
 from tests.support.hostile import BAD_IRIS, HOSTILE_TERM, MARKUP, Audit, hostile_quads
 from tests.support.integrity import data_hash, file_hashes
 from tests.support.net import Listener
+from tests.support.queries import BOMB
 from tests.support.server import CLOSED, Reply, Server, encode_request, read_reply, serving
 from tests.terms import HEPATIC_OSTEODYSTROPHY, HODO
 
@@ -960,6 +961,35 @@ def _curator_cases() -> list[Case]:
 CURATOR = _curator_cases()
 
 
+def _graph_put(name: str, content: str, media: str) -> Send:
+    return req("PUT", f"/graph-store?graph=http://example.org/{name}", content,
+               {"Content-Type": media, "Authorization": "Bearer TOKEN"}, curator=True)
+
+
+#: Work a curator's request sets off: it runs in a boxed child under the query deadline and
+#: memory cap, never in the web worker; the staged data is unchanged after each refusal.
+CURATOR_WORK = [
+    case("update-cartesian", update("INSERT { GRAPH <http://example.org/slow> { ?a <urn:p> ?i } } "
+                                    "WHERE { GRAPH ?x { ?a ?b ?c } GRAPH ?y { ?d ?e ?f } "
+                                    "GRAPH ?z { ?g ?h ?i } }"),
+         503, QUERY, curator=True, check=says("nothing was changed")),
+    case("update-string-doubling", update(
+        "INSERT { GRAPH <http://example.org/big> { <urn:a> <urn:b> ?n } } "
+        + BOMB.removeprefix("SELECT ?n ")), {503}, QUERY, curator=True),
+    case("update-or-chain-12000", update(
+        "INSERT { GRAPH <http://example.org/g> { <urn:a> <urn:b> 1 } } WHERE { FILTER("
+        + "||".join(["true"] * 12000) + ") }"), 400, curator=True),
+    case("graph-store-deep-turtle-list", _graph_put(
+        "deep", "<urn:a> <urn:b> " + "(" * 200_000 + ")" * 200_000, "text/turtle"),
+         {400, 503}, QUERY, curator=True),
+    case("graph-store-deep-rdfxml", _graph_put(
+        "deep-xml", '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        'xmlns:e="http://example.org/">' + '<rdf:Description><e:p>' * 20_000
+        + "x" + "</e:p></rdf:Description>" * 20_000, "application/rdf+xml"),
+         {400, 503}, QUERY, curator=True),
+]
+
+
 # --------------------------------------------------------------------------------------------
 # The tests: one per group, one row per case
 
@@ -990,8 +1020,14 @@ def test_curator(world: World, item: Case) -> None:
     run(world, item)
 
 
+@pytest.mark.parametrize("item", [c.param() for c in CURATOR_WORK])
+def test_curator_work(world: World, item: Case) -> None:
+    run(world, item)
+
+
 def test_case_names_are_unique() -> None:
-    names = [c.id for c in (*REACHING_OUT, *EXHAUSTING, *CONFUSING, *INJECTING, *CURATOR)]
+    names = [c.id for c in (*REACHING_OUT, *EXHAUSTING, *CONFUSING, *INJECTING, *CURATOR,
+                                   *CURATOR_WORK)]
     assert len(names) == len(set(names))
 
 

@@ -24,7 +24,14 @@ from hodo.engine.query import (
     refuse_unsafe,
 )
 from hodo.engine.store import Release
-from hodo.engine.workers import PoolSettings, SlowSlots, Unavailable, WorkerPool
+from hodo.engine.workers import (
+    PoolSettings,
+    SlowSlots,
+    TaskRefused,
+    Unavailable,
+    WorkerPool,
+    run_boxed,
+)
 from tests.support.queries import BOMB, FAST, SERVICE_SPELLINGS, SLOW
 
 UPDATES = {
@@ -394,3 +401,60 @@ def test_recycled_children_see_a_changed_store(threaded: bool) -> None:
         assert b"true" in workers.run(FAST, query).body
     finally:
         workers.close()
+
+
+# --------------------------------------------------------------------------------------------
+# One task in a box (a curator's update, an upload's parse)
+
+BOX = PoolSettings(size=1, deadline=2.0, memory_bytes=128 * 2**20)
+
+
+def test_a_boxed_task_answers_and_changes_only_its_own_copy() -> None:
+    staged = {"n": 1}
+
+    def task() -> tuple[dict[str, object], bytes]:
+        staged["n"] = 2
+        return {"seen": staged["n"]}, b"body"
+
+    assert run_boxed(task, BOX) == ({"seen": 2}, b"body")
+    assert staged == {"n": 1}
+
+
+def test_a_boxed_task_that_refuses_its_input_says_why() -> None:
+    def task() -> tuple[dict[str, object], bytes]:
+        raise TaskRefused("line 3: bad")
+
+    with pytest.raises(TaskRefused, match="line 3: bad"):
+        run_boxed(task, BOX)
+
+
+def test_a_boxed_task_past_its_deadline_is_killed() -> None:
+    started = time.monotonic()
+    with pytest.raises(Unavailable) as stopped:
+        run_boxed(lambda: (time.sleep(30), ({}, b""))[1], BOX)  # type: ignore[func-returns-value]
+    assert stopped.value.reason == "timeout" and time.monotonic() - started < 5
+
+
+def test_a_boxed_task_that_dies_is_a_crash_not_an_answer() -> None:
+    with pytest.raises(Unavailable) as failed:
+        run_boxed(lambda: os._exit(3), BOX)
+    assert failed.value.reason == "crash"
+
+
+def test_a_boxed_task_cannot_open_a_socket_or_a_file(tmp_path: Path) -> None:
+    import socket
+
+    def task() -> tuple[dict[str, object], bytes]:
+        outcomes = []
+        for attempt in (lambda: socket.create_connection(("127.0.0.1", 9), timeout=1),
+                        lambda: open(tmp_path / "written", "w")):  # noqa: SIM115
+            try:
+                attempt()
+                outcomes.append("opened")
+            except OSError as error:
+                outcomes.append(type(error).__name__)
+        return {"outcomes": outcomes}, b""
+
+    header, _ = run_boxed(task, BOX)
+    assert "opened" not in header["outcomes"], header
+    assert not (tmp_path / "written").exists()

@@ -839,3 +839,88 @@ def _decode(header: dict[str, Any], body: bytes) -> QueryResult:
 def _prepare_for_fork() -> None:
     """Import now what a child needs later: a child may open no file, so cannot import."""
     from rdflib.plugins.sparql import parser  # noqa: F401
+
+
+# --------------------------------------------------------------------------------------------
+# One task in a box: a curator's update, an uploaded document's parse
+
+
+#: What ``ps`` calls a process running one boxed task.
+BOXED_NAME = "hodo-boxed"
+
+
+class TaskRefused(Exception):
+    """Raised by a boxed task when its input is at fault; the message is the client's."""
+
+
+def run_boxed(task: Callable[[], tuple[dict[str, Any], bytes]], settings: PoolSettings,
+              what: str = "the request") -> tuple[dict[str, Any], bytes]:
+    """Run ``task`` in a child forked from this process, boxed in as a query worker is: its
+    memory capped, its CPU time bounded, no socket and no new file, killed at the deadline.
+    The child sees this process's memory as it was at the fork and changes only its own copy,
+    so what the task computes comes back as a header and bytes, and a crash, a hang or an
+    exhausted cap leaves this process as it was.
+
+    Raises:
+        TaskRefused: the task refused its input (its message, for a 400).
+        Unavailable: the task overran the deadline (``timeout``), ran out of memory or died
+            (``crash``), or no child could be forked (``busy``).
+    """
+    _prepare_for_fork()
+    read_fd, write_fd = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError as error:
+        os.close(read_fd)
+        os.close(write_fd)
+        raise _cannot_fork(error) from None
+    if pid == 0:
+        os.close(read_fd)
+        _boxed_child(write_fd, task, settings)
+    os.close(write_fd)
+    started = time.monotonic()
+    try:
+        message = _receive(read_fd, timeout=settings.deadline)
+    finally:
+        os.close(read_fd)
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    if message is None and time.monotonic() - started < settings.deadline:
+        raise Unavailable(f"{what} failed (its process died, out of memory or CPU time); "
+                          "nothing was changed", "crash")
+    return _boxed_answer(message, settings, what)
+
+
+def _boxed_child(fd: int, task: Callable[[], tuple[dict[str, Any], bytes]],
+                 settings: PoolSettings) -> NoReturn:
+    status = 0
+    try:
+        _name_process(BOXED_NAME)
+        fd = _box_in(fd, settings)
+        _cap_cpu(settings.deadline)
+        try:
+            header, body = task()
+        except TaskRefused as error:
+            _send(fd, {"refused": str(error)})
+        except MemoryError:
+            _send(fd, {"error": "memory"})
+        else:
+            _send(fd, {"answer": header}, body)
+    except BaseException:  # the parent sees the end of file and reports a crash
+        status = 70
+    os._exit(status)
+
+
+def _boxed_answer(message: tuple[dict[str, Any], bytes] | None, settings: PoolSettings,
+                  what: str) -> tuple[dict[str, Any], bytes]:
+    if message is None:
+        raise Unavailable(f"{what} did not finish within {settings.deadline:g} s; nothing was "
+                          "changed", "timeout")
+    header, body = message
+    if "refused" in header:
+        raise TaskRefused(str(header["refused"]))
+    if "answer" not in header:
+        raise Unavailable(f"{what} needed more memory than allowed; nothing was changed",
+                          "crash")
+    return header["answer"], body

@@ -7,20 +7,27 @@ URLs end up in logs and browser histories. LOAD and SERVICE are refused even for
 
 Query workers are forked from the store and see it as it was at the fork, so after every change
 they are replaced; staged changes live in one process, so curator mode runs one web worker.
+Neither an update nor an uploaded document is run or parsed in that process: each goes to a
+boxed child (``hodo.engine.workers.run_boxed``: deadline, memory cap, no socket, no new file),
+and only what it changed, as N-Quads, comes back to be applied.
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
+from contextlib import suppress
+from typing import Any
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 from rdflib import BNode, Literal, URIRef
 
-from hodo.core.formats import Kind, negotiate, offers_for
+from hodo.core.formats import BY_NAME, Format, Kind, negotiate, offers_for
 from hodo.core.rdfinput import InputError, format_for, parse_document
 from hodo.core.settings import SettingError
 from hodo.engine.query import QueryError, refuse_unsafe_update, with_using
+from hodo.engine.workers import TaskRefused, run_boxed
 from hodo.web import ops
 from hodo.web.errors import error_response
 from hodo.web.sparql import (
@@ -130,20 +137,53 @@ def update() -> Response:
 
 
 def _apply(text: str, base_iri: str) -> None:
-    """Run the update (all of it or nothing), then refresh the query workers.
+    """Run the update (all of it or nothing) in a boxed child, then apply what it changed here
+    and refresh the query workers. The update never runs in this process: a crash, a hang or a
+    hidden attempt to reach out ends in the child, and the staged changes stay as they were.
 
     Raises:
         ProtocolError: 400 with the engine's message for a syntax or evaluation error.
+        Unavailable: the update overran the deadline or the memory cap (503).
     """
     store = get_release().store
     with state().write_lock:
         try:
-            store.update(text, base_iri=base_iri)
-        except (SyntaxError, ValueError, OSError, RuntimeError) as error:
-            message = " ".join(str(error).split())[:300]
-            raise ProtocolError(400, f"SPARQL Update failed: {message}") from None
-        finally:
-            _refresh_query_workers()
+            header, body = run_boxed(lambda: _updated(store, text, base_iri),
+                                     ops.state().settings.pool, "the update")
+        except TaskRefused as error:
+            raise ProtocolError(400, f"SPARQL Update failed: {error}") from None
+        _apply_delta(store, header, body)
+        _refresh_query_workers()
+
+
+def _updated(store: ox.Store, text: str, base_iri: str) -> tuple[dict[str, Any], bytes]:
+    """(In the boxed child.) Run the update on this copy of the store and say what changed:
+    the quads removed, then those added, as N-Quads, and the named graphs made or dropped."""
+    before, graphs = set(store), set(store.named_graphs())
+    try:
+        store.update(text, base_iri=base_iri)
+    except (SyntaxError, ValueError, OSError, RuntimeError) as error:
+        raise TaskRefused(" ".join(str(error).split())[:300]) from None
+    after, graphs_after = set(store), set(store.named_graphs())
+    removed = ox.serialize(before - after, format=ox.RdfFormat.N_QUADS) or b""
+    added = ox.serialize(after - before, format=ox.RdfFormat.N_QUADS) or b""
+    return {"removed_bytes": len(removed),
+            "graphs_made": sorted(g.value for g in graphs_after - graphs
+                                  if isinstance(g, ox.NamedNode)),
+            "graphs_dropped": sorted(g.value for g in graphs - graphs_after
+                                     if isinstance(g, ox.NamedNode))}, removed + added
+
+
+def _apply_delta(store: ox.Store, header: dict[str, Any], body: bytes) -> None:
+    """Make in ``store`` the change the boxed child made in its copy."""
+    cut = int(header["removed_bytes"])
+    for iri in header["graphs_dropped"]:
+        store.remove_graph(ox.NamedNode(iri))
+    for quad in ox.parse(body[:cut], format=ox.RdfFormat.N_QUADS):
+        store.remove(quad)
+    store.extend(ox.parse(body[cut:], format=ox.RdfFormat.N_QUADS))
+    for iri in header["graphs_made"]:
+        store.add_graph(ox.NamedNode(iri))
 
 
 # --------------------------------------------------------------------------------------------
@@ -238,17 +278,41 @@ def _write(target: ox.NamedNode | ox.DefaultGraph, *, replace: bool) -> Response
     return Response(status=201) if created else no_content()
 
 
-def _parse(data: bytes, fmt: object) -> list[ox.Triple]:
-    """The triples of an uploaded document, parsed safely (no entities, no remote context).
+def _parse(data: bytes, fmt: Format) -> list[ox.Triple]:
+    """The triples of an uploaded document, parsed safely (no entities, no remote context) in
+    a boxed child: a document built to make a parser slow or greedy stops at the deadline or
+    the memory cap, there, and comes back as N-Triples, which read in linear time.
 
     Raises:
         ProtocolError: 400 naming the line and column of a syntax error.
+        Unavailable: the parse overran the deadline or the memory cap (503).
     """
+    _warm_parser()
     try:
-        graph = parse_document(data, fmt, "upload")  # type: ignore[arg-type]
-    except InputError as error:
+        _, body = run_boxed(lambda: _parsed(data, fmt), ops.state().settings.pool,
+                            "reading the document")
+    except TaskRefused as error:
         raise ProtocolError(400, str(error)) from None
-    return [ox.Triple(*(_term(n) for n in triple)) for triple in graph]  # type: ignore[arg-type]
+    return list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
+
+
+def _parsed(data: bytes, fmt: Format) -> tuple[dict[str, Any], bytes]:
+    """(In the boxed child.) The document's triples as N-Triples."""
+    try:
+        graph = parse_document(data, fmt, "upload")
+    except InputError as error:
+        raise TaskRefused(str(error)) from None
+    triples = [ox.Triple(*(_term(n) for n in triple)) for triple in graph]  # type: ignore[arg-type]
+    return {}, ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+
+
+@functools.cache
+def _warm_parser() -> None:
+    """Load, in this process, every module a parse needs: the boxed child may open no file, so
+    it cannot import one."""
+    for data in (b"<urn:a> <urn:b> <urn:c> .", b"<urn:a"):
+        with suppress(InputError):
+            parse_document(data, BY_NAME["ntriples"], "warm-up")
 
 
 def _term(node: object) -> ox.NamedNode | ox.BlankNode | ox.Literal:
