@@ -30,7 +30,8 @@ from hodo.engine.remote import (
     substitute,
 )
 from hodo.engine.store import Release, ReleaseError
-from tests.support.net import fake_server, free_port, reply
+from tests.support.net import Listener, fake_server, free_port, reply
+from tests.support.queries import SERVER_CRASHERS, SERVICE_SPELLINGS
 from tests.support.server import HODO_CLI, oxigraph_server, serving
 from tests.terms import HEPATIC_OSTEODYSTROPHY
 
@@ -308,6 +309,11 @@ def test_backend_down_while_serving_is_502(release_dir: Path, tmp_path: Path) ->
             process.wait(timeout=10)
             status, _, body = sparql(site, "ASK {}", "application/sparql-results+json")
             assert status == 502 and b"cannot be reached" in body
+            status, _, body = get(site + "/health")
+            health = json.loads(body)
+            assert status == 503 and health["status"] == "down", health
+            assert health["backend"]["status"] == "down" and "cannot be reached" in (
+                health["backend"]["error"])
             status, media_type, body = get(site + "/HODO_0000001", {"Accept": "text/html"})
             assert (status, media_type) == (502, "text/html")
             assert "SPARQL server" in body.decode() and "Traceback" not in body.decode()
@@ -339,3 +345,66 @@ def test_slow_backend_is_504(release_dir: Path, oxigraph: str, published: dict[s
             release_event.set()
     assert status == 504
     assert b"did not answer within 0.5 s" in body
+
+
+# --------------------------------------------------------------------------------------------
+# Backend mode under attack: the checks are the only defence, since the backend has no sandbox
+
+
+def post_query(site: str, query: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(f"{site}/sparql", data=query.encode("utf-8"), headers={
+        "Content-Type": "application/sparql-query", "Accept": "application/sparql-results+json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.read()
+
+
+@pytest.fixture(scope="module")
+def listener() -> Iterator[Listener]:
+    recording = Listener()
+    yield recording
+    recording.close()
+
+
+@pytest.mark.parametrize("spelling", SERVICE_SPELLINGS, ids=SERVICE_SPELLINGS.keys())
+@pytest.mark.server
+def test_backend_mode_sends_no_service_call_to_the_backend(
+        remote_site: str, oxigraph: str, listener: Listener, spelling: str) -> None:
+    """Whatever the spelling, the query is refused before the backend, which would follow it."""
+    query = SERVICE_SPELLINGS[spelling].replace("127.0.0.1:9", f"127.0.0.1:{listener.port}")
+    status, body = post_query(remote_site, query)
+    assert status == 400, body
+    assert listener.connections() == [], "the backend was made to connect out"
+
+
+@pytest.mark.parametrize("shape", SERVER_CRASHERS, ids=SERVER_CRASHERS.keys())
+@pytest.mark.server
+def test_queries_that_kill_the_backend_never_reach_it(remote_site: str, oxigraph: str,
+                                                       shape: str) -> None:
+    """Each of these, sent straight to the oxigraph server, kills it (measured); through HODO
+    it is refused, and the backend and /health stay up."""
+    status, body = post_query(remote_site, SERVER_CRASHERS[shape])
+    assert status == 400 and b"operators" in body, body
+    assert get(f"{oxigraph}/query?query=ASK%7B%7D")[0] == 200, "the backend died"
+    status, _, health = get(remote_site + "/health")
+    assert status == 200 and json.loads(health)["backend"]["status"] == "ok"
+
+
+@pytest.mark.server
+def test_the_measured_crash_is_real(tmp_path: Path) -> None:
+    """The premise of the operator cap: sent straight to an oxigraph server, the shortest of
+    the measured shapes kills it (if a new oxigraph survives it, the cap can be revisited)."""
+    with oxigraph_server(tmp_path / "db") as (url, process):
+        with pytest.raises((urllib.error.URLError, ConnectionError)):
+            post_query_to(url + "/query", SERVER_CRASHERS["not-12442"])
+        assert process.wait(timeout=10) != 0
+
+
+def post_query_to(endpoint: str, query: str) -> int:
+    request = urllib.request.Request(endpoint, data=query.encode("utf-8"), headers={
+        "Content-Type": "application/sparql-query", "Accept": "application/sparql-results+json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return int(response.status)

@@ -33,6 +33,21 @@ SERVICE_SPELLINGS = {
                             "SELECT * WHERE { servicer:sparql { ?s ?p ?o } }"),
     "glued-empty-prefix": f"PREFIX : <{TARGET[:-6]}> SELECT * WHERE {{ service:sparql {{}} }}",
     "glued-silent": f"SELECT * WHERE {{ SERVICESILENT<{TARGET}> {{ ?s ?p ?o }} }}",
+    # a keyword reading takes "<2#>" for an IRI and the SERVICE line for a long string (the
+    # engine reads "#>..." as a comment); the newer syntax beside it is what rdflib cannot read
+    "hidden-beside-lateral": ('SELECT * WHERE { LATERAL { ?a ?b ?c } FILTER(1<2#>"""\n) '
+                              f'SERVICE <{TARGET}> {{ ?s ?p ?o }}\n#"""\n }}'),
+    "hidden-beside-triple-term": ("SELECT * WHERE { <<( ?a ?b ?c )>> ?d ?e FILTER(?a<?c#>'''\n) "
+                                  f"SERVICE <{TARGET}> {{ ?s ?p ?o }}\n#'''\n }}"),
+}
+
+#: Queries within the size cap that kill an oxigraph 0.5.13 server (stack overflow, abort), as
+#: measured twice each on a fresh server: the operator cap (hodo.engine.query.MAX_OPERATORS)
+#: must refuse each of them.
+SERVER_CRASHERS = {
+    "path-8295-steps": "ASK { ?s " + "/".join(["<p:a>"] * 8295) + " ?o }",
+    "plus-8295": "ASK { FILTER(" + "+".join(["1"] * 8295) + ") }",
+    "not-12442": "ASK { FILTER(" + "!" * 12442 + "true) }",
 }
 
 #: A query that runs into any deadline, one that answers at once, and one whose string doubling

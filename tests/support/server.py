@@ -185,7 +185,7 @@ def serving(release: Path, log: Path | None = None, workers: int = 2, *,
 def oxigraph_server(location: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """The Oxigraph server on a free loopback port, once it answers; its base URL and process."""
     if not OXIGRAPH.is_file():
-        pytest.skip("the oxigraph server is not installed")
+        pytest.fail("the oxigraph server is not installed: `make install` installs it")
     port = free_port()
     process = subprocess.Popen([str(OXIGRAPH), "serve", "--location", str(location),
                                 "--bind", f"127.0.0.1:{port}"],

@@ -25,6 +25,16 @@ from hodo.engine.lexer import lexemes
 MAX_QUERY_BYTES = 64 * 1024
 #: Deepest bracket nesting accepted; pyoxigraph's parser crashes on a few thousand.
 MAX_NESTING = 64
+#: Most operator characters and pattern keywords a query may hold. Oxigraph recurses over
+#: chains of them, and a chain well inside MAX_QUERY_BYTES overflows its stack: measured on
+#: the oxigraph 0.5.13 server (``hodo serve --backend``, where no worker absorbs the crash), a
+#: property path of 8,295 steps, 8,295 ``+`` or 12,442 ``!`` abort it, and 5,530 of each were
+#: the most it survived (docs/security.md). 500 leaves a tenfold margin; a path of 486 steps
+#: already runs past any deadline.
+MAX_OPERATORS = 500
+_OPERATOR_CHARS = frozenset("|&!+-*/^=<>")
+_PATTERN_WORDS = frozenset({"optional", "minus", "union", "filter", "exists", "graph", "bind",
+                            "select", "service", "values"})
 
 
 class QueryError(UsageError):
@@ -85,6 +95,22 @@ def precheck(query: str) -> None:
             depth -= 1
     if deepest > MAX_NESTING:
         raise QueryError(f"query nests deeper than {MAX_NESTING} levels", "too_deep")
+    if operators(query) > MAX_OPERATORS:
+        raise QueryError(f"query holds more than {MAX_OPERATORS} operators and pattern keywords "
+                         "(||, &&, +, /, |, OPTIONAL, MINUS, UNION ...); split it, or use "
+                         "VALUES for long lists of alternatives", "too_complex")
+
+
+def operators(query: str) -> int:
+    """How many operator characters (outside strings, IRIs and comments) and pattern keywords
+    the query holds: the measure of the chains an engine recurses over.
+
+    >>> operators("SELECT * { ?s <p:a>/<p:b> ?o FILTER(?o != 1 || ?o > 2) OPTIONAL {} }")
+    10
+    """
+    return sum(1 for match in lexemes(query)
+               if match.group(0) in _OPERATOR_CHARS
+               or (match.group("word") and match.group(0).lower() in _PATTERN_WORDS))
 
 
 #: Words that only SPARQL Update uses; a query that contains one is refused in public mode.

@@ -44,6 +44,8 @@ RESULT_FORMATS = {"application/sparql-results+json": ox.QueryResultsFormat.JSON,
 GRAPH_FORMATS = {"application/n-triples": ox.RdfFormat.N_TRIPLES,
                  "text/plain": ox.RdfFormat.N_TRIPLES,
                  "text/turtle": ox.RdfFormat.TURTLE}
+#: Seconds ``/health`` waits for the server's answer to a trivial query.
+HEALTH_TIMEOUT = 2.0
 #: Seconds a Graph Store upload may take: a whole graph, not one query.
 PUBLISH_TIMEOUT = 120.0
 _VERSION_QUERY = ("SELECT ?v WHERE { <https://w3id.org/hodo/dataset> "
@@ -324,6 +326,18 @@ class RemoteStore:
 
     def contains_named_graph(self, graph_name: Any) -> bool:
         return any(g == graph_name for g in self.named_graphs())
+
+    def probe(self, timeout: float = HEALTH_TIMEOUT) -> str | None:
+        """None when the server answers a trivial query within ``timeout``; else why not (for
+        ``/health``, which must say when every page would fail, and must not itself hang)."""
+        try:
+            reply = self._http.request(
+                "POST", self._http.path, urlencode([("query", "ASK {}")]).encode("ascii"),
+                {"Content-Type": "application/x-www-form-urlencoded", "Accept": ACCEPT},
+                timeout, 4096)
+        except (BackendError, ResultTooLarge) as error:
+            return str(error)
+        return None if reply.status == 200 else f"it answered {reply.status}"
 
     def version(self) -> str | None:
         """The release version the server holds, or None when it holds no HODO release."""

@@ -15,9 +15,9 @@ HISTOGRAM_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10
 ROUTES = ("sparql", "page", "static", "health", "metrics")
 CODES = ("2xx", "3xx", "4xx", "5xx")
 #: Why a request was refused; QueryError.reason and Unavailable.reason values, and the rest.
-REASONS = ("too_large", "too_deep", "syntax", "service", "dataset", "update", "unreadable",
-           "invalid", "failed", "result_rows", "result_bytes", "not_acceptable", "rate_limited",
-           "busy", "overloaded", "crash", "timeout")
+REASONS = ("too_large", "too_deep", "too_complex", "syntax", "service", "dataset", "update",
+           "unreadable", "invalid", "failed", "result_rows", "result_bytes", "not_acceptable",
+           "rate_limited", "busy", "overloaded", "crash", "timeout")
 RESTART_CAUSES = ("timeout", "crash", "busy")
 #: Unavailable reasons after which the query worker was killed and replaced.
 RESTARTED_BY = {"timeout": "timeout", "crash": "crash", "overloaded": "busy"}

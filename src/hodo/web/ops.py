@@ -31,6 +31,7 @@ from hodo.engine.query import (
     normalise,
     precheck,
 )
+from hodo.engine.remote import RemoteStore
 from hodo.engine.workers import PoolSettings, SlowSlots, Unavailable, WorkerPool
 from hodo.web import caching
 from hodo.web.errors import error_response
@@ -325,6 +326,16 @@ def health() -> Response:
     pool = ops.pool
     if pool is not None and pool.owner == os.getpid():
         body["query_workers"] = {"size": ops.settings.pool.size, "idle": pool.idle()}
+    store = get_release().sparql_store
+    if isinstance(store, RemoteStore):  # every page and query depends on the backend
+        trouble = store.probe()
+        body["backend"] = {"url": store.url, "status": "ok" if trouble is None else "down"}
+        if trouble is not None:
+            body["status"], body["backend"]["error"] = "down", trouble
+            response = jsonify(body)
+            response.status_code = 503
+            response.headers["Retry-After"] = "5"
+            return response
     return jsonify(body)
 
 
