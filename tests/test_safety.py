@@ -51,8 +51,11 @@ HODO_GRAPH = "https://w3id.org/hodo/graph/findings"
 def test_service_is_refused_in_every_spelling(query: str) -> None:
     with pytest.raises(QueryError) as caught:
         refuse_unsafe(query)
-    assert caught.value.reason == "service"
-    assert "SERVICE is not allowed" in str(caught.value)
+    if caught.value.reason == "unreadable":  # hidden where only the engine would read it
+        assert "cannot be checked" in str(caught.value)
+    else:
+        assert caught.value.reason == "service"
+        assert "SERVICE is not allowed" in str(caught.value)
 
 
 @pytest.mark.parametrize("query", UPDATES.values(), ids=UPDATES.keys())
