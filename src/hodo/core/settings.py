@@ -70,6 +70,9 @@ class Settings:
         "read-only", shown="unset")
     publish_token: str = _setting(
         "", "bearer token `hodo publish` sends to the Graph Store endpoint", shown="unset")
+    graph_store_max_bytes: int = _setting(
+        64 * 2**20, "bytes of one document a curator PUTs or POSTs to `/graph-store` (413 "
+        "beyond, chunked or not)", minimum=1)
     # queries
     query_timeout: float = _setting(10.0, "seconds a query may run (503 after)", minimum=0.1)
     query_memory_mb: int = _setting(

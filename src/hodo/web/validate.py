@@ -19,7 +19,6 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, render_template, request
 from rdflib import Graph
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from hodo.core.formats import BY_NAME
 from hodo.core.i18n import add_messages, choose_language, translate
@@ -27,6 +26,7 @@ from hodo.core.rdfinput import INPUT_FORMATS, InputError, format_for, parse_docu
 from hodo.core.settings import read as read_setting
 from hodo.pipeline.reason import ReasonerUnavailable
 from hodo.pipeline.validate import REPORT_FORMATS, Check, format_html_fragment, validate
+from hodo.web.bodies import request_body
 from hodo.web.errors import error_response
 from hodo.web.state import state as app_state
 
@@ -207,11 +207,16 @@ def _base_graph() -> Graph | None:
 
 
 def _submission(limit: int, lang: str) -> tuple[bytes, str, str] | Response:
-    """The posted data, its format name and a name for messages; or an error response."""
-    request.max_content_length = limit
-    if request.content_length is not None and request.content_length > limit:
+    """The posted data, its format name and a name for messages; or an error response.
+
+    The body is read first, and no further than the cap (chunked or not); a form is then
+    parsed from those bytes.
+    """
+    body = request_body(limit)
+    if body is None:
         return error_response(413, say("too_large", lang, limit=limit))
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        request.max_form_memory_size = limit  # a pasted field may be as long as a file
         upload = request.files.get("file")
         chosen = request.form.get("format") or ""
         if upload and upload.filename:
@@ -225,7 +230,7 @@ def _submission(limit: int, lang: str) -> tuple[bytes, str, str] | Response:
         except InputError as error:
             return error_response(400, str(error))
     else:
-        data, name = _read_capped(limit), "request body"
+        data, name = body, "request body"
         try:
             fmt = format_for(name, request.mimetype or "text/turtle").name
         except InputError as error:
@@ -235,20 +240,6 @@ def _submission(limit: int, lang: str) -> tuple[bytes, str, str] | Response:
     if not data.strip():
         return error_response(400, say("no_data", lang))
     return data, fmt, name
-
-
-def _read_capped(limit: int) -> bytes:
-    """The body, or ``limit + 1`` bytes when it is longer. A body without Content-Length
-    (chunked) arrives through a stream that stops quietly at the limit and raises only when
-    read past it: read one byte more, so that a long body is refused, not validated cut short.
-    """
-    try:
-        data = request.stream.read(limit + 1)
-        if len(data) == limit and request.stream.read(1):
-            return data + b"\0"
-    except RequestEntityTooLarge:
-        return b"\0" * (limit + 1)
-    return data
 
 
 @bp.route("/validate", methods=["GET", "POST"])
