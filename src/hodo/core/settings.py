@@ -112,6 +112,12 @@ class Settings:
     validate_timeout: float = _setting(
         20.0, "seconds one validation may run (503 after); keep it below gunicorn's worker "
         "timeout when HODO runs under gunicorn", minimum=0.001)
+    validate_slots: int = _setting(
+        1, "validations run at once, across all web workers; one more is answered 503 with "
+        "`Retry-After` at once", minimum=1)
+    validate_memory_mb: int = _setting(
+        1024, "memory one validation may add to its process (503 beyond); the reasoner's Java "
+        "heap gets a quarter of it", minimum=64)
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> Settings:

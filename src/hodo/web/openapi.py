@@ -218,7 +218,10 @@ def _pages() -> dict[str, Any]:
                          "406": _answer("No acceptable report format", HTML, TEXT),
                          "413": _answer("Data over HODO_VALIDATE_MAX_BYTES", HTML, TEXT),
                          "415": _answer("Unsupported body media type", HTML, TEXT),
-                         "503": _answer("Deadline exceeded or no reasoner", HTML, TEXT)},
+                         "429": _answer("Rate limit exceeded; see Retry-After", HTML, TEXT),
+                         "503": _answer("Every validation slot taken (see Retry-After), "
+                                        "deadline or memory cap exceeded, or no reasoner",
+                                        HTML, TEXT)},
                         [LANG, fmt],
                         body={"content": {
                             "multipart/form-data": {"schema": {"type": "object"}},
