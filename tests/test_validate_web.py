@@ -1,5 +1,6 @@
 """``/validate`` over HTTP: the form, good and bad data in several formats, every report format,
-both languages, and the limits (unparseable 400, oversize 413, unsupported 415, time limit 503)."""
+both languages, and the limits (unparseable 400, oversize 413, unsupported 415; time limit, no
+free slot and memory cap 503)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.support import DATA
 
 GOOD = (DATA / "curator" / "good.ttl").read_bytes()
 BAD = (DATA / "curator" / "bad.ttl").read_bytes()
+HUNGRY = (DATA / "hungry.ttl").read_bytes()
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,6 @@ def web_app(release: Release) -> Flask:
 
 @pytest.fixture()
 def web(web_app: Flask) -> Iterator[FlaskClient]:
-    web_app.config["HODO_VALIDATE_TIMEOUT"] = 60
     with web_app.test_client() as client:
         yield client
 
@@ -160,12 +161,57 @@ def test_unacceptable_report_format_is_406(web: FlaskClient) -> None:
     assert response.status_code == 406
 
 
-def test_time_limit_kills_the_validation_with_503(web_app: Flask, web: FlaskClient) -> None:
-    web_app.config["HODO_VALIDATE_TIMEOUT"] = 0.05
-    response = web.post("/validate?lang=zh", data=GOOD,
-                        headers={"Content-Type": "text/turtle", "Accept": "text/plain"})
+def test_time_limit_kills_the_validation_with_503(release: Release) -> None:
+    from hodo.web import create_app
+
+    app = create_app({"TESTING": True, "HODO_VALIDATE_TIMEOUT": 0.05}, release=release)
+    response = app.test_client().post("/validate?lang=zh", data=GOOD, headers={
+        "Content-Type": "text/turtle", "Accept": "text/plain"})
     assert response.status_code == 503
     assert "校验未能在 0.05 秒内完成" in response.get_data(as_text=True)
+
+
+def test_limits_are_those_the_app_was_made_with(web_app: Flask, web: FlaskClient) -> None:
+    """Read once, from the checked settings: a later change of the config changes nothing."""
+    web_app.config["HODO_VALIDATE_MAX_BYTES"] = 10
+    try:
+        response = web.post("/validate?reason=0", data=b"ex:a ex:b " + b"x" * 100,
+                            headers={"Content-Type": "text/turtle", "Accept": "text/plain"})
+    finally:
+        web_app.config["HODO_VALIDATE_MAX_BYTES"] = 20_000
+    assert response.status_code == 400, response.get_data(as_text=True)  # parsed, not 413
+    assert "20000" in web.get("/validate").get_data(as_text=True).replace(",", "")
+
+
+def test_no_free_slot_is_503_with_retry_after_at_once(web_app: Flask,
+                                                     web: FlaskClient) -> None:
+    from hodo.web.validate import state
+
+    slots = state(web_app).slots
+    held = [slots.claim() for _ in range(slots.count)]
+    try:
+        response = web.post("/validate?reason=0&lang=zh", data=GOOD,
+                            headers={"Content-Type": "text/turtle", "Accept": "text/plain"})
+    finally:
+        for index in held:
+            assert index is not None
+            slots.release(index)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert "另一项校验正在进行" in response.get_data(as_text=True)
+
+
+@pytest.mark.slow
+def test_a_validation_over_its_memory_is_503_that_says_so(release: Release) -> None:
+    """A few lines of OWL (a class with a hundred million r-successors) that fill any heap
+    HermiT has: stopped at the cap, and said so."""
+    from hodo.web import create_app
+
+    app = create_app({"TESTING": True, "HODO_VALIDATE_TIMEOUT": 120,
+                      "HODO_VALIDATE_MEMORY_MB": 512}, release=release)
+    response = app.test_client().post("/validate", data=HUNGRY, headers={
+        "Content-Type": "text/turtle", "Accept": "text/plain"})
+    assert response.status_code == 503
+    assert "more than its 512 MB of memory" in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(("fmt", "media"), [(ox.RdfFormat.N_QUADS, "application/n-quads"),

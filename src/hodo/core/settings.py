@@ -70,6 +70,9 @@ class Settings:
         "read-only", shown="unset")
     publish_token: str = _setting(
         "", "bearer token `hodo publish` sends to the Graph Store endpoint", shown="unset")
+    graph_store_max_bytes: int = _setting(
+        64 * 2**20, "bytes of one document a curator PUTs or POSTs to `/graph-store` (413 "
+        "beyond, chunked or not)", minimum=1)
     # queries
     query_timeout: float = _setting(10.0, "seconds a query may run (503 after)", minimum=0.1)
     query_memory_mb: int = _setting(
@@ -109,6 +112,12 @@ class Settings:
     validate_timeout: float = _setting(
         20.0, "seconds one validation may run (503 after); keep it below gunicorn's worker "
         "timeout when HODO runs under gunicorn", minimum=0.001)
+    validate_slots: int = _setting(
+        1, "validations run at once, across all web workers; one more is answered 503 with "
+        "`Retry-After` at once", minimum=1)
+    validate_memory_mb: int = _setting(
+        1024, "memory one validation may add to its process (503 beyond); the reasoner's Java "
+        "heap gets a quarter of it", minimum=64)
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> Settings:

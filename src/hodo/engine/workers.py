@@ -88,7 +88,7 @@ class SlowSlots:
     Made before the web server forks, so all its workers share the table. A query that runs
     past ``slow_after`` must take a slot; when none is free it is stopped, so that slow
     queries can never hold every worker and fast ones always find one. A slot whose holder
-    process died is taken back.
+    process died is taken back. The validation service keeps its own table of this kind.
     """
 
     def __init__(self, count: int) -> None:
@@ -231,12 +231,18 @@ def _box_in(fd: int, settings: PoolSettings, store_folder: str | None = None) ->
     address_space = _address_space()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     fd = _seal_descriptors(fd, store_folder)
+    cap_address_space(settings.memory_bytes, address_space)
+    return fd
+
+
+def cap_address_space(extra: int, current: int | None = None) -> None:
+    """Let this process grow by ``extra`` bytes of address space beyond ``current`` (its
+    size now, by default), and no further (``RLIMIT_AS``; within any hard limit it has)."""
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = address_space + settings.memory_bytes
+    limit = (_address_space() if current is None else current) + extra
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    return fd
 
 
 def _seal_descriptors(fd: int, store_folder: str | None) -> int:

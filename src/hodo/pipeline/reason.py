@@ -11,6 +11,7 @@ names the axioms left.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,34 @@ log = logging.getLogger(__name__)
 
 class ReasonerUnavailable(NotAvailable):
     """HermiT could not be run (no Java, or owlready2 failed for another reason)."""
+
+
+class ReasonerOutOfMemory(ReasonerUnavailable):
+    """HermiT's JVM ran out of its heap, or could not get the memory it needed to start."""
+
+
+#: What the JVM prints when it runs out of memory, or cannot reserve it at start-up.
+_OUT_OF_MEMORY = ("OutOfMemoryError", "insufficient memory", "Could not reserve",
+                  "Could not allocate", "Cannot allocate memory")
+
+
+def limit_reasoner(megabytes: int) -> None:
+    """Make every HermiT run of this process fit in ``megabytes`` of address space.
+
+    The JVM reserves far more address space than it uses: 2 GB of heap by owlready2's
+    default, 1 GB for compressed classes, 240 MB of code cache, 64 MB per malloc arena. Under a
+    cap on the address space (``RLIMIT_AS``, which the JVM inherits) it would not start, so it
+    gets a quarter of the cap as heap (HermiT needs under 64 MB for the release) and small
+    reservations, and writes no crash report file. Changes this process's environment: call it
+    in a process of its own.
+    """
+    import owlready2.reasoning
+
+    owlready2.reasoning.JAVA_MEMORY = max(megabytes // 4, 32)  # type: ignore[attr-defined]
+    os.environ["MALLOC_ARENA_MAX"] = "2"
+    os.environ["JAVA_TOOL_OPTIONS"] = (
+        "-XX:CompressedClassSpaceSize=64m -XX:ReservedCodeCacheSize=48m "
+        "-XX:MaxMetaspaceSize=128m -XX:+UseSerialGC -XX:ErrorFile=/dev/null")
 
 
 @dataclass(frozen=True)
@@ -80,8 +109,25 @@ def _hermit(graph: Graph, tmp: str) -> object:
     except owlready2.OwlReadyInconsistentOntologyError:
         raise
     except (OSError, owlready2.OwlReadyError) as error:
-        raise ReasonerUnavailable(f"HermiT could not run: {error}") from error
+        if any(sign in str(error) for sign in _OUT_OF_MEMORY):
+            raise ReasonerOutOfMemory(f"HermiT ran out of memory: {_gist(error)}") from error
+        raise ReasonerUnavailable(f"HermiT could not run: {_gist(error)}") from error
     return world
+
+
+def _gist(error: Exception) -> str:
+    """The line of a Java error that says what went wrong: not owlready2's preamble, the
+    JVM's notes about its options, or a stack trace.
+
+    >>> _gist(RuntimeError("Java error message is:\\nPicked up JAVA_TOOL_OPTIONS: -Xss1m\\n"
+    ...                    "Exception in thread main java.lang.Error: boom\\n\\tat a.b(C)"))
+    'Exception in thread main java.lang.Error: boom'
+    """
+    for line in str(error).splitlines():
+        text = line.strip()
+        if text and not text.startswith(("Java error message is", "Picked up ", "at ", "#")):
+            return text[:300]
+    return type(error).__name__
 
 
 def is_consistent(graph: Graph) -> bool:

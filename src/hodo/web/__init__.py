@@ -67,7 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
     app.register_blueprint(ui.bp)
     app.register_blueprint(curator.bp)
     app.register_blueprint(void.bp)
-    app.register_blueprint(validate.bp)
+    validate.init_app(app)
     app.register_blueprint(language.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(search.bp)

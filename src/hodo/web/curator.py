@@ -29,6 +29,7 @@ from hodo.core.settings import SettingError
 from hodo.engine.query import QueryError, refuse_unsafe_update, with_using
 from hodo.engine.workers import TaskRefused, run_boxed
 from hodo.web import ops
+from hodo.web.bodies import request_body
 from hodo.web.errors import error_response
 from hodo.web.sparql import (
     UPDATE_TYPE,
@@ -43,8 +44,6 @@ bp = Blueprint("curator", __name__)
 
 #: Shortest token accepted at start-up: a guessable token would open the store to writes.
 MIN_TOKEN_LENGTH = 16
-#: Largest document a curator may upload to the Graph Store.
-MAX_UPLOAD_BYTES = 64 * 2**20
 #: URL parameters that would carry a credential (RFC 6750 names ``access_token``).
 TOKEN_PARAMS = ("access_token", "token", "bearer", "api_key")
 REALM = 'Bearer realm="hodo-curator"'
@@ -257,15 +256,19 @@ def _delete(target: ox.NamedNode | ox.DefaultGraph) -> Response:
 
 def _write(target: ox.NamedNode | ox.DefaultGraph, *, replace: bool) -> Response:
     """PUT replaces the graph with the body, POST adds the body to it; 201 when it is new."""
-    if (request.content_length or 0) > MAX_UPLOAD_BYTES:
-        raise ProtocolError(413, f"the document is larger than {MAX_UPLOAD_BYTES} bytes")
+    limit = state().settings.graph_store_max_bytes
+    if (request.content_length or 0) > limit:
+        raise _too_large(limit)
     try:
         fmt = format_for("upload", request.headers.get("Content-Type") or "")
     except InputError as error:
         raise ProtocolError(415, str(error)) from None
     if fmt.kind is not Kind.GRAPH:
         raise ProtocolError(415, "send one graph: Turtle, N-Triples, RDF/XML or JSON-LD")
-    triples = _parse(request.get_data(), fmt)
+    data = request_body(limit)
+    if data is None:
+        raise _too_large(limit)
+    triples = _parse(data, fmt)
     store = get_release().store
     with state().write_lock:
         created = not _exists(store, target)
@@ -276,6 +279,11 @@ def _write(target: ox.NamedNode | ox.DefaultGraph, *, replace: bool) -> Response
             store.add_graph(target)
         _refresh_query_workers()
     return Response(status=201) if created else no_content()
+
+
+def _too_large(limit: int) -> ProtocolError:
+    return ProtocolError(413, f"the document is larger than {limit} bytes "
+                              "(HODO_GRAPH_STORE_MAX_BYTES)")
 
 
 def _parse(data: bytes, fmt: Format) -> list[ox.Triple]:

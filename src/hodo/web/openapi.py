@@ -117,12 +117,13 @@ def _curator() -> dict[str, Any]:
             "using-named-graph-uri": {"type": "array", "items": {"type": "string"}}}}},
         "application/sparql-update": {"schema": {"type": "string"}}}}
     update = {"204": _answer("Applied"), "400": _answer("Refused or invalid update", TEXT),
-              **denied}
+              "413": _answer("Body over 196 KiB", TEXT), **denied}
     graph = [_param("graph", description="The graph's IRI"),
              _param("default", description="The default graph (no value)")]
     upload = {"content": {t: {"schema": {"type": "string"}} for t in RDF_TYPES}}
     store = {"200": _answer("The graph", *RDF_TYPES), "201": _answer("Created"),
              "204": _answer("Done"), "404": _answer("No such graph", TEXT),
+             "413": _answer("Document over HODO_GRAPH_STORE_MAX_BYTES", TEXT),
              "415": _answer("Unsupported media type", TEXT), **denied}
     return {
         "/sparql/update": {
@@ -217,7 +218,10 @@ def _pages() -> dict[str, Any]:
                          "406": _answer("No acceptable report format", HTML, TEXT),
                          "413": _answer("Data over HODO_VALIDATE_MAX_BYTES", HTML, TEXT),
                          "415": _answer("Unsupported body media type", HTML, TEXT),
-                         "503": _answer("Deadline exceeded or no reasoner", HTML, TEXT)},
+                         "429": _answer("Rate limit exceeded; see Retry-After", HTML, TEXT),
+                         "503": _answer("Every validation slot taken (see Retry-After), "
+                                        "deadline or memory cap exceeded, or no reasoner",
+                                        HTML, TEXT)},
                         [LANG, fmt],
                         body={"content": {
                             "multipart/form-data": {"schema": {"type": "object"}},

@@ -238,13 +238,28 @@ def _plain(options: dict[str, Any]) -> dict[str, Any]:
 # Request hooks and routes
 
 
+def rate_counted(path: str, method: str, has_query: bool) -> bool:
+    """Whether a request counts against its client's rate: a query, an update, and a
+    validation (each forks a process); not the query page, the service description or the
+    validation form, which cost nothing.
+
+    >>> rate_counted("/validate", "POST", False), rate_counted("/validate", "GET", False)
+    (True, False)
+    """
+    if method == "OPTIONS":
+        return False
+    if path == "/validate":
+        return method == "POST"
+    if not path.startswith("/sparql"):
+        return False
+    return has_query or method not in ("GET", "HEAD")
+
+
 @bp.before_app_request
 def _limit_rate() -> Response | None:
     g.ops_started = time.monotonic()
-    if not request.path.startswith("/sparql") or request.method == "OPTIONS":
+    if not rate_counted(request.path, request.method, "query" in request.args):
         return None
-    if request.method in ("GET", "HEAD") and "query" not in request.args:
-        return None  # the query page and the service description cost nothing
     wait = state().limiter.take(request.remote_addr or "unknown")
     if wait is None:
         return None

@@ -35,6 +35,7 @@ from hodo.core.release import GRAPH_NAMES, graph_iri
 from hodo.engine.query import MAX_QUERY_BYTES, NotAcceptable, QueryError, QueryResult
 from hodo.engine.workers import Unavailable
 from hodo.web import ops, ui
+from hodo.web.bodies import request_body, wsgi_body
 from hodo.web.caching import freshness
 from hodo.web.errors import error_response
 from hodo.web.ops import run_query
@@ -95,7 +96,9 @@ def read_operation(field: str, direct_type: str, other: str) -> Operation:
         if (request.content_length or 0) > MAX_BODY_BYTES:
             raise _too_long()
         if request.mimetype in (FORM, direct_type):
-            body = request.get_data(cache=True)
+            body = request_body(MAX_BODY_BYTES)
+            if body is None:
+                raise _too_long()
     return parse_operation(request.query_string, request.headers.get("Content-Type", ""),
                            body, field, direct_type, other, post=request.method == "POST")
 
@@ -411,11 +414,12 @@ class SparqlLane:
         post = environ["REQUEST_METHOD"] == "POST"
         body = None
         if post:
-            length = environ.get("CONTENT_LENGTH") or ""
-            if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-                return None
-            body = environ["wsgi.input"].read(int(length))
+            body = wsgi_body(environ, MAX_BODY_BYTES)
+            if body is None:
+                return None  # Flask answers without reading: 413, or an empty body
             environ["wsgi.input"] = io.BytesIO(body)  # Flask can still read it
+            if len(body) > MAX_BODY_BYTES:
+                return None  # Flask reads the cap and a byte more, and answers 413
         try:
             operation = parse_operation(
                 environ.get("QUERY_STRING", "").encode("latin-1"),

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the types of the parts' own state; each part imports this m
     from hodo.web.caching import CachingState
     from hodo.web.ops import OpsState
     from hodo.web.tables import PageState
+    from hodo.web.validate import ValidationState
 
 #: The key of the state in ``app.extensions``.
 EXTENSION = "hodo"
@@ -47,6 +48,8 @@ class AppState:
     docs: dict[str, Any] = field(default_factory=dict)
     #: the release as an rdflib graph, for validation against it (``validate``)
     validate_base: Graph | None = None
+    #: the validation service's limits and its slot table, shared by all web workers
+    validation: ValidationState | None = None
     #: the graphs a query's FROM may name (``sparql``)
     served_graphs: list[str] | None = None
     #: one write at a time to the store (curator mode)

@@ -4,8 +4,15 @@ The data is merged with the release and checked against the SHACL shapes, the QC
 (unless ``reason=0``) HermiT. pySHACL and HermiT cannot be interrupted from inside, so each
 validation runs in a forked child process in its own process group; when it overruns the time
 limit the whole group (the reasoner's Java process too) is killed and the client gets 503.
-Uploads are size-limited before they are read (413). The report comes in the format the client's
-``Accept`` (or ``?format=``) asks for: an HTML page, JSON, the SHACL report in Turtle, or text.
+
+The service is public, so it is bounded like queries: uploads are read no further than their
+cap (413); only ``HODO_VALIDATE_SLOTS`` validations run at once across all web workers (a slot
+table made before the server forks), and one more is answered 503 with ``Retry-After`` at once,
+without holding a request thread; a validation counts against its client's rate limit
+(``hodo.web.ops``); its child, and the reasoner the child starts, run at the lowest CPU priority
+and under a memory cap (503 beyond), so queries and ``/health`` keep the machine. The limits are
+read once, when the app is made. The report comes in the format the client's ``Accept`` (or
+``?format=``) asks for: an HTML page, JSON, the SHACL report in Turtle, or text.
 """
 
 from __future__ import annotations
@@ -13,20 +20,21 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import resource
 import signal
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, render_template, request
+from flask import Blueprint, Flask, Response, current_app, g, render_template, request
 from rdflib import Graph
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from hodo.core.formats import BY_NAME
 from hodo.core.i18n import add_messages, choose_language, translate
 from hodo.core.rdfinput import INPUT_FORMATS, InputError, format_for, parse_document
-from hodo.core.settings import read as read_setting
-from hodo.pipeline.reason import ReasonerUnavailable
+from hodo.engine.workers import SlowSlots, cap_address_space
+from hodo.pipeline.reason import ReasonerOutOfMemory, ReasonerUnavailable, limit_reasoner
 from hodo.pipeline.validate import REPORT_FORMATS, Check, format_html_fragment, validate
+from hodo.web.bodies import request_body
 from hodo.web.errors import error_response
 from hodo.web.state import state as app_state
 
@@ -35,6 +43,13 @@ bp = Blueprint("validate", __name__)
 #: Report formats by media type, in the order offered when the client accepts anything.
 MEDIA_TYPES = {"text/html": "html", "application/json": "json", "text/turtle": "turtle",
                "text/plain": "text"}
+#: Niceness of a validation's process and its reasoner: the CPU goes to everything else first.
+NICENESS = 19
+#: Seconds a client is told to wait (``Retry-After``) when every validation slot is taken.
+RETRY_AFTER = 5
+#: How a child that ran out of memory dies when it cannot raise MemoryError: Rust code (the
+#: parser) aborts when an allocation fails, the kernel's OOM killer sends SIGKILL.
+OUT_OF_MEMORY_DEATHS = (-signal.SIGABRT, -signal.SIGKILL, -signal.SIGSEGV, -signal.SIGBUS)
 
 #: Messages of this endpoint, in both languages (in the one table of ``hodo.core.i18n``).
 add_messages({
@@ -54,6 +69,16 @@ add_messages({
         "zh": "校验未能在 {seconds:g} 秒内完成；请减少数据量或在本地运行 `hodo validate`",
     },
     "validate_crashed": {"en": "validation failed unexpectedly", "zh": "校验意外失败"},
+    "validate_busy": {
+        "en": "another validation is running; retry in {seconds} seconds (see Retry-After)",
+        "zh": "另一项校验正在进行；请在 {seconds} 秒后重试（见 Retry-After）",
+    },
+    "validate_out_of_memory": {
+        "en": "validation needed more than its {mb} MB of memory and was stopped; send less "
+              "data, send reason=0, or run `hodo validate` locally",
+        "zh": "校验所需内存超过 {mb} MB 的上限，已被终止；请减少数据量、加 reason=0，"
+              "或在本地运行 `hodo validate`",
+    },
     "validate_no_reasoner": {
         "en": "the OWL reasoner cannot run here ({why}); send reason=0 to validate "
               "without it",
@@ -94,8 +119,41 @@ def say(key: str, lang: str, **values: Any) -> str:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """The service's limits, read once from the app's checked settings."""
+
+    max_bytes: int
+    timeout: float
+    memory_bytes: int
+
+
+@dataclass(frozen=True)
+class ValidationState:
+    """The limits, and the slot table every web worker of one server shares."""
+
+    limits: Limits
+    slots: SlowSlots
+
+
+def init_app(app: Flask) -> None:
+    """Read the limits and make the slot table; call before the server forks."""
+    settings = app_state(app).settings
+    limits = Limits(settings.validate_max_bytes, settings.validate_timeout,
+                    settings.validate_memory_mb * 2**20)
+    app_state(app).validation = ValidationState(limits, SlowSlots(settings.validate_slots))
+    app.register_blueprint(bp)
+
+
+def state(app: Flask | None = None) -> ValidationState:
+    """The validation state of ``app``, or of the running app."""
+    held = app_state(app).validation
+    assert held is not None, "validate.init_app has not run"
+    return held
+
+
+@dataclass(frozen=True)
 class Job:
-    """One validation to run in a child process."""
+    """One validation to run in a child process, and the memory it may add there (0: no cap)."""
 
     data: bytes
     format_name: str
@@ -103,6 +161,7 @@ class Job:
     report_format: str
     lang: str
     reason: bool
+    memory_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -113,6 +172,7 @@ class Outcome:
     conforms: bool = True
     input_error: str | None = None
     unavailable: str | None = None
+    out_of_memory: bool = False
     failure: str | None = None
 
 
@@ -125,6 +185,8 @@ def run_job(base: Graph, job: Job) -> Outcome:
     checks = [c for c in Check if job.reason or c is not Check.REASONER]
     try:
         report = validate(base, checks)
+    except ReasonerOutOfMemory:
+        return Outcome(out_of_memory=True)
     except ReasonerUnavailable as error:
         return Outcome(unavailable=str(error))
     if job.report_format == "html":
@@ -137,12 +199,25 @@ def run_job(base: Graph, job: Job) -> Outcome:
 def _child(conn: Any, base: Graph, job: Job) -> None:
     """Entry of the child: its own process group, so the reasoner's JVM dies with it."""
     os.setpgrp()
+    _confine(job.memory_bytes)
     try:
         outcome = run_job(base, job)
+    except MemoryError:
+        outcome = Outcome(out_of_memory=True)
     except Exception as error:  # reported to the parent, which answers with a short message
         outcome = Outcome(failure=f"{type(error).__name__}: {error}")
     conn.send(outcome)
     conn.close()
+
+
+def _confine(memory_bytes: int) -> None:
+    """The lowest CPU priority, no core dump, and at most ``memory_bytes`` more address space
+    (none of it when 0), for the child and the reasoner it starts, which inherits all three."""
+    os.nice(NICENESS)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if memory_bytes:
+        limit_reasoner(memory_bytes // 2**20)
+        cap_address_space(memory_bytes)
 
 
 def run_isolated(base: Graph, job: Job, timeout: float) -> Outcome | None:
@@ -156,16 +231,23 @@ def run_isolated(base: Graph, job: Job, timeout: float) -> Outcome | None:
     process.start()
     sender.close()
     try:
-        if receiver.poll(timeout):
-            try:
-                return receiver.recv()  # type: ignore[no-any-return]
-            except EOFError:
-                return Outcome(failure="the validation process exited without a report")
-        return None
+        if not receiver.poll(timeout):
+            return None
+        with contextlib.suppress(EOFError):  # no report: the child died, see below
+            return receiver.recv()  # type: ignore[no-any-return]
     finally:
         _kill_group(process.pid)
         process.join(5)
         receiver.close()
+    return _without_report(process.exitcode, job)
+
+
+def _without_report(exitcode: int | None, job: Job) -> Outcome:
+    """What a child that ended without a report came to: under a memory cap, a death by
+    abort or kill is the cap reached; anything else is a crash."""
+    if job.memory_bytes and exitcode in OUT_OF_MEMORY_DEATHS:
+        return Outcome(out_of_memory=True)
+    return Outcome(failure=f"the validation process exited without a report ({exitcode})")
 
 
 def _kill_group(pid: int | None) -> None:
@@ -196,7 +278,8 @@ def _report_format() -> str | None:
 
 
 def _base_graph() -> Graph | None:
-    """The release as an rdflib graph, parsed once per app and shared with every child."""
+    """The release as an rdflib graph, parsed once per app and shared with every child
+    (parsed by the first validation of each web worker, which holds a slot meanwhile)."""
     held = app_state()
     if held.validate_base is None:
         path = held.release.path.parent / "hodo.nt"
@@ -207,11 +290,16 @@ def _base_graph() -> Graph | None:
 
 
 def _submission(limit: int, lang: str) -> tuple[bytes, str, str] | Response:
-    """The posted data, its format name and a name for messages; or an error response."""
-    request.max_content_length = limit
-    if request.content_length is not None and request.content_length > limit:
+    """The posted data, its format name and a name for messages; or an error response.
+
+    The body is read first, and no further than the cap (chunked or not); a form is then
+    parsed from those bytes.
+    """
+    body = request_body(limit)
+    if body is None:
         return error_response(413, say("too_large", lang, limit=limit))
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        request.max_form_memory_size = limit  # a pasted field may be as long as a file
         upload = request.files.get("file")
         chosen = request.form.get("format") or ""
         if upload and upload.filename:
@@ -225,7 +313,7 @@ def _submission(limit: int, lang: str) -> tuple[bytes, str, str] | Response:
         except InputError as error:
             return error_response(400, str(error))
     else:
-        data, name = _read_capped(limit), "request body"
+        data, name = body, "request body"
         try:
             fmt = format_for(name, request.mimetype or "text/turtle").name
         except InputError as error:
@@ -237,44 +325,44 @@ def _submission(limit: int, lang: str) -> tuple[bytes, str, str] | Response:
     return data, fmt, name
 
 
-def _read_capped(limit: int) -> bytes:
-    """The body, or ``limit + 1`` bytes when it is longer. A body without Content-Length
-    (chunked) arrives through a stream that stops quietly at the limit and raises only when
-    read past it: read one byte more, so that a long body is refused, not validated cut short.
-    """
-    try:
-        data = request.stream.read(limit + 1)
-        if len(data) == limit and request.stream.read(1):
-            return data + b"\0"
-    except RequestEntityTooLarge:
-        return b"\0" * (limit + 1)
-    return data
-
-
 @bp.route("/validate", methods=["GET", "POST"])
 def validate_page() -> Response:
     lang = _lang()
-    # read at each request: the limits may be changed on a running app's config
-    limit = read_setting(current_app.config, "HODO_VALIDATE_MAX_BYTES")
-    timeout = read_setting(current_app.config, "HODO_VALIDATE_TIMEOUT")
+    held = state()
     if request.method == "GET":
-        return _page(lang, limit, timeout)
+        return _page(lang, held.limits)
     report_format = _report_format()
     if report_format is None:
         return error_response(406, say("not_acceptable", lang))
-    submission = _submission(limit, lang)
+    submission = _submission(held.limits.max_bytes, lang)
     if isinstance(submission, Response):
         return submission
+    slot = held.slots.claim()
+    if slot is None:  # answered at once: a request thread is never held waiting for a slot
+        response = error_response(503, say("busy", lang, seconds=RETRY_AFTER))
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        return response
+    try:
+        return _validate(*submission, report_format, lang, held.limits)
+    finally:
+        held.slots.release(slot)
+
+
+def _validate(data: bytes, fmt: str, name: str, report_format: str, lang: str,
+              limits: Limits) -> Response:
+    """Run one validation (holding a slot) and answer with its report or its error."""
     base = _base_graph()
     if base is None:
         return error_response(503, say("no_base", lang))
-    data, fmt, name = submission
     reason = request.values.get("reason", "1").lower() not in ("0", "false", "no", "off", "")
-    outcome = run_isolated(base, Job(data, fmt, name, report_format, lang, reason), timeout)
+    job = Job(data, fmt, name, report_format, lang, reason, limits.memory_bytes)
+    outcome = run_isolated(base, job, limits.timeout)
     if outcome is None:
-        return error_response(503, say("timeout", lang, seconds=timeout))
+        return error_response(503, say("timeout", lang, seconds=limits.timeout))
     if outcome.input_error:
         return error_response(400, outcome.input_error)
+    if outcome.out_of_memory:
+        return error_response(503, say("out_of_memory", lang, mb=limits.memory_bytes // 2**20))
     if outcome.unavailable:
         return error_response(503, say("no_reasoner", lang, why=outcome.unavailable))
     if outcome.failure:
@@ -282,17 +370,18 @@ def validate_page() -> Response:
         return error_response(500, say("crashed", lang))
     if report_format == "html":
         pasted = data.decode("utf-8", "replace") if name == "pasted data" else ""
-        return _page(lang, limit, timeout, outcome, pasted)
+        return _page(lang, limits, outcome, pasted)
     media = next(m for m, f in MEDIA_TYPES.items() if f == report_format)
     return _response(outcome.body, media, lang, outcome.conforms)
 
 
-def _page(lang: str, limit: int, timeout: float, outcome: Outcome | None = None,
+def _page(lang: str, limits: Limits, outcome: Outcome | None = None,
           pasted: str = "") -> Response:
     """The form (with what was pasted, to edit and resubmit) and the report, if there is one."""
     body = render_template("validate.html", lang=lang, formats=INPUT_FORMATS,
-                           s=lambda key, **v: say(key, lang, **v), limit=limit, timeout=timeout,
-                           report=outcome.body if outcome else None, pasted=pasted)
+                           s=lambda key, **v: say(key, lang, **v), limit=limits.max_bytes,
+                           timeout=limits.timeout, report=outcome.body if outcome else None,
+                           pasted=pasted)
     conforms = outcome.conforms if outcome else None
     return _response(body, "text/html", lang, conforms)
 
