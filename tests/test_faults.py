@@ -1,8 +1,9 @@
 """Faults as an operator meets them, each through a real ``hodo serve`` or ``hodo load``
 process on loopback: a query worker killed mid-query or crashing again and again, a release
 or store damaged before start-up, the remote SPARQL server down or stalled, the disk full
-while loading. HODO must go on serving what it can, fail with one clear line (or page) that
-says what is wrong, and lose nothing: the data served and the stores on disk are unchanged.
+while loading, the main process killed. HODO must go on serving what it can, fail with one
+clear line (or page) that says what is wrong, and lose nothing: the data served and the
+stores on disk are unchanged, and no process outlives the server.
 
 Every wait polls under a deadline; time bounds are there only so that a hang fails.
 """
@@ -20,6 +21,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TypeVar
@@ -39,7 +41,15 @@ from tests.support.integrity import data_hash, file_hashes
 from tests.support.net import Listener, free_port
 from tests.support.net import reply as answer
 from tests.support.queries import BOMB, FAST
-from tests.support.server import HODO_CLI, Reply, Server, descendants, oxigraph_server, serving
+from tests.support.server import (
+    HODO_CLI,
+    Reply,
+    Server,
+    alive,
+    descendants,
+    oxigraph_server,
+    serving,
+)
 from tests.terms import HODO
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -753,3 +763,56 @@ def test_a_full_disk_on_replace_keeps_the_old_store_and_it_is_served(
         assert EXTERNAL_GRAPHS + "big" not in graphs
         reply = server.query(f'ASK {{ GRAPH ?g {{ ?s <{LABEL}> "small and whole" }} }}')
         assert reply.status == 200 and json.loads(reply.body)["boolean"] is True
+
+
+# --------------------------------------------------------------------------------------------
+# 6. The main process killed
+
+
+def _tree(server: Server) -> dict[int, str]:
+    """Every live process below the server, with its name."""
+    return {pid: _comm(pid) for pid in descendants(server.process.pid) if _live(pid)}
+
+
+def _refused(port: int) -> bool:
+    """Whether connecting to the port is refused: nothing listens there any more."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def _kill_main_and_expect_nothing_left(server: Server, tree: dict[int, str]) -> None:
+    """SIGKILL the main process, which runs no clean-up of its own: within a few seconds no
+    process of its tree is left, and the port refuses connections. Survivors are killed
+    after the check, so that a failure leaves nothing running either."""
+    os.kill(server.process.pid, signal.SIGKILL)
+    server.process.wait(timeout=BOUND)
+    try:
+        _poll(lambda: not any(alive(pid) for pid in tree) or None,
+              f"every process of the tree gone ({tree})", timeout=10)
+        _poll(lambda: _refused(server.port), "the port refusing connections", timeout=10)
+    finally:
+        for pid in tree:
+            if alive(pid):
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
+                    os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("server_name", ["granian", "gunicorn"])
+def test_a_killed_main_process_takes_its_whole_tree_with_it(
+        release_dir: Path, tmp_path: Path, server_name: str) -> None:
+    """Web workers, spawners and query workers each die with the process that forked them,
+    so none goes on serving the port with no parent."""
+    with serving(release_dir, tmp_path / "server.log", workers=WEB_WORKERS,
+                 args=["--server", server_name], query_workers=str(QUERY_WORKERS)) as server:
+        _poll(lambda: _all_query_workers(server), "every query worker forked")
+        tree = _tree(server)
+        names = sorted(tree.values())
+        assert names.count(QUERY_WORKER_NAME) == WEB_WORKERS * QUERY_WORKERS, names
+        if server_name == "granian":  # several request threads: a spawner each
+            assert names.count(SPAWNER_NAME) == WEB_WORKERS, names
+        assert server.request("GET", "/health").status == 200
+        _kill_main_and_expect_nothing_left(server, tree)

@@ -10,7 +10,8 @@ little past each deadline (so an orphan cannot run on), it dumps no core, and it
 descriptor but stdio, its pipe and the open files of an on-disk store, and may open none (over
 an on-disk store, which opens its files as queries need them: no socket and no file for
 writing, refused by seccomp): even a ``SERVICE`` that slipped past the checks could not open a
-socket.
+socket. It dies with the process that forked it (``hodo.core.lifetime``), or, forked by a
+request thread that may end first, when its pipe reads end of file.
 
 Messages are length-prefixed JSON headers plus raw bytes, never pickles: the parent does not
 trust what comes back from a process that just ran untrusted input.
@@ -40,6 +41,7 @@ import pyoxigraph as ox
 
 from hodo.core.errors import NotAvailable
 from hodo.core.formats import BY_NAME
+from hodo.core.lifetime import die_with_parent, forked_by_a_lasting_thread
 from hodo.engine import query
 from hodo.engine.query import Limits, NotAcceptable, QueryError, QueryResult, execute
 
@@ -195,8 +197,16 @@ def keep_store_files(store: ox.Store, folder: str | os.PathLike[str]) -> None:
     _STORE_FOLDERS[id(store)] = (store, os.path.realpath(folder))
 
 
-def _child_main(fd: int, store: ox.Store, settings: PoolSettings) -> None:
-    """Serve queries on ``fd`` until the parent goes away; never returns."""
+def _child_main(fd: int, store: ox.Store, settings: PoolSettings, parent: int | None
+                ) -> None:
+    """Serve queries on ``fd`` until the parent goes away; never returns.
+
+    ``parent``: the pid of the process that forked this one, when the thread that did lasts
+    as long as that process; the child then dies with it (``die_with_parent``). Otherwise it
+    goes when its pipe reads end of file, at the latest when the query it runs ends.
+    """
+    if parent is not None:
+        die_with_parent(parent)
     status = 0
     try:
         _name_process(QUERY_WORKER_NAME)
@@ -414,9 +424,14 @@ class Spawner:
     one thread, and stays one thread, so every query worker it forks starts from a quiet copy of
     the store. It is asked over a socket: fork a worker (its pid and its end of a new pipe come
     back), or wait for one and say how it ended (only a parent can).
+
+    Its workers die with it (``die_with_parent``); it dies with its owner when forked by the
+    owner's main thread, and in any case ends when its socket reads end of file.
     """
 
     def __init__(self, store: ox.Store, settings: PoolSettings) -> None:
+        owner = os.getpid()
+        lasting = forked_by_a_lasting_thread()
         ours, theirs = socket.socketpair()
         try:
             pid = os.fork()
@@ -426,7 +441,7 @@ class Spawner:
             raise
         if pid == 0:  # pragma: no cover - the spawner's coverage is not collected
             ours.close()
-            _spawner_main(theirs, store, settings)
+            _spawner_main(theirs, store, settings, owner if lasting else None)
         theirs.close()
         self.pid = pid
         self._control = ours
@@ -475,8 +490,16 @@ class Spawner:
             os.waitpid(self.pid, 0)
 
 
-def _spawner_main(control: socket.socket, store: ox.Store, settings: PoolSettings) -> None:
-    """Fork workers on request until the owner goes away; never returns."""
+def _spawner_main(control: socket.socket, store: ox.Store, settings: PoolSettings,
+                  owner: int | None) -> None:
+    """Fork workers on request until the owner goes away; never returns.
+
+    ``owner``: the web worker's pid, when the thread that forked this spawner lasts as long as
+    the web worker; the spawner then dies with it. In any case it ends when the socket reads
+    end of file, which is what a dead owner leaves.
+    """
+    if owner is not None:
+        die_with_parent(owner)
     status = 0
     children: set[int] = set()
     try:
@@ -507,6 +530,9 @@ def _spawner_main(control: socket.socket, store: ox.Store, settings: PoolSetting
 
 def _fork_for(control: socket.socket, store: ox.Store, settings: PoolSettings,
               children: set[int]) -> None:
+    """Fork one query worker and send its pid and pipe back. The spawner is one thread, so
+    every worker it forks dies with it."""
+    spawner = os.getpid()
     parent, child = socket.socketpair()
     try:
         pid = os.fork()
@@ -518,7 +544,7 @@ def _fork_for(control: socket.socket, store: ox.Store, settings: PoolSettings,
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
         parent.close()
         control.close()
-        _child_main(child.detach(), store, settings)
+        _child_main(child.detach(), store, settings, spawner)
     child.close()
     children.add(pid)
     socket.send_fds(control, [_STATUS.pack(pid)], [parent.fileno()])
@@ -604,6 +630,7 @@ class WorkerPool:
             record = _Child(pid, sock, self._generation, self._spawner)
             self._children[pid] = record
             return record
+        owner = os.getpid() if forked_by_a_lasting_thread() else None
         parent, child = socket.socketpair()
         try:
             pid = os.fork()
@@ -613,7 +640,7 @@ class WorkerPool:
             raise
         if pid == 0:  # pragma: no cover - the child's coverage is not collected
             parent.close()
-            _child_main(child.detach(), self.store, self.settings)
+            _child_main(child.detach(), self.store, self.settings, owner)
         child.close()
         record = _Child(pid, parent, self._generation)
         self._children[pid] = record

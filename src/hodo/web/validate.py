@@ -23,6 +23,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from hodo.core.formats import BY_NAME
 from hodo.core.i18n import add_messages, choose_language, translate
+from hodo.core.lifetime import die_with_parent
 from hodo.core.rdfinput import INPUT_FORMATS, InputError, format_for, parse_document
 from hodo.core.settings import read as read_setting
 from hodo.pipeline.reason import ReasonerUnavailable
@@ -135,7 +136,10 @@ def run_job(base: Graph, job: Job) -> Outcome:
 
 
 def _child(conn: Any, base: Graph, job: Job) -> None:
-    """Entry of the child: its own process group, so the reasoner's JVM dies with it."""
+    """Entry of the child: its own process group, so the reasoner's JVM dies with it; and it
+    dies with the web worker (the request thread that forked it waits for it)."""
+    parent = multiprocessing.parent_process()
+    die_with_parent(parent.pid if parent is not None and parent.pid else os.getppid())
     os.setpgrp()
     try:
         outcome = run_job(base, job)

@@ -14,15 +14,21 @@ Granian was chosen by measurement (README, Performance and scale): its HTTP hand
 in Rust and keeps connections alive, so a cheap request costs a fraction of what gunicorn's
 Python HTTP parsing costs. gunicorn stays available (``hodo serve --server gunicorn``, or
 ``gunicorn server:app``) for deployments that standardise on it.
+
+Every web worker dies with the process that forked it (``hodo.core.lifetime``), and so, down
+the tree, do its spawner and query workers: a ``hodo serve`` killed with SIGKILL leaves nothing
+serving its port.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 from flask import Flask
 
+from hodo.core.lifetime import die_with_parent
 from hodo.web import ops
 
 
@@ -49,9 +55,11 @@ def run_granian(app: Flask, host: str, port: int, workers: int, access_log: bool
     from granian.constants import Interfaces
 
     threads = ops.request_threads(app)
+    owner = os.getpid()  # Granian forks every web worker from this process's main thread
 
     def load(target: str) -> Any:
         # in the new worker, before Granian starts its own threads
+        die_with_parent(owner)
         ops.prestart(app, threaded=threads > 1)
         return app
 
@@ -68,6 +76,7 @@ def run_gunicorn(app: Flask, host: str, port: int, workers: int, access_log: boo
     from gunicorn.app.base import BaseApplication
 
     timeout = worker_timeout(app)
+    owner = os.getpid()  # the arbiter: it forks every web worker from its main thread
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -76,6 +85,7 @@ def run_gunicorn(app: Flask, host: str, port: int, workers: int, access_log: boo
             if access_log:
                 self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", timeout)
+            self.cfg.set("post_fork", lambda server, worker: die_with_parent(owner))
             # query workers are forked by each web worker once it is up, and killed with it
             self.cfg.set("post_worker_init", lambda worker: ops.prestart(app))
             self.cfg.set("worker_exit", lambda server, worker: ops.shutdown(app))
