@@ -1,9 +1,9 @@
 """Faults as an operator meets them, each through a real ``hodo serve`` or ``hodo load``
 process on loopback: a query worker killed mid-query or crashing again and again, a release
 or store damaged before start-up, the remote SPARQL server down or stalled, the disk full
-while loading, the main process killed. HODO must go on serving what it can, fail with one
-clear line (or page) that says what is wrong, and lose nothing: the data served and the
-stores on disk are unchanged, and no process outlives the server.
+while loading, the main process killed, a port already in use. HODO must go on serving what
+it can, fail with one clear line (or page) that says what is wrong, and lose nothing: the data
+served and the stores on disk are unchanged, and no process outlives the server.
 
 Every wait polls under a deadline; time bounds are there only so that a hang fails.
 """
@@ -183,17 +183,17 @@ def _spawners(server: Server) -> set[int]:
             if _live(pid) and _comm(pid) == SPAWNER_NAME}
 
 
-def _serve_refused(release: Path, *args: str, **settings: str) -> str:
+def _serve_refused(release: Path, *args: str, port: int | None = None, **settings: str) -> str:
     """Run ``hodo serve`` that must refuse to start: its one-line message.
 
     It must exit 2 with one ``error:`` line on stderr and no traceback, well before BOUND (a
-    server that started after all would be killed there, and fail the test)."""
+    server that started after all would be killed there, and fail the test), and leave no
+    process behind."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HODO_")}
     env |= {f"HODO_{k.upper()}": v for k, v in settings.items()}
-    # a session of its own: a server that did start is stopped with its web workers, which
-    # would outlive their parent otherwise
-    process = subprocess.Popen([str(HODO_CLI), "serve", "--port", str(free_port()), "--dist",
-                                str(release), *args], stdout=subprocess.PIPE,
+    # a session of its own: a server that did start is stopped with everything it forked
+    process = subprocess.Popen([str(HODO_CLI), "serve", "--port", str(port or free_port()),
+                                "--dist", str(release), *args], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env,
                                start_new_session=True)
     try:
@@ -202,6 +202,9 @@ def _serve_refused(release: Path, *args: str, **settings: str) -> str:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
         raise AssertionError(f"hodo serve {' '.join(args)} started instead of refusing") from None
+    with suppress(ProcessLookupError):  # nothing of its process group is left
+        os.killpg(process.pid, signal.SIGKILL)
+        raise AssertionError(f"hodo serve {' '.join(args)} left a process behind")
     assert process.returncode == 2, stderr
     assert "Traceback" not in stderr, stderr
     lines = stderr.strip().splitlines()
@@ -766,7 +769,7 @@ def test_a_full_disk_on_replace_keeps_the_old_store_and_it_is_served(
 
 
 # --------------------------------------------------------------------------------------------
-# 6. The main process killed
+# 6. The main process killed, a port already in use
 
 
 def _tree(server: Server) -> dict[int, str]:
@@ -816,3 +819,42 @@ def test_a_killed_main_process_takes_its_whole_tree_with_it(
             assert names.count(SPAWNER_NAME) == WEB_WORKERS, names
         assert server.request("GET", "/health").status == 200
         _kill_main_and_expect_nothing_left(server, tree)
+
+
+@pytest.fixture(scope="module")
+def running(release_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("running")
+    with serving(release_dir, folder / "server.log", workers=1) as server:
+        yield server
+
+
+def test_a_second_serve_on_a_port_hodo_serves_is_refused(release_dir: Path,
+                                                          running: Server) -> None:
+    """Its web workers listen with SO_REUSEPORT, which would let a second server share the
+    port and the kernel split requests between the two: the second is refused before it
+    loads anything, with one line naming the address, and nothing left running."""
+    tree = _tree(running)
+    started = time.monotonic()
+    for server in ("granian", "gunicorn"):
+        message = _serve_refused(release_dir, "--server", server, port=running.port)
+        assert f"127.0.0.1:{running.port} is in use" in message, message
+    assert time.monotonic() - started < BOUND
+    assert _tree(running) == tree  # the first server is untouched, and answers
+    assert all(running.request("GET", "/health").status == 200 for _ in range(10))
+
+
+def test_a_second_serve_on_a_port_another_program_listens_on_is_refused(
+        release_dir: Path) -> None:
+    listener = Listener()
+    try:
+        message = _serve_refused(release_dir, port=listener.port)
+        assert f"127.0.0.1:{listener.port} is in use" in message, message
+        message = _serve_refused(release_dir, "--host", "0.0.0.0", port=listener.port)
+        assert f"0.0.0.0:{listener.port} is in use" in message, message
+    finally:
+        listener.close()
+
+
+def test_an_address_that_cannot_be_had_is_refused_with_one_line(release_dir: Path) -> None:
+    message = _serve_refused(release_dir, "--host", "no-such-host.invalid")
+    assert "cannot listen on no-such-host.invalid:" in message, message
