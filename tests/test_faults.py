@@ -1,9 +1,10 @@
 """Faults as an operator meets them, each through a real ``hodo serve`` or ``hodo load``
 process on loopback: a query worker killed mid-query or crashing again and again, a release
 or store damaged before start-up, the remote SPARQL server down or stalled, the disk full
-while loading, the main process killed, a port already in use. HODO must go on serving what
-it can, fail with one clear line (or page) that says what is wrong, and lose nothing: the data
-served and the stores on disk are unchanged, and no process outlives the server.
+while loading, the main process killed, a port already in use, a spawner that stops
+answering. HODO must go on serving what it can, fail with one clear line (or page) that says
+what is wrong, and lose nothing: the data served and the stores on disk are unchanged, and no
+process outlives the server.
 
 Every wait polls under a deadline; time bounds are there only so that a hang fails.
 """
@@ -769,7 +770,7 @@ def test_a_full_disk_on_replace_keeps_the_old_store_and_it_is_served(
 
 
 # --------------------------------------------------------------------------------------------
-# 6. The main process killed, a port already in use
+# 6. The main process killed, a port already in use, a spawner that stops answering
 
 
 def _tree(server: Server) -> dict[int, str]:
@@ -858,3 +859,50 @@ def test_a_second_serve_on_a_port_another_program_listens_on_is_refused(
 def test_an_address_that_cannot_be_had_is_refused_with_one_line(release_dir: Path) -> None:
     message = _serve_refused(release_dir, "--host", "no-such-host.invalid")
     assert "cannot listen on no-such-host.invalid:" in message, message
+
+
+def test_a_stopped_spawner_costs_one_503_and_is_replaced(release_dir: Path,
+                                                         tmp_path: Path) -> None:
+    """SIGSTOP the spawner: the query that needs it is answered 503 with Retry-After once
+    the spawner's time is up, /health answers meanwhile, and the spawner is killed and forked
+    anew, so that queries work again without SIGCONT (and after it). The new spawner was
+    forked by a request thread, so it cannot ask to die with it: it goes when its socket to
+    the web worker closes, which killing the main process then shows."""
+    spawner_timeout = PoolSettings().spawner_timeout
+    with serving(release_dir, tmp_path / "server.log", workers=1,
+                 query_workers=str(QUERY_WORKERS)) as server:
+        (stopped,) = _poll(lambda: _spawners(server) if _all_spawned(server) else None,
+                           "the spawner and its query workers")
+        os.kill(stopped, signal.SIGSTOP)
+        try:
+            replies: list[Reply] = []
+            thread = threading.Thread(target=lambda: replies.append(
+                server.query(GRAPH_COUNTS.format(nonce=next(_nonces)), timeout=BOUND)))
+            thread.start()
+            health = server.request("GET", "/health", timeout=BOUND)
+            assert health.status == 200 and health.seconds < 2, health
+            thread.join(timeout=BOUND + 5)
+            assert replies, "no reply to the query"
+            reply = replies[0]
+            _is_short_error(reply, 503)
+            assert int(reply.headers["retry-after"]) >= 1
+            assert "spawner did not answer" in reply.text and "replaced" in reply.text
+            assert reply.seconds < spawner_timeout + 5, reply.seconds
+            _poll(lambda: not alive(stopped) or None, "the stopped spawner killed")
+            assert _graph_counts(server)  # without SIGCONT
+        finally:
+            with suppress(ProcessLookupError):
+                os.kill(stopped, signal.SIGCONT)
+        assert _graph_counts(server)  # and after it
+        (replacement,) = _spawners(server)
+        assert replacement != stopped
+        assert server.request("GET", "/health").status == 200
+        _poll(lambda: _all_spawned(server), "two query workers of the new spawner")
+        _kill_main_and_expect_nothing_left(server, _tree(server))
+
+
+def _all_spawned(server: Server) -> bool:
+    """One spawner, and QUERY_WORKERS query workers of its own."""
+    spawners = _spawners(server)
+    return len(spawners) == 1 and len({pid for pid in _query_workers(server)
+                                       if _parent(pid) in spawners}) == QUERY_WORKERS
