@@ -2,9 +2,8 @@
 process on loopback: a query worker killed mid-query or crashing again and again, a release
 or store damaged before start-up, the remote SPARQL server down or stalled, the disk full
 while loading, the main process killed, a port already in use, a spawner that stops
-answering. HODO must go on serving what it can, fail with one clear line (or page) that says
-what is wrong, and lose nothing: the data served and the stores on disk are unchanged, and no
-process outlives the server.
+answering. HODO must go on serving what it can, fail with one clear line (or page) that
+says what is wrong, and lose nothing: the data served and the stores on disk are unchanged.
 
 Every wait polls under a deadline; time bounds are there only so that a hang fails.
 """
@@ -429,6 +428,53 @@ def test_a_damaged_checksum_list_stops_serve_naming_it(release_copy: Path, conte
     (release_copy / "SHA256SUMS").write_bytes(content)
     message = _serve_refused(release_copy)
     assert f"{release_copy / 'SHA256SUMS'}:" in message and says in message, message
+
+
+def _symlink_to_a_copy(path: Path) -> None:
+    """The same bytes, through a symbolic link: the digest matches, the kind of file does not."""
+    copy = path.parent.parent / f"elsewhere-{path.name}"
+    shutil.copyfile(path, copy)
+    path.unlink()
+    path.symlink_to(copy)
+
+
+def _fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+LISTED_FILE_FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
+    # name: (damage to hodo.ttl, what the message says)
+    "cut-in-half": (_cut_in_half, "does not match its SHA-256"),
+    "emptied": (_empty, "does not match its SHA-256"),
+    "garbled": (_garble, "does not match its SHA-256"),
+    "missing": (_unlink, "listed in SHA256SUMS but missing"),
+    "a-symlink": (_symlink_to_a_copy, "not a regular file (a symbolic link)"),
+    "a-folder": (_replace_with_a_folder, "not a regular file (a folder)"),
+    "a-fifo": (_fifo, "not a regular file (a FIFO)"),
+}
+
+
+@pytest.mark.parametrize("fault", LISTED_FILE_FAULTS)
+def test_any_damaged_file_the_release_lists_stops_serve_naming_it(release_copy: Path,
+                                                                  fault: str) -> None:
+    """Every file SHA256SUMS lists is checked, not only hodo.nq: the server offers them all
+    as downloads, so a truncated hodo.ttl would be served as the release. A FIFO must not
+    hang the check."""
+    damage, says = LISTED_FILE_FAULTS[fault]
+    damage(release_copy / "hodo.ttl")
+    message = _serve_refused(release_copy)
+    assert f"{release_copy / 'hodo.ttl'}:" in message and says in message, message
+
+
+def test_a_symlinked_release_file_is_refused_under_every_backend(release_copy: Path,
+                                                                  small_store: Path) -> None:
+    """The same check runs whichever store answers: here over an on-disk store."""
+    _symlink_to_a_copy(release_copy / "hodo.owl")
+    store = release_copy.parent / "store"
+    shutil.copytree(small_store, store)
+    message = _serve_refused(release_copy, "--store", str(store))
+    assert f"{release_copy / 'hodo.owl'}:" in message and "symbolic link" in message, message
 
 
 def test_a_release_without_a_checksum_list_is_served_unchecked(release_copy: Path,
