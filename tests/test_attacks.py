@@ -947,7 +947,9 @@ def _curator_request(write: str, token: str | None, suffix: str = "",
     method, path, body, media = CURATOR_WRITES[write]
     headers = _auth(token) | ({"Content-Type": media} if media else {})
     joiner = "&" if "?" in path else "?"
-    return req(method, path + (joiner + suffix if suffix else ""), body, headers, curator)
+    if suffix:  # as written: the placeholder TOKEN would be filled in ACCESS_TOKEN too
+        return req(method, (path + joiner + suffix).encode("utf-8"), body, headers, curator)
+    return req(method, path, body, headers, curator)
 
 
 WRONG_TOKENS = {
@@ -955,7 +957,13 @@ WRONG_TOKENS = {
     "longer": f"Bearer {TOKEN}x", "upper": f"Bearer {TOKEN.upper()}",
 }
 NO_TOKENS = {"none": None, "empty": "Bearer ", "basic": f"Basic {TOKEN}", "bare": TOKEN}
-URL_TOKENS = [f"access_token={TOKEN}", "token=anything", "bearer=x", "api_key=x"]
+URL_TOKENS = [f"access_token={TOKEN}", "token=anything", "bearer=x", "api_key=x",
+              f"ACCESS_TOKEN={TOKEN}", "Access_Token=x", "TOKEN=x", "Bearer=x", "API_KEY=x"]
+#: Authorization headers longer than any token: refused before they are compared, never a 500
+#: (over 16 MiB Granian itself answers 431).
+LONG_TOKENS: dict[str, tuple[str, int | set[int]]] = {
+    "2k": ("a" * 2_000, 400), "60k": ("a" * 60_000, 400),
+    "over-16mib": ("a" * (16 * 2**20 + 1), {400, 431})}
 
 
 def _curator_cases() -> list[Case]:
@@ -972,7 +980,18 @@ def _curator_cases() -> list[Case]:
                 write, f"Bearer {TOKEN}", suffix), 400, curator=True))
         cases.append(case(f"{write}-public-server", _curator_request(
             write, f"Bearer {TOKEN}", curator=False), 403))
+        for name, (token, status) in LONG_TOKENS.items():
+            cases.append(case(f"{write}-token-{name}", _curator_request(
+                write, f"Bearer {token}"), status, curator=True,
+                check=_long_token_refused))
     return cases
+
+
+def _long_token_refused(reply: Reply, world: World) -> None:
+    """One line that says what is wrong (Granian's own 431 has no body)."""
+    if reply.status == 400:
+        one_line(reply, world)
+        assert "Authorization header" in reply.text and "at most 1024" in reply.text, reply.text
 
 
 CURATOR = _curator_cases()
