@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from hodo.cli import main
 from tests.support import DATA
+from tests.support.net import free_port
 
 COMMANDS = ["build", "validate", "query", "serve", "imports"]
 
@@ -97,7 +98,8 @@ def test_query_without_release_exits_2(runner: CliRunner, tmp_path: Path) -> Non
 
 
 def test_serve_without_release_exits_2(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(main, ["serve", "--dist", str(tmp_path)])
+    # a free port: the port is claimed first, and one in use is refused before the release
+    result = runner.invoke(main, ["serve", "--dist", str(tmp_path), "--port", str(free_port())])
     assert result.exit_code == 2
     assert "release file not found" in result.output
 

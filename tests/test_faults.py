@@ -1,7 +1,8 @@
 """Faults as an operator meets them, each through a real ``hodo serve`` or ``hodo load``
 process on loopback: a query worker killed mid-query or crashing again and again, a release
 or store damaged before start-up, the remote SPARQL server down or stalled, the disk full
-while loading. HODO must go on serving what it can, fail with one clear line (or page) that
+while loading, the main process killed, a port already in use, a spawner that stops
+answering. HODO must go on serving what it can, fail with one clear line (or page) that
 says what is wrong, and lose nothing: the data served and the stores on disk are unchanged.
 
 Every wait polls under a deadline; time bounds are there only so that a hang fails.
@@ -20,6 +21,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TypeVar
@@ -39,7 +41,15 @@ from tests.support.integrity import data_hash, file_hashes
 from tests.support.net import Listener, free_port
 from tests.support.net import reply as answer
 from tests.support.queries import BOMB, FAST
-from tests.support.server import HODO_CLI, Reply, Server, descendants, oxigraph_server, serving
+from tests.support.server import (
+    HODO_CLI,
+    Reply,
+    Server,
+    alive,
+    descendants,
+    oxigraph_server,
+    serving,
+)
 from tests.terms import HODO
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -173,17 +183,17 @@ def _spawners(server: Server) -> set[int]:
             if _live(pid) and _comm(pid) == SPAWNER_NAME}
 
 
-def _serve_refused(release: Path, *args: str, **settings: str) -> str:
+def _serve_refused(release: Path, *args: str, port: int | None = None, **settings: str) -> str:
     """Run ``hodo serve`` that must refuse to start: its one-line message.
 
     It must exit 2 with one ``error:`` line on stderr and no traceback, well before BOUND (a
-    server that started after all would be killed there, and fail the test)."""
+    server that started after all would be killed there, and fail the test), and leave no
+    process behind."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HODO_")}
     env |= {f"HODO_{k.upper()}": v for k, v in settings.items()}
-    # a session of its own: a server that did start is stopped with its web workers, which
-    # would outlive their parent otherwise
-    process = subprocess.Popen([str(HODO_CLI), "serve", "--port", str(free_port()), "--dist",
-                                str(release), *args], stdout=subprocess.PIPE,
+    # a session of its own: a server that did start is stopped with everything it forked
+    process = subprocess.Popen([str(HODO_CLI), "serve", "--port", str(port or free_port()),
+                                "--dist", str(release), *args], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env,
                                start_new_session=True)
     try:
@@ -192,6 +202,9 @@ def _serve_refused(release: Path, *args: str, **settings: str) -> str:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
         raise AssertionError(f"hodo serve {' '.join(args)} started instead of refusing") from None
+    with suppress(ProcessLookupError):  # nothing of its process group is left
+        os.killpg(process.pid, signal.SIGKILL)
+        raise AssertionError(f"hodo serve {' '.join(args)} left a process behind")
     assert process.returncode == 2, stderr
     assert "Traceback" not in stderr, stderr
     lines = stderr.strip().splitlines()
@@ -415,6 +428,53 @@ def test_a_damaged_checksum_list_stops_serve_naming_it(release_copy: Path, conte
     (release_copy / "SHA256SUMS").write_bytes(content)
     message = _serve_refused(release_copy)
     assert f"{release_copy / 'SHA256SUMS'}:" in message and says in message, message
+
+
+def _symlink_to_a_copy(path: Path) -> None:
+    """The same bytes, through a symbolic link: the digest matches, the kind of file does not."""
+    copy = path.parent.parent / f"elsewhere-{path.name}"
+    shutil.copyfile(path, copy)
+    path.unlink()
+    path.symlink_to(copy)
+
+
+def _fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+LISTED_FILE_FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
+    # name: (damage to hodo.ttl, what the message says)
+    "cut-in-half": (_cut_in_half, "does not match its SHA-256"),
+    "emptied": (_empty, "does not match its SHA-256"),
+    "garbled": (_garble, "does not match its SHA-256"),
+    "missing": (_unlink, "listed in SHA256SUMS but missing"),
+    "a-symlink": (_symlink_to_a_copy, "not a regular file (a symbolic link)"),
+    "a-folder": (_replace_with_a_folder, "not a regular file (a folder)"),
+    "a-fifo": (_fifo, "not a regular file (a FIFO)"),
+}
+
+
+@pytest.mark.parametrize("fault", LISTED_FILE_FAULTS)
+def test_any_damaged_file_the_release_lists_stops_serve_naming_it(release_copy: Path,
+                                                                  fault: str) -> None:
+    """Every file SHA256SUMS lists is checked, not only hodo.nq: the server offers them all
+    as downloads, so a truncated hodo.ttl would be served as the release. A FIFO must not
+    hang the check."""
+    damage, says = LISTED_FILE_FAULTS[fault]
+    damage(release_copy / "hodo.ttl")
+    message = _serve_refused(release_copy)
+    assert f"{release_copy / 'hodo.ttl'}:" in message and says in message, message
+
+
+def test_a_symlinked_release_file_is_refused_under_every_backend(release_copy: Path,
+                                                                  small_store: Path) -> None:
+    """The same check runs whichever store answers: here over an on-disk store."""
+    _symlink_to_a_copy(release_copy / "hodo.owl")
+    store = release_copy.parent / "store"
+    shutil.copytree(small_store, store)
+    message = _serve_refused(release_copy, "--store", str(store))
+    assert f"{release_copy / 'hodo.owl'}:" in message and "symbolic link" in message, message
 
 
 def test_a_release_without_a_checksum_list_is_served_unchecked(release_copy: Path,
@@ -753,3 +813,142 @@ def test_a_full_disk_on_replace_keeps_the_old_store_and_it_is_served(
         assert EXTERNAL_GRAPHS + "big" not in graphs
         reply = server.query(f'ASK {{ GRAPH ?g {{ ?s <{LABEL}> "small and whole" }} }}')
         assert reply.status == 200 and json.loads(reply.body)["boolean"] is True
+
+
+# --------------------------------------------------------------------------------------------
+# 6. The main process killed, a port already in use, a spawner that stops answering
+
+
+def _tree(server: Server) -> dict[int, str]:
+    """Every live process below the server, with its name."""
+    return {pid: _comm(pid) for pid in descendants(server.process.pid) if _live(pid)}
+
+
+def _refused(port: int) -> bool:
+    """Whether connecting to the port is refused: nothing listens there any more."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def _kill_main_and_expect_nothing_left(server: Server, tree: dict[int, str]) -> None:
+    """SIGKILL the main process, which runs no clean-up of its own: within a few seconds no
+    process of its tree is left, and the port refuses connections. Survivors are killed
+    after the check, so that a failure leaves nothing running either."""
+    os.kill(server.process.pid, signal.SIGKILL)
+    server.process.wait(timeout=BOUND)
+    try:
+        _poll(lambda: not any(alive(pid) for pid in tree) or None,
+              f"every process of the tree gone ({tree})", timeout=10)
+        _poll(lambda: _refused(server.port), "the port refusing connections", timeout=10)
+    finally:
+        for pid in tree:
+            if alive(pid):
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
+                    os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("server_name", ["granian", "gunicorn"])
+def test_a_killed_main_process_takes_its_whole_tree_with_it(
+        release_dir: Path, tmp_path: Path, server_name: str) -> None:
+    """Web workers, spawners and query workers each die with the process that forked them,
+    so none goes on serving the port with no parent."""
+    with serving(release_dir, tmp_path / "server.log", workers=WEB_WORKERS,
+                 args=["--server", server_name], query_workers=str(QUERY_WORKERS)) as server:
+        _poll(lambda: _all_query_workers(server), "every query worker forked")
+        tree = _tree(server)
+        names = sorted(tree.values())
+        assert names.count(QUERY_WORKER_NAME) == WEB_WORKERS * QUERY_WORKERS, names
+        if server_name == "granian":  # several request threads: a spawner each
+            assert names.count(SPAWNER_NAME) == WEB_WORKERS, names
+        assert server.request("GET", "/health").status == 200
+        _kill_main_and_expect_nothing_left(server, tree)
+
+
+@pytest.fixture(scope="module")
+def running(release_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("running")
+    with serving(release_dir, folder / "server.log", workers=1) as server:
+        yield server
+
+
+def test_a_second_serve_on_a_port_hodo_serves_is_refused(release_dir: Path,
+                                                          running: Server) -> None:
+    """Its web workers listen with SO_REUSEPORT, which would let a second server share the
+    port and the kernel split requests between the two: the second is refused before it
+    loads anything, with one line naming the address, and nothing left running."""
+    tree = _tree(running)
+    started = time.monotonic()
+    for server in ("granian", "gunicorn"):
+        message = _serve_refused(release_dir, "--server", server, port=running.port)
+        assert f"127.0.0.1:{running.port} is in use" in message, message
+    assert time.monotonic() - started < BOUND
+    assert _tree(running) == tree  # the first server is untouched, and answers
+    assert all(running.request("GET", "/health").status == 200 for _ in range(10))
+
+
+def test_a_second_serve_on_a_port_another_program_listens_on_is_refused(
+        release_dir: Path) -> None:
+    listener = Listener()
+    try:
+        message = _serve_refused(release_dir, port=listener.port)
+        assert f"127.0.0.1:{listener.port} is in use" in message, message
+        message = _serve_refused(release_dir, "--host", "0.0.0.0", port=listener.port)
+        assert f"0.0.0.0:{listener.port} is in use" in message, message
+    finally:
+        listener.close()
+
+
+def test_an_address_that_cannot_be_had_is_refused_with_one_line(release_dir: Path) -> None:
+    message = _serve_refused(release_dir, "--host", "no-such-host.invalid")
+    assert "cannot listen on no-such-host.invalid:" in message, message
+
+
+def test_a_stopped_spawner_costs_one_503_and_is_replaced(release_dir: Path,
+                                                         tmp_path: Path) -> None:
+    """SIGSTOP the spawner: the query that needs it is answered 503 with Retry-After once
+    the spawner's time is up, /health answers meanwhile, and the spawner is killed and forked
+    anew, so that queries work again without SIGCONT (and after it). The new spawner was
+    forked by a request thread, so it cannot ask to die with it: it goes when its socket to
+    the web worker closes, which killing the main process then shows."""
+    spawner_timeout = PoolSettings().spawner_timeout
+    with serving(release_dir, tmp_path / "server.log", workers=1,
+                 query_workers=str(QUERY_WORKERS)) as server:
+        (stopped,) = _poll(lambda: _spawners(server) if _all_spawned(server) else None,
+                           "the spawner and its query workers")
+        os.kill(stopped, signal.SIGSTOP)
+        try:
+            replies: list[Reply] = []
+            thread = threading.Thread(target=lambda: replies.append(
+                server.query(GRAPH_COUNTS.format(nonce=next(_nonces)), timeout=BOUND)))
+            thread.start()
+            health = server.request("GET", "/health", timeout=BOUND)
+            assert health.status == 200 and health.seconds < 2, health
+            thread.join(timeout=BOUND + 5)
+            assert replies, "no reply to the query"
+            reply = replies[0]
+            _is_short_error(reply, 503)
+            assert int(reply.headers["retry-after"]) >= 1
+            assert "spawner did not answer" in reply.text and "replaced" in reply.text
+            assert reply.seconds < spawner_timeout + 5, reply.seconds
+            _poll(lambda: not alive(stopped) or None, "the stopped spawner killed")
+            assert _graph_counts(server)  # without SIGCONT
+        finally:
+            with suppress(ProcessLookupError):
+                os.kill(stopped, signal.SIGCONT)
+        assert _graph_counts(server)  # and after it
+        (replacement,) = _spawners(server)
+        assert replacement != stopped
+        assert server.request("GET", "/health").status == 200
+        _poll(lambda: _all_spawned(server), "two query workers of the new spawner")
+        _kill_main_and_expect_nothing_left(server, _tree(server))
+
+
+def _all_spawned(server: Server) -> bool:
+    """One spawner, and QUERY_WORKERS query workers of its own."""
+    spawners = _spawners(server)
+    return len(spawners) == 1 and len({pid for pid in _query_workers(server)
+                                       if _parent(pid) in spawners}) == QUERY_WORKERS

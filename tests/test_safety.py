@@ -385,6 +385,37 @@ def test_a_threaded_pool_outlives_its_spawner(release: Release) -> None:
         workers.close()
 
 
+def test_a_stopped_spawner_is_a_503_within_its_timeout_and_is_replaced(release: Release
+                                                                        ) -> None:
+    """A spawner that does not answer (SIGSTOP) holds no request for longer than its timeout:
+    that request is a 503, the spawner and its workers are killed, and a new spawner's
+    workers answer the next query."""
+    before = _children_of(os.getpid())
+    workers = WorkerPool(release.store, PoolSettings(size=2, spawner_timeout=0.5))
+    workers.start(threaded=True)
+    try:
+        (stopped,) = _children_of(os.getpid()) - before
+        old_workers = set(workers.pids())
+        os.kill(stopped, signal.SIGSTOP)
+        started = time.monotonic()
+        with pytest.raises(Unavailable) as caught:
+            _ask(workers)
+        assert time.monotonic() - started < 2.0
+        assert caught.value.reason == "crash" and "spawner did not answer" in str(caught.value)
+        assert not _pid_exists(stopped)  # killed and reaped
+        assert _ask(workers)
+        (replacement,) = _children_of(os.getpid()) - before
+        assert replacement != stopped
+        assert _children_of(replacement) == set(workers.pids()) and len(workers.pids()) == 2
+        deadline = time.monotonic() + 10  # the old workers died with their spawner
+        while any(not _has_ended(pid) for pid in old_workers) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert all(_has_ended(pid) for pid in old_workers)
+    finally:
+        workers.close()
+    assert _children_of(os.getpid()) - before == set()
+
+
 @pytest.mark.parametrize("threaded", [False, True])
 def test_recycled_children_see_a_changed_store(threaded: bool) -> None:
     import pyoxigraph as ox

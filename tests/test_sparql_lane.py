@@ -16,6 +16,7 @@ from werkzeug.test import Client, TestResponse
 
 from hodo.engine.store import Release
 from hodo.web import create_app, ops
+from hodo.web.headercap import HeaderCap
 from hodo.web.sparql import SparqlLane
 from tests.terms import HEPATIC_OSTEODYSTROPHY
 
@@ -116,8 +117,10 @@ def _comparable(response: TestResponse) -> tuple[int, dict[str, str], bytes]:
 @pytest.mark.slow
 def test_lane_and_flask_answer_alike(release: Release, name: str, origin: str) -> None:
     whole, plain = _app(release, HODO_CORS_ORIGIN=origin), _app(release, HODO_CORS_ORIGIN=origin)
-    assert isinstance(whole.wsgi_app, SparqlLane) or isinstance(
-        getattr(whole.wsgi_app, "inner", None), SparqlLane)
+    outer = whole.wsgi_app
+    assert isinstance(outer, HeaderCap)  # outermost: then the replay layer, then the lane
+    assert isinstance(outer.inner, SparqlLane) or isinstance(
+        getattr(outer.inner, "inner", None), SparqlLane)
     request = REQUESTS[name]
     lane, flask = _send(Client(whole), request), _send(Client(_flask_only(plain)), request)
     assert _comparable(lane) == _comparable(flask)

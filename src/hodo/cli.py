@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import click
+from flask import Flask
 
 from hodo import __version__
 from hodo.core import paths
@@ -29,7 +30,7 @@ from hodo.pipeline.validate import REPORT_FORMATS, Check, release_sources
 from hodo.pipeline.validate import validate as run_validate
 from hodo.site import stats as report_stats
 from hodo.web import create_app
-from hodo.web.wsgi import run
+from hodo.web.wsgi import claim_port, run
 
 __all__ = ["EXIT_INPUT", "EXIT_PROBLEMS", "main"]
 
@@ -152,16 +153,36 @@ def query(query: str, fmt: str | None, dist: Path | None) -> None:
 @dist_option
 def serve(host: str, port: int, workers: int, server: str, access_log: bool,
           store_dir: Path | None, backend: str | None, dist: Path | None) -> None:
-    """Serve the release over HTTP (Granian, or gunicorn): /sparql, pages, downloads."""
+    """Serve the release over HTTP (Granian, or gunicorn): /sparql, pages, downloads.
+
+    A port something already listens on is refused (exit code 2) before anything is loaded.
+    """
     if store_dir and backend:
         fail("give --store or --backend, not both")
+    try:
+        claimed = claim_port(host, port)  # held until the server stops
+    except HodoError as error:
+        fail_with(error)
+    with claimed:  # let go of, too, when the release cannot be served
+        app = _serving_app(dist, store_dir, backend)
+        if app.config["HODO_CURATOR_TOKEN"] and workers > 1:
+            # staged changes live in one process's memory: a second worker would not see them
+            click.echo("curator mode (HODO_CURATOR_TOKEN set): serving with one worker",
+                       err=True)
+            workers = 1
+        run(app, host, port, workers, server, access_log, claimed)
+
+
+def _serving_app(dist: Path | None, store_dir: Path | None, backend: str | None) -> Flask:
+    """The app over the release, the store or the backend; one line and exit code 2 when it
+    cannot be served."""
     config: dict[str, object] = {"HODO_DIST": dist} if dist else {}
     if store_dir:
         config["HODO_STORE"] = store_dir
     if backend:
         config["HODO_BACKEND"] = backend
     try:
-        app = create_app(config)
+        return create_app(config)
     except HodoError as error:
         fail(str(error))
     except (OSError, RuntimeError) as error:
@@ -171,11 +192,6 @@ def serve(host: str, port: int, workers: int, server: str, access_log: bool,
         # meets there as a RuntimeError ("Corruption: block checksum mismatch ...")
         fail(f"{store_dir}: cannot read the store, it is damaged: {one_line(error)}; run "
              "`hodo load --replace` again")
-    if app.config["HODO_CURATOR_TOKEN"] and workers > 1:
-        # staged changes live in one process's memory: a second worker would not see them
-        click.echo("curator mode (HODO_CURATOR_TOKEN set): serving with one worker", err=True)
-        workers = 1
-    run(app, host, port, workers, server, access_log)
 
 
 @main.command()

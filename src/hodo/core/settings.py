@@ -66,7 +66,7 @@ class Settings:
         0, "reverse proxies in front of HODO whose `X-Forwarded-For/-Proto/-Host/-Prefix` "
         "headers are believed", minimum=0, maximum=5)
     curator_token: str = _setting(
-        "", "bearer token of curator mode (16 characters or more); unset, the server is "
+        "", "bearer token of curator mode (16 to 1024 characters); unset, the server is "
         "read-only", shown="unset")
     publish_token: str = _setting(
         "", "bearer token `hodo publish` sends to the Graph Store endpoint", shown="unset")

@@ -9,7 +9,7 @@ from typing import Any
 
 from hodo.core.settings import Settings
 from hodo.engine.remote import open_remote_release
-from hodo.engine.store import Release, load_release, open_disk_release
+from hodo.engine.store import Release, check_release, load_release, open_disk_release
 
 
 def open_release(config: Mapping[str, Any]) -> Release:
@@ -23,6 +23,13 @@ def open_release(config: Mapping[str, Any]) -> Release:
         ReleaseError: the release, store or backend cannot be used; the message says which.
     """
     dist = Path(config["HODO_DIST"]) if config.get("HODO_DIST") else None
+    release = _open(config, dist)
+    # every file the release lists, which the server offers as downloads, whole and regular
+    check_release(release.path.parent)
+    return release
+
+
+def _open(config: Mapping[str, Any], dist: Path | None) -> Release:
     if config.get("HODO_BACKEND"):
         settings = Settings.from_mapping(config)
         return open_remote_release(str(config["HODO_BACKEND"]), dist,

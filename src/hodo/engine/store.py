@@ -20,6 +20,7 @@ import json
 import os
 import secrets
 import shutil
+import stat
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -140,15 +141,7 @@ def check_release_file(path: Path) -> None:
     Raises:
         ReleaseError: ``SHA256SUMS`` cannot be read, or the file does not match it.
     """
-    sums = path.parent / CHECKSUMS_FILE
-    try:
-        listed = read_checksums(path.parent).get(path.name)
-    except (OSError, UnicodeDecodeError) as error:
-        raise ReleaseError(f"{sums}: cannot read the release's checksums: "
-                           f"{one_line(error)}; run `hodo build` again") from None
-    except ValueError as error:
-        raise ReleaseError(f"{sums}: {error}; the checksum list is damaged: run `hodo build` "
-                           "again") from None
+    listed = _checksums(path.parent).get(path.name)
     if listed is None:
         return
     try:
@@ -156,9 +149,94 @@ def check_release_file(path: Path) -> None:
     except OSError as error:
         raise ReleaseError(f"{path}: cannot read the release: {one_line(error)}") from None
     if actual != listed:
-        raise ReleaseError(f"{path}: does not match its SHA-256 in {sums.name} (cut short or "
-                           "changed since `hodo build`); build the release again or restore "
-                           "the file")
+        raise _mismatch(path)
+
+
+def check_release(dist: Path) -> None:
+    """Refuse a release folder any file of which differs from what ``SHA256SUMS`` lists.
+
+    Every listed file is checked, not only ``hodo.nq``: the server offers them all as
+    downloads, and a truncated ``hodo.ttl`` would be served as the release. A listed name
+    must be a regular file in the folder itself: a symbolic link (which could point anywhere),
+    a folder or a FIFO (which would block the reader) is refused before it is opened. A folder
+    without ``SHA256SUMS`` is not checked (a release assembled by hand).
+
+    Raises:
+        ReleaseError: ``SHA256SUMS`` cannot be read, or a listed file is missing, is not a
+            regular file or does not match it; the message names the file.
+    """
+    sums = dist / CHECKSUMS_FILE
+    for name, digest in sorted(_checksums(dist).items()):
+        if name in ("", ".", "..") or "/" in name or "\\" in name:
+            raise ReleaseError(f"{sums}: lists {name!r}, which is not a file of the release "
+                               "folder; run `hodo build` again")
+        path = dist / name
+        try:
+            actual = _sha256_regular(path)
+        except FileNotFoundError:
+            raise ReleaseError(f"{path}: listed in {CHECKSUMS_FILE} but missing; build the "
+                               "release again or restore the file") from None
+        except OSError as error:
+            raise ReleaseError(f"{path}: cannot read the release: {one_line(error)}") from None
+        if actual is None:
+            raise ReleaseError(f"{path}: listed in {CHECKSUMS_FILE} but not a regular file "
+                               f"({_kind(path)}); build the release again or restore the "
+                               "file")
+        if actual != digest:
+            raise _mismatch(path)
+
+
+def _checksums(dist: Path) -> dict[str, str]:
+    """``SHA256SUMS`` of ``dist`` (empty when there is none).
+
+    Raises:
+        ReleaseError: it cannot be read, or a line is not ``<sha256>  <file>``.
+    """
+    sums = dist / CHECKSUMS_FILE
+    try:
+        return read_checksums(dist)
+    except (OSError, UnicodeDecodeError) as error:
+        raise ReleaseError(f"{sums}: cannot read the release's checksums: "
+                           f"{one_line(error)}; run `hodo build` again") from None
+    except ValueError as error:
+        raise ReleaseError(f"{sums}: {error}; the checksum list is damaged: run `hodo build` "
+                           "again") from None
+
+
+def _mismatch(path: Path) -> ReleaseError:
+    return ReleaseError(f"{path}: does not match its SHA-256 in {CHECKSUMS_FILE} (cut short "
+                        "or changed since `hodo build`); build the release again or restore "
+                        "the file")
+
+
+def _sha256_regular(path: Path) -> str | None:
+    """The file's SHA-256, or None when it is not a regular file. Opened without following a
+    symbolic link and without blocking on a FIFO, and checked on the open descriptor, so
+    nothing swapped in between the check and the read is read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO):
+            return None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    with os.fdopen(fd, "rb") as file:
+        digest = hashlib.sha256()
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _kind(path: Path) -> str:
+    """What stands at ``path`` instead of a regular file, in a word or two."""
+    mode = os.lstat(path).st_mode
+    for test, word in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"),
+                       (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return word
+    return "a device"
 
 
 def one_line(error: BaseException) -> str:

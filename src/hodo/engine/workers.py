@@ -10,7 +10,8 @@ little past each deadline (so an orphan cannot run on), it dumps no core, and it
 descriptor but stdio, its pipe and the open files of an on-disk store, and may open none (over
 an on-disk store, which opens its files as queries need them: no socket and no file for
 writing, refused by seccomp): even a ``SERVICE`` that slipped past the checks could not open a
-socket.
+socket. It dies with the process that forked it (``hodo.core.lifetime``), or, forked by a
+request thread that may end first, when its pipe reads end of file.
 
 Messages are length-prefixed JSON headers plus raw bytes, never pickles: the parent does not
 trust what comes back from a process that just ran untrusted input.
@@ -40,6 +41,7 @@ import pyoxigraph as ox
 
 from hodo.core.errors import NotAvailable
 from hodo.core.formats import BY_NAME
+from hodo.core.lifetime import die_with_parent, forked_by_a_lasting_thread
 from hodo.engine import query
 from hodo.engine.query import Limits, NotAcceptable, QueryError, QueryResult, execute
 
@@ -80,6 +82,9 @@ class PoolSettings:
     slow_after: float = 1.0
     #: How long a request waits for an idle child before it is answered 503.
     queue_timeout: float = 5.0
+    #: How long the spawner may take over one exchange (fork a worker, say how one ended)
+    #: before it is taken for stuck, killed and forked anew.
+    spawner_timeout: float = 3.0
 
 
 class SlowSlots:
@@ -195,8 +200,16 @@ def keep_store_files(store: ox.Store, folder: str | os.PathLike[str]) -> None:
     _STORE_FOLDERS[id(store)] = (store, os.path.realpath(folder))
 
 
-def _child_main(fd: int, store: ox.Store, settings: PoolSettings) -> None:
-    """Serve queries on ``fd`` until the parent goes away; never returns."""
+def _child_main(fd: int, store: ox.Store, settings: PoolSettings, parent: int | None
+                ) -> None:
+    """Serve queries on ``fd`` until the parent goes away; never returns.
+
+    ``parent``: the pid of the process that forked this one, when the thread that did lasts
+    as long as that process; the child then dies with it (``die_with_parent``). Otherwise it
+    goes when its pipe reads end of file, at the latest when the query it runs ends.
+    """
+    if parent is not None:
+        die_with_parent(parent)
     status = 0
     try:
         _name_process(QUERY_WORKER_NAME)
@@ -412,6 +425,11 @@ class SpawnerGone(OSError):
     """The spawner died (killed from outside): a new one must be made."""
 
 
+class SpawnerStuck(SpawnerGone):
+    """The spawner did not answer in time (stopped, or starved): it is killed and a new one
+    made; the request that met it is answered 503."""
+
+
 class Spawner:
     """A process that forks query workers for a web worker that runs several threads.
 
@@ -419,10 +437,18 @@ class Spawner:
     held for ever in the child. The spawner is forked from its owner while the owner is still
     one thread, and stays one thread, so every query worker it forks starts from a quiet copy of
     the store. It is asked over a socket: fork a worker (its pid and its end of a new pipe come
-    back), or wait for one and say how it ended (only a parent can).
+    back), or wait for one and say how it ended (only a parent can). Every exchange has
+    ``settings.spawner_timeout`` seconds: a spawner that takes longer is broken for good (its
+    socket may hold a late answer) and must be replaced, so no request thread waits on it for
+    ever, nor holds the pool's lock while it does.
+
+    Its workers die with it (``die_with_parent``); it dies with its owner when forked by the
+    owner's main thread, and in any case ends when its socket reads end of file.
     """
 
     def __init__(self, store: ox.Store, settings: PoolSettings) -> None:
+        owner = os.getpid()
+        lasting = forked_by_a_lasting_thread()
         ours, theirs = socket.socketpair()
         try:
             pid = os.fork()
@@ -432,28 +458,25 @@ class Spawner:
             raise
         if pid == 0:  # pragma: no cover - the spawner's coverage is not collected
             ours.close()
-            _spawner_main(theirs, store, settings)
+            _spawner_main(theirs, store, settings, owner if lasting else None)
         theirs.close()
+        ours.settimeout(settings.spawner_timeout)
         self.pid = pid
+        self.timeout = settings.spawner_timeout
+        #: Set once an exchange failed or the spawner was killed: it is asked nothing more.
+        self.broken = False
         self._control = ours
         self._lock = threading.Lock()
+        self._reaped = False
 
     def spawn(self) -> tuple[int, socket.socket]:
         """Fork a query worker: its pid and the parent's end of its pipe.
 
         Raises:
-            SpawnerGone: the spawner is gone.
+            SpawnerGone: the spawner is gone (SpawnerStuck: it did not answer in time).
             OSError: the spawner could not fork.
         """
-        try:
-            with self._lock:
-                self._control.sendall(_COMMAND.pack(b"F", 0))
-                data, fds, _, _ = socket.recv_fds(self._control, _STATUS.size, 1)
-        except OSError as error:
-            raise SpawnerGone(errno.EPIPE, f"the query worker spawner is gone: {error}"
-                              ) from None
-        if len(data) != _STATUS.size:
-            raise SpawnerGone(errno.EPIPE, "the query worker spawner is gone")
+        data, fds = self._ask(b"F", 0)
         (pid,) = _STATUS.unpack(data)
         if pid < 0 or not fds:
             for fd in fds:
@@ -465,24 +488,89 @@ class Spawner:
     def status(self, pid: int, wait: bool) -> int:
         """How a worker it forked ended (its wait status, and it is reaped), or ``RUNNING``
         (only when ``wait`` is false), or ``UNKNOWN`` (not its worker, or the spawner is gone).
+
+        Raises:
+            SpawnerStuck: it did not answer in time.
         """
         try:
-            with self._lock:
-                self._control.sendall(_COMMAND.pack(b"W" if wait else b"P", pid))
-                data = _read_exactly(self._control.fileno(), _STATUS.size)
-        except OSError:
+            data, fds = self._ask(b"W" if wait else b"P", pid)
+        except SpawnerStuck:
+            raise
+        except SpawnerGone:
             return UNKNOWN
-        return UNKNOWN if data is None else _STATUS.unpack(data)[0]
+        for fd in fds:
+            os.close(fd)
+        return int(_STATUS.unpack(data)[0])
+
+    def _ask(self, command: bytes, pid: int) -> tuple[bytes, list[int]]:
+        """One exchange: the command out, the status (and descriptors) back, in time."""
+        if self.broken:
+            raise SpawnerGone(errno.EPIPE, "the query worker spawner was replaced")
+        if not self._lock.acquire(timeout=self.timeout):
+            raise self._stuck()
+        try:
+            self._control.sendall(_COMMAND.pack(command, pid))
+            data, fds, _, _ = socket.recv_fds(self._control, _STATUS.size, 1)
+        except TimeoutError:
+            raise self._stuck() from None
+        except OSError as error:
+            self.broken = True
+            raise SpawnerGone(errno.EPIPE, f"the query worker spawner is gone: {error}"
+                              ) from None
+        finally:
+            self._lock.release()
+        if len(data) != _STATUS.size:
+            for fd in fds:
+                os.close(fd)
+            self.broken = True
+            raise SpawnerGone(errno.EPIPE, "the query worker spawner is gone")
+        return data, fds
+
+    def _stuck(self) -> SpawnerStuck:
+        self.broken = True
+        return SpawnerStuck(errno.ETIMEDOUT, "the query worker spawner did not answer within "
+                                             f"{self.timeout:g} s and was replaced")
+
+    def kill(self) -> None:
+        """Kill the spawner (its workers die with it) and reap it: for one that is stuck."""
+        self.broken = True
+        if not self._reaped:
+            with suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+        self.close()
 
     def close(self) -> None:
-        """End the spawner: it kills the workers it still has, and is reaped here."""
-        self._control.close()
-        with suppress(ChildProcessError):
-            os.waitpid(self.pid, 0)
+        """End the spawner: it kills the workers it still has, and is reaped here. One that
+        does not end within the timeout (stopped) is killed."""
+        if self._lock.acquire(timeout=self.timeout):  # no other thread is reading it now
+            self._control.close()
+            self._lock.release()
+        deadline = time.monotonic() + self.timeout
+        while not self._reaped:
+            try:
+                done, _ = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                done = self.pid
+            if done:
+                self._reaped = True
+            elif time.monotonic() > deadline:
+                with suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)
+                deadline = math.inf  # dead soon: wait for it
+            else:
+                time.sleep(0.005)
 
 
-def _spawner_main(control: socket.socket, store: ox.Store, settings: PoolSettings) -> None:
-    """Fork workers on request until the owner goes away; never returns."""
+def _spawner_main(control: socket.socket, store: ox.Store, settings: PoolSettings,
+                  owner: int | None) -> None:
+    """Fork workers on request until the owner goes away; never returns.
+
+    ``owner``: the web worker's pid, when the thread that forked this spawner lasts as long as
+    the web worker; the spawner then dies with it. In any case it ends when the socket reads
+    end of file, which is what a dead owner leaves.
+    """
+    if owner is not None:
+        die_with_parent(owner)
     status = 0
     children: set[int] = set()
     try:
@@ -513,6 +601,9 @@ def _spawner_main(control: socket.socket, store: ox.Store, settings: PoolSetting
 
 def _fork_for(control: socket.socket, store: ox.Store, settings: PoolSettings,
               children: set[int]) -> None:
+    """Fork one query worker and send its pid and pipe back. The spawner is one thread, so
+    every worker it forks dies with it."""
+    spawner = os.getpid()
     parent, child = socket.socketpair()
     try:
         pid = os.fork()
@@ -524,7 +615,7 @@ def _fork_for(control: socket.socket, store: ox.Store, settings: PoolSettings,
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
         parent.close()
         control.close()
-        _child_main(child.detach(), store, settings)
+        _child_main(child.detach(), store, settings, spawner)
     child.close()
     children.add(pid)
     socket.send_fds(control, [_STATUS.pack(pid)], [parent.fileno()])
@@ -598,18 +689,28 @@ class WorkerPool:
             self._available.notify_all()
 
     def _spawn(self) -> _Child:
+        """Fork one child (call with the lock held).
+
+        Raises:
+            OSError: no child could be forked; SpawnerStuck: the spawner did not answer in
+                time, and was replaced.
+        """
         if self._spawner is not None:
+            if self._spawner.broken:
+                self._replace_spawner(self._spawner)
             try:
                 pid, sock = self._spawner.spawn()
+            except SpawnerStuck:
+                self._replace_spawner(self._spawner)
+                raise
             except SpawnerGone:
-                # killed from outside; its workers live on until their pipes close. Forking a
-                # new one from this process, which now runs threads, is the rare way back
-                self._spawner.close()
-                self._spawner = Spawner(self.store, self.settings)
+                # killed from outside; replaced, and asked once more
+                self._replace_spawner(self._spawner)
                 pid, sock = self._spawner.spawn()
             record = _Child(pid, sock, self._generation, self._spawner)
             self._children[pid] = record
             return record
+        owner = os.getpid() if forked_by_a_lasting_thread() else None
         parent, child = socket.socketpair()
         try:
             pid = os.fork()
@@ -619,11 +720,30 @@ class WorkerPool:
             raise
         if pid == 0:  # pragma: no cover - the child's coverage is not collected
             parent.close()
-            _child_main(child.detach(), self.store, self.settings)
+            _child_main(child.detach(), self.store, self.settings, owner)
         child.close()
         record = _Child(pid, parent, self._generation)
         self._children[pid] = record
         return record
+
+    def _replace_spawner(self, old: Spawner) -> None:
+        """Kill a spawner that died or stopped answering, forget its idle workers (they die
+        with it), and fork a new one if it was the current one.
+
+        Forking from this process, which now runs threads, is the rare way back: a lock
+        another thread holds stays held in the copy. Busy workers of the old spawner die too;
+        their requests are answered 503 as after any crash.
+        """
+        with self._available:
+            old.kill()
+            if old in self._retired:
+                self._retired.remove(old)
+            for child in [c for c in self._idle if c.spawner is old]:
+                self._idle.remove(child)
+                self._children.pop(child.pid, None)
+                child.sock.close()
+            if old is self._spawner and not self._closed:
+                self._spawner = Spawner(self.store, self.settings)
 
     def run(self, query: str, kwargs: dict[str, Any], slots: SlowSlots | None = None
             ) -> QueryResult:
@@ -679,18 +799,36 @@ class WorkerPool:
             if self._closed:
                 raise Unavailable("the server is shutting down", "busy")
             child = self._idle.pop()
-            if not self._is_running(child):  # died while idle (killed from outside)
+            try:
+                running = self._is_running(child)
+            except SpawnerStuck as error:
+                raise _stuck(error) from None
+            if not running:  # died while idle (killed from outside)
                 self._on_restart("crash")
                 try:
                     child = self._spawn()
+                except SpawnerStuck as error:
+                    raise _stuck(error) from None
                 except OSError as error:
                     raise _cannot_fork(error) from None
             return child
 
     def _is_running(self, child: _Child) -> bool:
+        """Whether an idle child still runs; one that does not is forgotten.
+
+        Raises:
+            SpawnerStuck: its spawner did not answer; it was replaced, and the child, which
+                died with it, is forgotten.
+        """
         if child.spawner is not None:
-            if child.spawner.status(child.pid, wait=False) == RUNNING:
-                return True
+            try:
+                if child.spawner.status(child.pid, wait=False) == RUNNING:
+                    return True
+            except SpawnerStuck:
+                self._children.pop(child.pid, None)
+                child.sock.close()
+                self._replace_spawner(child.spawner)
+                raise
         else:
             try:
                 pid, _ = os.waitpid(child.pid, os.WNOHANG)
@@ -740,8 +878,7 @@ class WorkerPool:
     def _crashed(self, child: _Child) -> NoReturn:
         """The child died, or is stuck mid-answer: make sure it is dead, reap it, say how."""
         # a child stuck mid-answer is killed; one already dead keeps its own exit status
-        with suppress(ProcessLookupError):
-            os.kill(child.pid, signal.SIGKILL)
+        self._kill(child)
         cause = self._reap(child)
         self._on_restart("crash")
         raise Unavailable(f"the query stopped its worker ({cause}); the worker was "
@@ -749,12 +886,24 @@ class WorkerPool:
                           f"{self.settings.memory_bytes // 2**20} MiB cannot run here",
                           "crash", 1)
 
+    @staticmethod
+    def _kill(child: _Child) -> None:
+        """SIGKILL a child, unless its spawner was killed: it died with that spawner, and its
+        pid, reaped by another process, may name another process by now."""
+        if child.spawner is None or not child.spawner.broken:
+            with suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGKILL)
+
     def _reap(self, child: _Child) -> str:
         """Wait for a dead child and say how it died."""
         self._children.pop(child.pid, None)
         child.sock.close()
         if child.spawner is not None:
-            status = child.spawner.status(child.pid, wait=True)
+            try:
+                status = child.spawner.status(child.pid, wait=True)
+            except SpawnerStuck:
+                self._replace_spawner(child.spawner)
+                return "its spawner did not answer and was replaced"
             if status in (UNKNOWN, RUNNING):
                 return "it exited"
         else:
@@ -769,8 +918,7 @@ class WorkerPool:
     def _discard(self, child: _Child) -> None:
         """Kill a child that overran or failed, and reap it."""
         if child.pid in self._children:
-            with suppress(ProcessLookupError):
-                os.kill(child.pid, signal.SIGKILL)
+            self._kill(child)
             self._reap(child)
 
     def recycle(self) -> None:
@@ -821,6 +969,12 @@ def _cannot_fork(error: OSError) -> Unavailable:
     """No child could be forked (no memory, no process left): 503, not a server error."""
     reason = error.strerror or type(error).__name__
     return Unavailable(f"cannot start a query worker ({reason}); try again shortly", "busy")
+
+
+def _stuck(error: SpawnerStuck) -> Unavailable:
+    """The spawner did not answer in time and was replaced: 503, counted as a crash (a
+    process of the pool failed and was forked anew)."""
+    return Unavailable(f"{error.strerror}; try again shortly", "crash", 1)
 
 
 def _readable(sock: socket.socket, timeout: float) -> bool:

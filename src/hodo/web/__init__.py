@@ -32,6 +32,7 @@ from hodo.web import (
     void,
 )
 from hodo.web.config import configure
+from hodo.web.headercap import HeaderCap
 from hodo.web.state import EXTENSION, AppState, get_release
 
 __all__ = ["create_app", "get_release"]
@@ -87,6 +88,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
         # response cache of ``caching`` sees them too
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies,  # type: ignore[method-assign]
                                 x_proto=proxies, x_host=proxies, x_prefix=proxies)
+    # outermost of all: an oversized header block is refused before anything reads it
+    csp = ops.state(app).settings.csp
+    app.wsgi_app = HeaderCap(app.wsgi_app,  # type: ignore[method-assign]
+                             lambda: ops.security_headers(csp))
     return app
 
 

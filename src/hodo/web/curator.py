@@ -2,8 +2,10 @@
 
 Both stage changes in the server's in-memory store, never in the release files; they exist only
 when ``HODO_CURATOR_TOKEN`` is set, and every request must carry that token as
-``Authorization: Bearer <token>``. A token in the URL is refused, whatever its value, because
-URLs end up in logs and browser histories. LOAD and SERVICE are refused even for curators.
+``Authorization: Bearer <token>``. A token in the URL is refused, whatever its value and
+however its parameter's name is cased, because URLs end up in logs and browser histories. An
+``Authorization`` header longer than any token could make is refused before it is compared.
+LOAD and SERVICE are refused even for curators.
 
 Query workers are forked from the store and see it as it was at the fork, so after every change
 they are replaced; staged changes live in one process, so curator mode runs one web worker.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+from collections.abc import Iterable
 from contextlib import suppress
 from typing import Any
 
@@ -44,38 +47,57 @@ bp = Blueprint("curator", __name__)
 
 #: Shortest token accepted at start-up: a guessable token would open the store to writes.
 MIN_TOKEN_LENGTH = 16
-#: URL parameters that would carry a credential (RFC 6750 names ``access_token``).
+#: Longest token accepted at start-up; an ``Authorization`` header longer than it needs is
+#: refused (400) before it is compared.
+MAX_TOKEN_LENGTH = 1024
+#: ``Bearer `` and the longest token.
+MAX_AUTHORIZATION_LENGTH = len("Bearer ") + MAX_TOKEN_LENGTH
+#: URL parameters that would carry a credential (RFC 6750 names ``access_token``), in lower
+#: case: a parameter is matched whatever its case (``ACCESS_TOKEN``, ``Api_Key``).
 TOKEN_PARAMS = ("access_token", "token", "bearer", "api_key")
 REALM = 'Bearer realm="hodo-curator"'
 
 
 
 def check_token_setting(token: object) -> None:
-    """Start-up check of ``HODO_CURATOR_TOKEN``: empty (curator mode off) or long enough.
+    """Start-up check of ``HODO_CURATOR_TOKEN``: empty (curator mode off), or long enough and
+    not longer than an ``Authorization`` header may be.
 
     Raises:
-        SettingError: the token is set but shorter than :data:`MIN_TOKEN_LENGTH`.
+        SettingError: the token is set but shorter than :data:`MIN_TOKEN_LENGTH` or longer
+            than :data:`MAX_TOKEN_LENGTH`.
     """
-    if token and len(str(token)) < MIN_TOKEN_LENGTH:
-        raise SettingError(f"HODO_CURATOR_TOKEN must be at least {MIN_TOKEN_LENGTH} characters "
-                         "long, or unset to turn curator mode off")
+    if token and not MIN_TOKEN_LENGTH <= len(str(token)) <= MAX_TOKEN_LENGTH:
+        raise SettingError(f"HODO_CURATOR_TOKEN must be {MIN_TOKEN_LENGTH} to "
+                           f"{MAX_TOKEN_LENGTH} characters long, or unset to turn curator "
+                           "mode off")
+
+
+def token_in_url(names: Iterable[str]) -> bool:
+    """Whether any of these URL parameter names would carry a credential, in any case."""
+    return any(name.casefold() in TOKEN_PARAMS for name in names)
 
 
 def _authorise() -> None:
     """Let the request through only with the configured bearer token.
 
     Raises:
-        ProtocolError: 400 for a token in the URL, 403 when curator mode is off or the token
-            is wrong, 401 (with ``WWW-Authenticate``) when there is none.
+        ProtocolError: 400 for a token in the URL or an ``Authorization`` header longer than
+            any token, 403 when curator mode is off or the token is wrong, 401 (with
+            ``WWW-Authenticate``) when there is none.
     """
-    if any(name in request.args for name in TOKEN_PARAMS):
+    if token_in_url(request.args):
         raise ProtocolError(400, "never put a token in the URL; send it in the header "
                                  "Authorization: Bearer <token>")
+    header = request.headers.get("Authorization", "")
+    if len(header) > MAX_AUTHORIZATION_LENGTH:
+        raise ProtocolError(400, f"the Authorization header is {len(header)} characters long; "
+                                 f"a curator token has at most {MAX_TOKEN_LENGTH}")
     expected = state().settings.curator_token
     if not expected:
         raise ProtocolError(403, "curator mode is off on this server (HODO_CURATOR_TOKEN is "
                                  "not set): it is read-only")
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer" or not given.strip():
         raise ProtocolError(401, "this needs a curator token: Authorization: Bearer <token>")
     if not hmac.compare_digest(given.strip().encode(), expected.encode()):

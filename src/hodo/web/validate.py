@@ -30,6 +30,7 @@ from rdflib import Graph
 
 from hodo.core.formats import BY_NAME
 from hodo.core.i18n import add_messages, choose_language, translate
+from hodo.core.lifetime import die_with_parent
 from hodo.core.rdfinput import INPUT_FORMATS, InputError, format_for, parse_document
 from hodo.engine.workers import SlowSlots, cap_address_space
 from hodo.pipeline.reason import ReasonerOutOfMemory, ReasonerUnavailable, limit_reasoner
@@ -197,7 +198,10 @@ def run_job(base: Graph, job: Job) -> Outcome:
 
 
 def _child(conn: Any, base: Graph, job: Job) -> None:
-    """Entry of the child: its own process group, so the reasoner's JVM dies with it."""
+    """Entry of the child: its own process group, so the reasoner's JVM dies with it; and it
+    dies with the web worker (the request thread that forked it waits for it)."""
+    parent = multiprocessing.parent_process()
+    die_with_parent(parent.pid if parent is not None and parent.pid else os.getppid())
     os.setpgrp()
     _confine(job.memory_bytes)
     try:

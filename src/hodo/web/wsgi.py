@@ -14,16 +14,63 @@ Granian was chosen by measurement (README, Performance and scale): its HTTP hand
 in Rust and keeps connections alive, so a cheap request costs a fraction of what gunicorn's
 Python HTTP parsing costs. gunicorn stays available (``hodo serve --server gunicorn``, or
 ``gunicorn server:app``) for deployments that standardise on it.
+
+Every web worker dies with the process that forked it (``hodo.core.lifetime``), and so, down
+the tree, do its spawner and query workers: a ``hodo serve`` killed with SIGKILL leaves nothing
+serving its port. Both servers give each web worker a listening socket with ``SO_REUSEPORT``,
+which the kernel lets a second server share, splitting requests between the two; so the port is
+claimed first (``claim_port``), and a port something already listens on is refused.
 """
 
 from __future__ import annotations
 
+import errno
 import math
+import os
+import socket
 from typing import Any
 
 from flask import Flask
 
+from hodo.core.errors import UsageError
+from hodo.core.lifetime import die_with_parent
 from hodo.web import ops
+
+
+class ListenError(UsageError):
+    """The address to serve on cannot be had (in use, not permitted, not this machine's)."""
+
+
+def claim_port(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``, to hold while the server runs.
+
+    It is bound without ``SO_REUSEPORT``, which the kernel refuses when anything listens on the
+    port already (another ``hodo serve``, whose web workers listen with ``SO_REUSEPORT``, or
+    any other server), and only then allows it: this server's own web workers can bind beside
+    it, and while it is held a second ``hodo serve`` is refused here, even one starting at the
+    same moment. It never listens, so no connection waits on it.
+
+    Raises:
+        ListenError: the port is in use, or the address cannot be bound; one line naming it.
+    """
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as error:
+        raise ListenError(f"cannot listen on {where}: {error}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no user
+        sock.bind(address)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise ListenError(f"{where} is in use: another server listens there; stop it or "
+                              "choose another --port") from None
+        raise ListenError(f"cannot listen on {where}: {error.strerror or error}") from None
+    return sock
 
 
 def worker_timeout(app: Flask) -> int:
@@ -33,12 +80,21 @@ def worker_timeout(app: Flask) -> int:
 
 
 def run(app: Flask, host: str, port: int, workers: int, server: str = "granian",
-        access_log: bool = False) -> None:
-    """Serve ``app`` until interrupted."""
-    if server == "gunicorn":
-        run_gunicorn(app, host, port, workers, access_log)
-    else:
-        run_granian(app, host, port, workers, access_log)
+        access_log: bool = False, claimed: socket.socket | None = None) -> None:
+    """Serve ``app`` until interrupted; ``claimed``: the port, from ``claim_port`` (claimed
+    here when not given).
+
+    Raises:
+        ListenError: the port is in use, or the address cannot be bound.
+    """
+    held = claimed or claim_port(host, port)
+    try:
+        if server == "gunicorn":
+            run_gunicorn(app, host, port, workers, access_log)
+        else:
+            run_granian(app, host, port, workers, access_log)
+    finally:
+        held.close()
 
 
 def run_granian(app: Flask, host: str, port: int, workers: int, access_log: bool = False
@@ -49,9 +105,11 @@ def run_granian(app: Flask, host: str, port: int, workers: int, access_log: bool
     from granian.constants import Interfaces
 
     threads = ops.request_threads(app)
+    owner = os.getpid()  # Granian forks every web worker from this process's main thread
 
     def load(target: str) -> Any:
         # in the new worker, before Granian starts its own threads
+        die_with_parent(owner)
         ops.prestart(app, threaded=threads > 1)
         return app
 
@@ -68,6 +126,7 @@ def run_gunicorn(app: Flask, host: str, port: int, workers: int, access_log: boo
     from gunicorn.app.base import BaseApplication
 
     timeout = worker_timeout(app)
+    owner = os.getpid()  # the arbiter: it forks every web worker from its main thread
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -76,6 +135,9 @@ def run_gunicorn(app: Flask, host: str, port: int, workers: int, access_log: boo
             if access_log:
                 self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", timeout)
+            # beside the socket ``claim_port`` holds
+            self.cfg.set("reuse_port", True)
+            self.cfg.set("post_fork", lambda server, worker: die_with_parent(owner))
             # query workers are forked by each web worker once it is up, and killed with it
             self.cfg.set("post_worker_init", lambda worker: ops.prestart(app))
             self.cfg.set("worker_exit", lambda server, worker: ops.shutdown(app))
