@@ -37,6 +37,7 @@ from hodo.engine.workers import (
     Unavailable,
     WorkerPool,
 )
+from hodo.web.wsgi import ListenError, claim_port
 from tests.support.integrity import data_hash, file_hashes
 from tests.support.net import Listener, free_port
 from tests.support.net import reply as answer
@@ -900,6 +901,22 @@ def test_a_second_serve_on_a_port_another_program_listens_on_is_refused(
         assert f"0.0.0.0:{listener.port} is in use" in message, message
     finally:
         listener.close()
+
+
+def test_a_port_claimed_by_a_server_still_loading_is_refused_to_a_second(
+        release_dir: Path) -> None:
+    """Two servers started at the same moment: the first holds its claim while it loads, with
+    nothing listening yet, and the second is refused all the same."""
+    port = free_port()
+    held = claim_port("127.0.0.1", port)
+    try:
+        with pytest.raises(ListenError, match=f"127.0.0.1:{port} is in use"):
+            claim_port("127.0.0.1", port)
+        message = _serve_refused(release_dir, port=port)
+        assert f"127.0.0.1:{port} is in use" in message, message
+    finally:
+        held.close()
+    claim_port("127.0.0.1", port).close()  # let go of, the port is free again
 
 
 def test_an_address_that_cannot_be_had_is_refused_with_one_line(release_dir: Path) -> None:

@@ -17,9 +17,10 @@ Python HTTP parsing costs. gunicorn stays available (``hodo serve --server gunic
 
 Every web worker dies with the process that forked it (``hodo.core.lifetime``), and so, down
 the tree, do its spawner and query workers: a ``hodo serve`` killed with SIGKILL leaves nothing
-serving its port. Both servers give each web worker a listening socket with ``SO_REUSEPORT``,
-which the kernel lets a second server share, splitting requests between the two; so the port is
-claimed first (``claim_port``), and a port something already listens on is refused.
+serving its port. Granian gives each web worker a listening socket with ``SO_REUSEPORT``, which
+the kernel lets a second server share, splitting requests between the two; so the port is
+claimed first (``claim_port``), and a port something already listens on is refused. gunicorn
+listens on the claimed socket itself.
 """
 
 from __future__ import annotations
@@ -46,9 +47,11 @@ def claim_port(host: str, port: int) -> socket.socket:
 
     It is bound without ``SO_REUSEPORT``, which the kernel refuses when anything listens on the
     port already (another ``hodo serve``, whose web workers listen with ``SO_REUSEPORT``, or
-    any other server), and only then allows it: this server's own web workers can bind beside
-    it, and while it is held a second ``hodo serve`` is refused here, even one starting at the
-    same moment. It never listens, so no connection waits on it.
+    any other server); with ``SO_REUSEADDR``, so that connections of an earlier server still in
+    TIME_WAIT do not count. Then the options are turned round: without ``SO_REUSEADDR`` no
+    other socket may bind beside it, so a second ``hodo serve`` is refused here even while this
+    one is still loading, and with ``SO_REUSEPORT`` Granian's web workers may. It never
+    listens itself under Granian, so no connection waits on it; gunicorn listens on it.
 
     Raises:
         ListenError: the port is in use, or the address cannot be bound; one line naming it.
@@ -63,6 +66,7 @@ def claim_port(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no user
         sock.bind(address)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     except OSError as error:
         sock.close()
@@ -90,7 +94,7 @@ def run(app: Flask, host: str, port: int, workers: int, server: str = "granian",
     held = claimed or claim_port(host, port)
     try:
         if server == "gunicorn":
-            run_gunicorn(app, host, port, workers, access_log)
+            run_gunicorn(app, held, workers, access_log)
         else:
             run_granian(app, host, port, workers, access_log)
     finally:
@@ -120,23 +124,28 @@ def run_granian(app: Flask, host: str, port: int, workers: int, access_log: bool
     server.serve(target_loader=load)
 
 
-def run_gunicorn(app: Flask, host: str, port: int, workers: int, access_log: bool = False
+def run_gunicorn(app: Flask, claimed: socket.socket, workers: int, access_log: bool = False
                  ) -> None:
-    """gunicorn's sync workers; the release is loaded once, before the workers fork."""
+    """gunicorn's sync workers; the release is loaded once, before the workers fork.
+
+    They accept from one listening socket, the one ``claim_port`` bound: each takes a
+    connection only when free, which ``SO_REUSEPORT`` (a socket per worker, connections
+    hashed between them) would undo, so it is turned off again first.
+    """
     from gunicorn.app.base import BaseApplication
 
+    claimed.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 0)
+    listener = os.dup(claimed.fileno())  # gunicorn takes it over, and closes it
     timeout = worker_timeout(app)
     owner = os.getpid()  # the arbiter: it forks every web worker from its main thread
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("bind", f"fd://{listener}")
             self.cfg.set("workers", workers)
             if access_log:
                 self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", timeout)
-            # beside the socket ``claim_port`` holds
-            self.cfg.set("reuse_port", True)
             self.cfg.set("post_fork", lambda server, worker: die_with_parent(owner))
             # query workers are forked by each web worker once it is up, and killed with it
             self.cfg.set("post_worker_init", lambda worker: ops.prestart(app))
