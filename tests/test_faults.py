@@ -657,15 +657,19 @@ def test_a_stalled_backend_is_a_504_that_says_so_and_pages_still_answer(
     finally:
         relay.resume()
     assert _fresh_ask(server).status == 200
+    assert server.request("GET", "/health").status == 200
 
 
 def _site_still_answers(server: Server) -> None:
-    """The home page, search and /health are answered from what was read at start-up."""
+    """The home page and search are answered from what was read at start-up; /health says,
+    promptly, that the backend is down (a load balancer must not keep sending traffic)."""
     home = _page(server, "/")
     assert home.status == 200 and "/sparql" in home.text
     found = _page(server, "/search?q=osteodystrophy")
     assert found.status == 200 and "HODO_0000001" in found.text
-    assert server.request("GET", "/health").status == 200
+    health = server.request("GET", "/health", timeout=BOUND)
+    assert health.status == 503 and json.loads(health.text)["backend"]["status"] == "down"
+    assert health.headers.get("retry-after") and health.seconds < BOUND
 
 
 def test_a_backend_that_goes_down_is_a_502_that_says_so_and_is_used_again_once_back(
