@@ -53,16 +53,19 @@ def listener() -> Iterator[Listener]:
 def test_service_never_reaches_the_listener(server: Server, listener: Listener, spelling: str,
                                             method: str) -> None:
     query = SERVICE_SPELLINGS[spelling].replace("127.0.0.1:9", f"127.0.0.1:{listener.port}")
-    before = server.metric('hodo_query_rejections_total{reason="service"}')
+    # a SERVICE hidden where only the engine would read it is refused unread
+    reason = "unreadable" if spelling.startswith("hidden-") else "service"
+    before = server.metric(f'hodo_query_rejections_total{{reason="{reason}"}}')
     if method == "GET":
         reply = server.request("GET", "/sparql?" + urllib.parse.urlencode({"query": query}))
     else:
         reply = server.query(query)
     assert reply.status == 400
-    assert "SERVICE is not allowed" in reply.text
+    assert ("cannot be checked" if reason == "unreadable" else "SERVICE is not allowed"
+            ) in reply.text
     time.sleep(0.2)
     assert listener.connections() == []
-    assert server.metric('hodo_query_rejections_total{reason="service"}') == before + 1
+    assert server.metric(f'hodo_query_rejections_total{{reason="{reason}"}}') == before + 1
 
 
 def test_overrun_is_503_within_the_deadline_while_a_fast_query_is_answered(
