@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from hodo.engine.store import Release, load_release
 from hodo.pipeline.build import BuildReport, build
+from tests.support.net import Listener
 
 
 @pytest.fixture(autouse=True)
@@ -70,3 +71,12 @@ def client(app: Flask) -> Iterator[FlaskClient]:
 @pytest.fixture()
 def runner() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def listener() -> Iterator[Listener]:
+    """A loopback listener that records every connection: an attack's address points at it,
+    and it must see none."""
+    recording = Listener()
+    yield recording
+    recording.close()

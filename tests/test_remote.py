@@ -351,8 +351,10 @@ def test_slow_backend_is_504(release_dir: Path, oxigraph: str, published: dict[s
 # Backend mode under attack: the checks are the only defence, since the backend has no sandbox
 
 
-def post_query(site: str, query: str) -> tuple[int, bytes]:
-    request = urllib.request.Request(f"{site}/sparql", data=query.encode("utf-8"), headers={
+def post_query(endpoint: str, query: str) -> tuple[int, bytes]:
+    """POST a query to ``endpoint`` (HODO's ``/sparql``, or the Oxigraph server's ``/query``):
+    status and body, whatever the status."""
+    request = urllib.request.Request(endpoint, data=query.encode("utf-8"), headers={
         "Content-Type": "application/sparql-query", "Accept": "application/sparql-results+json"})
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -362,20 +364,13 @@ def post_query(site: str, query: str) -> tuple[int, bytes]:
             return error.code, error.read()
 
 
-@pytest.fixture(scope="module")
-def listener() -> Iterator[Listener]:
-    recording = Listener()
-    yield recording
-    recording.close()
-
-
 @pytest.mark.parametrize("spelling", SERVICE_SPELLINGS, ids=SERVICE_SPELLINGS.keys())
 @pytest.mark.server
 def test_backend_mode_sends_no_service_call_to_the_backend(
         remote_site: str, oxigraph: str, listener: Listener, spelling: str) -> None:
     """Whatever the spelling, the query is refused before the backend, which would follow it."""
     query = SERVICE_SPELLINGS[spelling].replace("127.0.0.1:9", f"127.0.0.1:{listener.port}")
-    status, body = post_query(remote_site, query)
+    status, body = post_query(remote_site + "/sparql", query)
     assert status == 400, body
     assert listener.connections() == [], "the backend was made to connect out"
 
@@ -386,7 +381,7 @@ def test_queries_that_kill_the_backend_never_reach_it(remote_site: str, oxigraph
                                                        shape: str) -> None:
     """Each of these, sent straight to the oxigraph server, kills it (measured); through HODO
     it is refused, and the backend and /health stay up."""
-    status, body = post_query(remote_site, SERVER_CRASHERS[shape])
+    status, body = post_query(remote_site + "/sparql", SERVER_CRASHERS[shape])
     assert status == 400 and b"operators" in body, body
     assert get(f"{oxigraph}/query?query=ASK%7B%7D")[0] == 200, "the backend died"
     status, _, health = get(remote_site + "/health")
@@ -399,12 +394,6 @@ def test_the_measured_crash_is_real(tmp_path: Path) -> None:
     the measured shapes kills it (if a new oxigraph survives it, the cap can be revisited)."""
     with oxigraph_server(tmp_path / "db") as (url, process):
         with pytest.raises((urllib.error.URLError, ConnectionError)):
-            post_query_to(url + "/query", SERVER_CRASHERS["not-12442"])
+            post_query(url + "/query", SERVER_CRASHERS["not-12442"])
         assert process.wait(timeout=10) != 0
 
-
-def post_query_to(endpoint: str, query: str) -> int:
-    request = urllib.request.Request(endpoint, data=query.encode("utf-8"), headers={
-        "Content-Type": "application/sparql-query", "Accept": "application/sparql-results+json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return int(response.status)

@@ -41,13 +41,6 @@ def server(release_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     stop_server(running)
 
 
-@pytest.fixture(scope="module")
-def listener() -> Iterator[Listener]:
-    running = Listener()
-    yield running
-    running.close()
-
-
 @pytest.mark.parametrize("spelling", SERVICE_SPELLINGS, ids=SERVICE_SPELLINGS.keys())
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_service_never_reaches_the_listener(server: Server, listener: Listener, spelling: str,
