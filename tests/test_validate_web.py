@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import pickle
 from collections.abc import Iterator
 
 import pyoxigraph as ox
@@ -16,6 +17,7 @@ from rdflib import Graph, Literal
 from rdflib.namespace import RDF, SH
 
 from hodo.engine.store import Release
+from hodo.web.validate import Outcome, _report
 from tests.support import DATA
 
 GOOD = (DATA / "curator" / "good.ttl").read_bytes()
@@ -248,3 +250,11 @@ def test_reasoner_unavailable_is_503(web: FlaskClient, monkeypatch: pytest.Monke
     assert response.status_code == 503
     text = response.get_data(as_text=True)
     assert "java not found" in text and "reason=0" in text and "推理机" in text
+
+
+def test_the_child_report_is_read_as_json_and_never_unpickled() -> None:
+    """A child that sends anything but its JSON report (a pickle, say) has failed."""
+    assert _report(b'{"body": "ok", "conforms": false}') == Outcome(body="ok", conforms=False)
+    crafted = pickle.dumps(Outcome(body="x"))
+    assert _report(crafted).failure == "the validation process sent an unreadable report"
+    assert _report(b'{"no_such_field": 1}').failure is not None

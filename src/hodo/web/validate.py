@@ -18,6 +18,8 @@ read once, when the app is made. The report comes in the format the client's ``A
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import multiprocessing
 import os
 import resource
@@ -210,7 +212,7 @@ def _child(conn: Any, base: Graph, job: Job) -> None:
         outcome = Outcome(out_of_memory=True)
     except Exception as error:  # reported to the parent, which answers with a short message
         outcome = Outcome(failure=f"{type(error).__name__}: {error}")
-    conn.send(outcome)
+    conn.send_bytes(json.dumps(dataclasses.asdict(outcome)).encode("utf-8"))
     conn.close()
 
 
@@ -238,12 +240,21 @@ def run_isolated(base: Graph, job: Job, timeout: float) -> Outcome | None:
         if not receiver.poll(timeout):
             return None
         with contextlib.suppress(EOFError):  # no report: the child died, see below
-            return receiver.recv()  # type: ignore[no-any-return]
+            return _report(receiver.recv_bytes())
     finally:
         _kill_group(process.pid)
         process.join(5)
         receiver.close()
     return _without_report(process.exitcode, job)
+
+
+def _report(data: bytes) -> Outcome:
+    """The child's report, read as JSON, never unpickled: the child has just read untrusted
+    input, and a report that is not what it should be is a failure, not an object."""
+    try:
+        return Outcome(**json.loads(data))
+    except (ValueError, TypeError):
+        return Outcome(failure="the validation process sent an unreadable report")
 
 
 def _without_report(exitcode: int | None, job: Job) -> Outcome:
