@@ -492,3 +492,10 @@ def test_a_boxed_task_cannot_open_a_socket_or_a_file(tmp_path: Path) -> None:
     header, _ = run_boxed(task, BOX)
     assert "opened" not in header["outcomes"], header
     assert not (tmp_path / "written").exists()
+
+
+def test_a_boxed_task_ends_on_its_own_clock_whatever_its_parent_does() -> None:
+    """Its parent may die before the deadline: the child's own alarm is set, in whole seconds
+    a little past the deadline."""
+    header, _ = run_boxed(lambda: ({"alarm": signal.alarm(0)}, b""), BOX)
+    assert 0 < int(header["alarm"]) <= BOX.deadline + 2  # type: ignore[call-overload]

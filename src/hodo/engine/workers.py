@@ -1059,6 +1059,9 @@ def _boxed_child(fd: int, task: Callable[[], tuple[dict[str, Any], bytes]],
         _name_process(BOXED_NAME)
         fd = _box_in(fd, settings)
         _cap_cpu(settings.deadline)
+        # a wall clock too: forked by a request thread, it may not ask to die with its
+        # parent (hodo.core.lifetime), and a task that waits uses no CPU time
+        signal.alarm(math.ceil(settings.deadline) + 2)
         try:
             header, body = task()
         except TaskRefused as error:
