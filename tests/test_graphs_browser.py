@@ -44,8 +44,14 @@ def _clean(tab: Tab, sink: Sink) -> None:
 
 
 def _tap(page: Page, selector: str) -> None:
-    """Taps the first element of the drawn graph that matches a cytoscape selector."""
-    page.evaluate("s => window.hodoGraph.elements(s)[0].emit('tap')", selector)
+    """Taps the first element of the drawn graph that matches a cytoscape selector.
+
+    The tap is dispatched after the evaluation has returned: a tap on a node navigates, and a
+    navigation that starts while Playwright still waits for the evaluation's reply races the
+    page's unload (seen as a crashed target under load)."""
+    page.evaluate("s => { const element = window.hodoGraph.elements(s)[0];"
+                  " if (!element) { throw new Error('nothing matches ' + s); }"
+                  " setTimeout(() => element.emit('tap'), 0); }", selector)
 
 
 def test_map_draws_layers_and_lists_findings_of_a_line(browser: Browser, site: str,
