@@ -223,10 +223,7 @@ def _sha256_regular(path: Path) -> str | None:
         os.close(fd)
         return None
     with os.fdopen(fd, "rb") as file:
-        digest = hashlib.sha256()
-        while chunk := file.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return _digest(file)
 
 
 def _kind(path: Path) -> str:
@@ -616,10 +613,15 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as file:
-        while chunk := file.read(1 << 20):
-            digest.update(chunk)
+        return _digest(file)
+
+
+def _digest(file: IO[bytes]) -> str:
+    """SHA-256 of what is left to read in ``file``, a megabyte at a time (releases are large)."""
+    digest = hashlib.sha256()
+    while chunk := file.read(1 << 20):
+        digest.update(chunk)
     return digest.hexdigest()
 
 
