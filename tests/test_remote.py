@@ -136,6 +136,36 @@ def test_publish_without_release_is_a_release_error(tmp_path: Path) -> None:
         publish_release(tmp_path, "http://127.0.0.1:9/store")
 
 
+def test_health_probes_are_shared_and_a_failure_is_asked_again() -> None:
+    """A flood of /health costs the backend one trivial query, while the backend is well; once
+    a query has failed, the next probe asks again instead of repeating the good answer."""
+    asked: list[bytes] = []
+    failing = threading.Event()
+
+    def backend(request: BaseHTTPRequestHandler, body: bytes) -> None:
+        asked.append(body)
+        if failing.is_set():
+            reply(request, 500, b"down\n")
+        else:
+            reply(request, 200, b'{"head": {}, "boolean": true}',
+                  "application/sparql-results+json")
+
+    with fake_server(backend) as url:
+        store = RemoteStore(url + "/sparql", timeout=5)
+        probes = [threading.Thread(target=store.probe) for _ in range(20)]
+        for probe in probes:
+            probe.start()
+        for probe in probes:
+            probe.join()
+        assert store.probe() is None
+        assert len(asked) == 1 and b"ASK" in asked[0]
+        failing.set()
+        with pytest.raises(BackendError):
+            store.query("ASK { ?s ?p ?o }")
+        assert store.probe() == "it answered 500"
+        assert len(asked) == 3
+
+
 # --------------------------------------------------------------------------------------------
 # The store itself
 

@@ -46,6 +46,9 @@ GRAPH_FORMATS = {"application/n-triples": ox.RdfFormat.N_TRIPLES,
                  "text/turtle": ox.RdfFormat.TURTLE}
 #: Seconds ``/health`` waits for the server's answer to a trivial query.
 HEALTH_TIMEOUT = 2.0
+#: Seconds a backend's good health is taken as known: a flood of ``/health`` requests costs
+#: the backend one trivial query a second per web worker, not one each.
+HEALTH_KNOWN_FOR = 1.0
 #: Seconds a Graph Store upload may take: a whole graph, not one query.
 PUBLISH_TIMEOUT = 120.0
 _VERSION_QUERY = ("SELECT ?v WHERE { <https://w3id.org/hodo/dataset> "
@@ -219,6 +222,8 @@ class RemoteStore:
         self.graphs = tuple(graphs)
         self._http = _Connections(url)
         self._blank: dict[ox.BlankNode, list[ox.Quad]] | None = None
+        self._probing = threading.Lock()
+        self._healthy_until = 0.0
 
     def close(self) -> None:
         self._http.close()
@@ -246,14 +251,19 @@ class RemoteStore:
             prefix = f"BASE {ox.NamedNode(base_iri)} "
         text = prefix + substitute(query, substitutions or {})
         form = [("query", text), *self._dataset(union, default_graph, named_graphs)]
-        reply = self._http.request(
-            "POST", self._http.path, urlencode(form).encode("ascii"),
-            {"Content-Type": "application/x-www-form-urlencoded", "Accept": ACCEPT},
-            self.timeout, max_bytes)
+        try:
+            reply = self._http.request(
+                "POST", self._http.path, urlencode(form).encode("ascii"),
+                {"Content-Type": "application/x-www-form-urlencoded", "Accept": ACCEPT},
+                self.timeout, max_bytes)
+        except BackendError:
+            self._healthy_until = 0.0  # /health asks again rather than repeat a good answer
+            raise
         if reply.status == 400:
             raise QueryError(f"the SPARQL server refused the query: "
                              f"{_unshift(reply.first_line(), len(prefix))}", "invalid")
         if reply.status != 200:
+            self._healthy_until = 0.0
             raise BackendError(f"the SPARQL server failed: {reply.status} {reply.first_line()}")
         return _result(reply)
 
@@ -329,7 +339,20 @@ class RemoteStore:
 
     def probe(self, timeout: float = HEALTH_TIMEOUT) -> str | None:
         """None when the server answers a trivial query within ``timeout``; else why not (for
-        ``/health``, which must say when every page would fail, and must not itself hang)."""
+        ``/health``, which must say when every page would fail, and must not itself hang).
+
+        One probe at a time: callers meanwhile wait for its outcome rather than each sending
+        their own. A good answer stands for ``HEALTH_KNOWN_FOR`` seconds; a bad one is asked
+        again next time, so a backend that is back is seen at once."""
+        with self._probing:
+            if time.monotonic() < self._healthy_until:
+                return None
+            trouble = self._ask_health(timeout)
+            if trouble is None:
+                self._healthy_until = time.monotonic() + HEALTH_KNOWN_FOR
+            return trouble
+
+    def _ask_health(self, timeout: float) -> str | None:
         try:
             reply = self._http.request(
                 "POST", self._http.path, urlencode([("query", "ASK {}")]).encode("ascii"),
