@@ -109,10 +109,12 @@ def test_format_parameter_overrides_accept(client: FlaskClient) -> None:
     assert response.mimetype == "text/csv"
 
 
-def test_syntax_error_is_400_with_the_parser_message(client: FlaskClient) -> None:
+def test_syntax_error_is_400_with_its_place_in_words(client: FlaskClient) -> None:
     response = client.get("/sparql", query_string={"query": "SELECT ?x WHERE {"})
     assert response.status_code == 400
-    assert response.get_data(as_text=True).startswith("SPARQL syntax error: error at 1:")
+    assert response.get_data(as_text=True).startswith(
+        "SPARQL syntax error at line 1, column 18, at the end of the query: the query ends "
+        "before the `{` of line 1, column 17 is closed")
 
 
 @pytest.mark.parametrize(

@@ -121,8 +121,9 @@ def validate(files: Sequence[Path], lang: str, report_format: str, output: Path 
               help="Result format (default: JSON for SELECT/ASK, Turtle for CONSTRUCT).")
 @dist_option
 def query(query: str, fmt: str | None, dist: Path | None) -> None:
-    """Run a SPARQL QUERY on the release ('-' reads it from standard input)."""
-    text = sys.stdin.read() if query == "-" else query
+    """Run a SPARQL QUERY on the release: its text, a file holding it (q.rq), or '-' to read
+    it from standard input."""
+    text = _query_text(query)
     try:
         release = load_release(dist)
         result = execute(release.store, text, format_name=fmt)
@@ -131,6 +132,30 @@ def query(query: str, fmt: str | None, dist: Path | None) -> None:
     except HodoError as error:
         fail(str(error))
     sys.stdout.buffer.write(result.body)
+
+
+def _query_text(argument: str) -> str:
+    """The query an argument gives: standard input, a file's text, or the argument itself.
+
+    A word with no space and no brace cannot be a query, so it names a file, which must exist.
+    """
+    if argument == "-":
+        return sys.stdin.read()
+    path = Path(argument)
+    looks_like_a_file = not any(c.isspace() or c in "{}" for c in argument)
+    if not (looks_like_a_file or path.is_file()):
+        return argument
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fail(f"{argument}: no such file (give a file holding a query, the query's text, or "
+             "'-' to read it from standard input)")
+    except IsADirectoryError:
+        fail(f"{argument}: is a folder, not a file holding a query")
+    except UnicodeDecodeError:
+        fail(f"{argument}: not UTF-8 text")
+    except OSError as error:
+        fail(f"{argument}: cannot read it: {error.strerror or error}")
 
 
 @main.command()

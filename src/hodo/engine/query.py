@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -20,6 +20,7 @@ from pyparsing import ParseResults
 from hodo.core.errors import HodoError, UsageError
 from hodo.core.formats import Format, Kind, negotiate, offers_for
 from hodo.engine.lexer import lexemes
+from hodo.engine.syntax import explain
 
 #: Queries longer than this are refused before any parser sees them.
 MAX_QUERY_BYTES = 64 * 1024
@@ -41,15 +42,22 @@ class QueryError(UsageError):
     """The query cannot be run as sent (HTTP 400): bad syntax or a refused feature.
 
     ``reason`` is a short fixed word (``syntax``, ``service``, ``dataset`` ...) that metrics
-    count by; the message is what the client reads.
+    count by; the message is what the client reads, in English; ``messages`` has it in each
+    language it was written in (a syntax error is explained in both).
     """
 
-    def __init__(self, message: str, reason: str = "invalid") -> None:
+    def __init__(self, message: str, reason: str = "invalid",
+                 messages: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.reason = reason
+        self.messages = dict(messages or {})
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (str(self), self.reason))
+        return (type(self), (str(self), self.reason, self.messages))
+
+    def in_language(self, lang: str) -> str:
+        """The message in ``lang`` where it was written in it, else in English."""
+        return self.messages.get(lang) or str(self)
 
 
 class ResultTooLarge(QueryError):
@@ -385,7 +393,8 @@ def execute(store: ox.Store, query: str, accept: str | None = None,
     except ValueError as error:
         raise QueryError(f"invalid graph IRI or base IRI: {_short(error)}", "invalid") from None
     except SyntaxError as error:
-        raise QueryError(f"SPARQL syntax error: {_short(error)}", "syntax") from None
+        problem = explain(query, str(error))
+        raise QueryError(problem.describe("en"), "syntax", problem.messages()) from None
     kind = Kind.GRAPH if isinstance(result, ox.QueryTriples) else Kind.RESULTS
     offers = offers_for(kind)
     chosen = _choose(offers, accept, format_name)

@@ -395,7 +395,7 @@ def _answer(store: ox.Store, header: dict[str, Any], fd: int = CHILD_FD) -> None
         _send(fd, {"error": "not_acceptable", "offers": [f.name for f in error.offers]})
     except QueryError as error:
         _send(fd, {"error": "query", "message": str(error), "reason": error.reason,
-                   "class": type(error).__name__})
+                   "messages": error.messages, "class": type(error).__name__})
     except MemoryError:
         _send(fd, {"error": "memory"})
         raise
@@ -990,7 +990,10 @@ def _decode(header: dict[str, Any], body: bytes) -> QueryResult:
         raise NotAcceptable([BY_NAME[name] for name in header["offers"]])
     if error == "query":
         cls = query.ResultTooLarge if header.get("class") == "ResultTooLarge" else QueryError
-        raise cls(str(header["message"]), str(header["reason"]))
+        messages = header.get("messages")
+        raise cls(str(header["message"]), str(header["reason"]),
+                  {str(k): str(v) for k, v in messages.items()}
+                  if isinstance(messages, dict) else None)
     if error is not None:
         raise RuntimeError(f"query worker error: {error}")
     return QueryResult(body, BY_NAME[header["format"]])

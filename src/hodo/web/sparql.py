@@ -31,6 +31,7 @@ from hodo.core.formats import (
     parse_accept,
     quality,
 )
+from hodo.core.i18n import choose_language
 from hodo.core.release import GRAPH_NAMES, graph_iri
 from hodo.engine.query import MAX_QUERY_BYTES, NotAcceptable, QueryError, QueryResult
 from hodo.engine.workers import Unavailable
@@ -252,7 +253,11 @@ def _answer(operation: Operation, default: list[str] | None, named: list[str] | 
         result = answer_query(app, operation, default, named, request.headers.get("Accept"),
                               request.base_url)
     except (QueryError, NotAcceptable) as error:  # the others have the app's error handlers
-        return error_response(error.http_status, str(error))
+        response = error_response(error.http_status, error_text(
+            error, operation.params.get("lang"), request.headers.get("Accept-Language")))
+        if isinstance(error, QueryError) and error.messages:
+            response.vary.add("Accept-Language")
+        return response
     status, headers, body = answer_headers(app, result, request.method != "POST",
                                            request.headers.get("If-None-Match"), "Accept")
     response = Response(body, status, headers=headers)
@@ -438,9 +443,12 @@ class SparqlLane:
             result = answer_query(self.app, operation, default, named,
                                   environ.get("HTTP_ACCEPT"), _base_url(environ))
         except HodoError as error:
-            retry = ([("Retry-After", str(max(1, error.retry_after)))]
+            extra = ([("Retry-After", str(max(1, error.retry_after)))]
                      if isinstance(error, Unavailable) else [])
-            return self._error(error.http_status, str(error), retry)
+            text = error_text(error, operation.params.get("lang"),
+                              environ.get("HTTP_ACCEPT_LANGUAGE"))
+            localized = isinstance(error, QueryError) and bool(error.messages)
+            return self._error(error.http_status, text, extra, localized)
         return self._success(environ, result)
 
     def _success(self, environ: dict[str, Any], result: QueryResult
@@ -450,13 +458,23 @@ class SparqlLane:
             environ.get("HTTP_IF_NONE_MATCH"), self.vary)
         return f"{status} {HTTP_STATUS_CODES[status].upper()}", [*headers, *self.read_headers], body
 
-    def _error(self, status: int, message: str, extra: list[tuple[str, str]] | None = None
-               ) -> tuple[str, list[tuple[str, str]], bytes]:
+    def _error(self, status: int, message: str, extra: list[tuple[str, str]] | None = None,
+               localized: bool = False) -> tuple[str, list[tuple[str, str]], bytes]:
+        """An error's answer; ``localized`` when its text follows the reader's language."""
         body = (message + "\n").encode("utf-8")
+        vary = (["Accept-Language"] if localized else []) + [v for _, v in self.error_vary]
         headers = [("Content-Type", "text/plain; charset=utf-8"),
-                   ("Content-Length", str(len(body))), *(extra or []), *self.error_vary,
-                   *self.read_headers]
+                   ("Content-Length", str(len(body))), *(extra or []),
+                   *([("Vary", ", ".join(vary))] if vary else []), *self.read_headers]
         return f"{status} {HTTP_STATUS_CODES.get(status, '').upper()}", headers, body
+
+
+def error_text(error: HodoError, lang: str | None, accept_language: str | None) -> str:
+    """An error's message in the reader's language (``lang``, then ``Accept-Language``) where
+    it was written in more than English: a syntax error is explained in both."""
+    if isinstance(error, QueryError) and error.messages:
+        return error.in_language(choose_language(lang, accept_language))
+    return str(error)
 
 
 def _base_url(environ: dict[str, Any]) -> str:
