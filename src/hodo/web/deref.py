@@ -10,9 +10,10 @@ the representation sent, and a ``Link`` header to every other one.
 What each IRI answers with:
 
 - the ontology IRI (``hodo.owl``) and its ``versionIRI`` (``releases/<version>/hodo.owl``): the
-  release file in the chosen format, or the ontology's documentation page;
-- the release files by name (``hodo.ttl``, ``hodo.nq`` ...), at the root and under their
-  version;
+  release file in the chosen format, or the ontology's documentation page to a client that
+  names HTML (a browser); with no ``Accept`` or ``*/*`` (owlready2, ROBOT, wget), RDF/XML;
+- every release file by name (each file ``SHA256SUMS`` lists, and that list), at the root and
+  under its version;
 - any other IRI the release mentions: its symmetric concise bounded description (its own
   statements with their blank nodes, the statements pointing at it) plus the labels of the
   resources named there, or its page.
@@ -42,7 +43,7 @@ from flask import (
 from hodo.core.formats import BY_NAME, Format, by_extension, parse_accept, quality
 from hodo.core.i18n import add_messages
 from hodo.core.namespaces import PREFIXES
-from hodo.core.release import ARTIFACTS, DATASET_FILE
+from hodo.core.release import CHECKSUMS_FILE, read_checksums
 from hodo.web import docs, pages
 from hodo.web.errors import wants_html
 from hodo.web.state import get_release
@@ -79,7 +80,9 @@ ONTOLOGY_FILE = "hodo.owl"
 RELEASE_FILES = {BY_NAME[name].name: file for file, name in (
     ("hodo.ttl", "turtle"), ("hodo.jsonld", "jsonld"), ("hodo.owl", "rdfxml"),
     ("hodo.nt", "ntriples"))}
-RELEASE_NAMES = frozenset([*ARTIFACTS, DATASET_FILE])
+#: Media types of the release files that are not RDF, by extension (the rest: ``formats``).
+FILE_TYPES = {"tsv": "text/tab-separated-values", "jsonl": "application/jsonl",
+              "obo": "text/plain", "trig": "application/trig", "json": "application/json"}
 _LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 
 
@@ -264,10 +267,12 @@ def _version_of(local: str) -> str | None:
 def _release_file(local: str) -> str | None:
     """The release file a path names (``hodo.ttl``, ``releases/0.1.0/hodo.nq``), else None.
 
-    ``hodo.owl`` is the ontology IRI, so it is negotiated rather than sent as a file.
+    A release file is one ``SHA256SUMS`` lists, or ``SHA256SUMS`` itself: whatever the build
+    wrote is served, at the root and under its version. ``hodo.owl`` is the ontology IRI, so it
+    is negotiated rather than sent as a file.
     """
     name = local.rsplit("/", 1)[-1]
-    if name == ONTOLOGY_FILE or name not in RELEASE_NAMES:
+    if name == ONTOLOGY_FILE or name not in _release_names(get_release().path.parent):
         return None
     if local == name:
         return name
@@ -276,6 +281,17 @@ def _release_file(local: str) -> str | None:
         return None
     _check_version(version)
     return name
+
+
+@lru_cache(maxsize=4)
+def _release_names(folder: Path) -> frozenset[str]:
+    """The files of the release in ``folder``: those its checksums list, and the list itself
+    (checked when the server started; a release never changes once loaded)."""
+    try:
+        listed = read_checksums(folder)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return frozenset()
+    return frozenset([*listed, CHECKSUMS_FILE]) if listed else frozenset()
 
 
 def _check_version(version: str) -> None:
@@ -293,7 +309,7 @@ def _ontology(local: str) -> Response:
         if local.rsplit("/", 1)[-1] != ONTOLOGY_FILE:
             abort(404, description=f"no release file named {local.rsplit('/', 1)[-1]!r}")
         _check_version(version)
-    chosen = negotiate_page_or_rdf(request.headers.get("Accept"))
+    chosen = _ontology_format(request.headers.get("Accept"))
     folder = local.rsplit("/", 1)[0] + "/" if "/" in local else ""
     if chosen is None:
         response = current_app.make_response(docs.ontology())
@@ -307,13 +323,37 @@ def _ontology(local: str) -> Response:
     return response
 
 
+def _ontology_format(header: str | None) -> Format | None:
+    """What the ontology IRI sends: the page only to a client that names HTML at least as
+    highly as any RDF format (a browser); to anyone else, and to ``*/*`` or no ``Accept`` at
+    all (owlready2, ROBOT, urllib, wget), the ontology, as RDF/XML unless RDF is asked for.
+
+    Raises:
+        NotAcceptable: the header accepts neither HTML nor any RDF format offered.
+    """
+    chosen = negotiate_page_or_rdf(header)
+    if chosen is not None:
+        return chosen
+    ranges = parse_accept(header) if header and header.strip() else []
+    if not ranges:
+        return BY_NAME["rdfxml"]
+    if quality(ranges, HTML)[1] == 2 or quality(ranges, "application/xhtml+xml")[1] == 2:
+        return None  # HTML named, and no RDF format preferred to it
+    for name in ("rdfxml", *RDF_OFFERS):  # what ``*/*`` or ``text/*`` lets through
+        if quality(ranges, BY_NAME[name].media_type, name)[0] > 0:
+            return BY_NAME[name]
+    return None
+
+
 def _send_release_file(name: str) -> Response:
-    chosen = by_extension(name.rsplit(".", 1)[-1])
+    extension = name.rsplit(".", 1)[-1] if "." in name else ""
+    chosen = by_extension(extension)
+    media_type = chosen.media_type if chosen else FILE_TYPES.get(extension, "text/plain")
     path = get_release().path.parent / name
     if not path.is_file():
         abort(404, description=f"the release file {name} is not in this release")
     body, etag = _release_bytes(path)
-    response = Response(body, 200, mimetype=chosen.media_type if chosen else None)
+    response = Response(body, 200, mimetype=media_type)
     response.headers["Content-Disposition"] = f"inline; filename={quote(name)}"
     response.set_etag(etag)
     return response.make_conditional(request)  # type: ignore[return-value]
