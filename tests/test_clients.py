@@ -8,17 +8,20 @@ they must get the ontology, and only a browser the page. Every file of the relea
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import owlready2
 import pytest
+from pyld import jsonld
 from rdflib import Graph, URIRef
-from rdflib.namespace import OWL, RDF
+from rdflib.namespace import OWL, RDF, RDFS
 
 from hodo.core.release import CHECKSUMS_FILE, read_checksums
 from hodo.engine.store import Release
@@ -116,3 +119,35 @@ def test_an_unknown_version_names_the_served_one(server: str, release: Release) 
         _get(f"{server}/releases/0.0.0-none/hodo.sssom.tsv")
     assert caught.value.code == 404
     assert f"release {release.version}" in caught.value.read().decode()
+
+
+REUSED = "http://purl.obolibrary.org/obo/MONDO_0005298"
+
+
+def _term_url(server: str, iri: str) -> str:
+    return f"{server}/term?{urllib.parse.urlencode({'iri': iri})}"
+
+
+@pytest.mark.parametrize("which", ["hodo", "reused"])
+def test_pyld_expands_a_term_from_its_url(server: str, which: str) -> None:
+    url = f"{server}/HODO_0000001" if which == "hodo" else _term_url(server, REUSED)
+    iri = "https://w3id.org/hodo/HODO_0000001" if which == "hodo" else REUSED
+    expanded = jsonld.expand(url)
+    assert any(node.get("@id") == iri for node in expanded)
+
+
+@pytest.mark.parametrize("accept", ["application/json", "application/ld+json"])
+def test_json_clients_get_json_ld(server: str, accept: str) -> None:
+    status, media_type, body = _get(f"{server}/HODO_0000001", accept)
+    assert status == 200 and media_type == "application/ld+json"
+    assert isinstance(json.loads(body), dict | list)
+
+
+def test_rdflib_parses_a_reused_terms_description(server: str) -> None:
+    graph = Graph().parse(_term_url(server, REUSED))
+    assert (URIRef(REUSED), RDFS.label, None) in graph
+
+
+def test_a_browser_gets_a_reused_terms_page(server: str) -> None:
+    status, media_type, body = _get(_term_url(server, REUSED), BROWSER_ACCEPT)
+    assert status == 200 and media_type == "text/html" and b"MONDO_0005298" in body

@@ -35,6 +35,7 @@ from flask import (
     abort,
     current_app,
     g,
+    redirect,
     render_template,
     request,
     url_for,
@@ -44,6 +45,7 @@ from hodo.core.formats import BY_NAME, Format, by_extension, parse_accept, quali
 from hodo.core.i18n import add_messages
 from hodo.core.namespaces import PREFIXES
 from hodo.core.release import CHECKSUMS_FILE, read_checksums
+from hodo.site.views import web_iri
 from hodo.web import docs, pages
 from hodo.web.errors import wants_html
 from hodo.web.state import get_release
@@ -120,6 +122,35 @@ def resource(local: str) -> Response:
     return _negotiated(_rdf_response(triples, choice.format), choice)
 
 
+@bp.route("/term")
+def term() -> Response:
+    """A term HODO reuses: its IRI is not under HODO's base, so it is a parameter; negotiated
+    like HODO's own IRIs (its page, or its description in RDF).
+
+    A HODO IRI redirects to its own IRI; an IRI that is not http(s), or that the release says
+    nothing about, is a 404.
+    """
+    iri = request.args.get("iri", "")
+    base = current_app.config["HODO_BASE"]
+    if iri.startswith(base) and len(iri) > len(base):
+        return redirect(url_for("deref.resource", local=iri[len(base):],  # type: ignore[return-value]
+                                lang=g.lang))
+    chosen = negotiate_page_or_rdf(request.headers.get("Accept"))
+    if chosen is None:
+        body = pages.render_resource(iri, g.lang) if web_iri(iri) else None
+        if body is None:
+            abort(404, description=f"HODO has no resource <{iri}>")
+        response = pages.html_response(body, g.lang)
+        response.headers["Vary"] = "Accept, Accept-Language"
+        return response
+    triples = describe(get_release().store, iri) if web_iri(iri) else []
+    if not triples:
+        abort(404, description=f"HODO has no resource <{iri}>")
+    response = _rdf_response(triples, chosen)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
 def _exists(local: str) -> bool:
     """Whether the release says anything about the IRI with this local part."""
     try:
@@ -161,6 +192,9 @@ def negotiate_page_or_rdf(header: str | None) -> Format | None:
         xhtml = quality(ranges, "application/xhtml+xml")
         if media_type == HTML and xhtml[1] == 2:  # named explicitly, as XHTML browsers do
             q, specificity = max((q, specificity), xhtml)
+        plain_json = quality(ranges, "application/json")
+        if offer is not None and offer.name == "jsonld" and plain_json[1] == 2:
+            q, specificity = max((q, specificity), plain_json)  # JSON clients read JSON-LD
         if q > 0 and (best is None or (q, specificity, -index) > best[:3]):
             best = (q, specificity, -index, offer)
     if best is None:
@@ -241,10 +275,12 @@ def _negotiated(response: Response, choice: Choice) -> Response:
     if vary:
         response.headers["Vary"] = ", ".join(vary)
     response.headers["Content-Location"] = _url(choice.local, CANONICAL_EXTENSION[name])
+    # JSON-LD processors (pyld) read one alternate at most: JSON-LD names only the page
+    others = (None,) if name == "jsonld" else (None, *RDF_OFFERS)
     response.headers["Link"] = ", ".join(
         f'<{_url(choice.local, CANONICAL_EXTENSION[other])}>; rel="alternate"; '
         f'type="{BY_NAME[other].media_type if other else HTML}"'
-        for other in (None, *RDF_OFFERS) if other != name)
+        for other in others if other != name)
     return response
 
 

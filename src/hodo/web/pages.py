@@ -1,7 +1,7 @@
 """Human pages: the landing page and one page per resource (health is in ``ops``).
 
 A resource's page depends on what it is: a term (HODO's own, or a reused external term the
-release describes, whose page is ``/term?iri=``), a finding, a bibliography entry, the article,
+release describes, at ``/term?iri=``, which ``deref`` negotiates), a finding, a bibliography entry, the article,
 a section of it, or anything else HODO names (a generic page of its statements).
 """
 
@@ -13,10 +13,8 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     g,
-    redirect,
     render_template,
     request,
     url_for,
@@ -141,24 +139,6 @@ def index() -> Response:
     body = render_template("index.html", lang=lang, version=release.version,
                            base=current_app.config["HODO_BASE"])
     return html_response(body, lang)
-
-
-@bp.route("/term")
-def term() -> Response:
-    """The page of a term HODO reuses: its IRI is not under HODO's base, so it is a parameter.
-
-    A HODO IRI redirects to its own page; an IRI that is not http(s), or that the release
-    says nothing about, is a 404.
-    """
-    iri = request.args.get("iri", "")
-    base = current_app.config["HODO_BASE"]
-    if iri.startswith(base) and len(iri) > len(base):
-        return redirect(url_for("deref.resource", local=iri[len(base):],  # type: ignore[return-value]
-                                lang=g.lang))
-    body = render_resource(iri, g.lang) if views.web_iri(iri) else None
-    if body is None:
-        abort(404, description=f"HODO has no resource <{iri}>")
-    return html_response(body, g.lang)
 
 
 def render_resource(iri: str, lang: str) -> str | None:
