@@ -1,8 +1,9 @@
 """Human pages: the landing page and one page per resource (health is in ``ops``).
 
 A resource's page depends on what it is: a term (HODO's own, or a reused external term the
-release describes, at ``/term?iri=``, which ``deref`` negotiates), a finding, a bibliography entry, the article,
-a section of it, or anything else HODO names (a generic page of its statements).
+release describes, at ``/term?iri=``, which ``deref`` negotiates), a finding, a bibliography
+entry, the article, a section of it, or anything else HODO names (a generic page of its
+statements).
 """
 
 from __future__ import annotations
