@@ -133,6 +133,24 @@ def test_unknown_term(client: FlaskClient, url: str) -> None:
     assert response.get_json()["status"] == 404
 
 
+@pytest.mark.parametrize(("lang", "title"), [("en", "HODO: Hepatic Osteodystrophy Ontology"),
+                                             ("zh", "HODO：肝性骨病本体")])
+def test_the_ontology_is_described_as_ols_describes_one(client: FlaskClient, lang: str,
+                                                       title: str) -> None:
+    described = client.get(f"/api/ontologies/hodo?lang={lang}").get_json()
+    assert described["config"]["title"] == title
+    assert described["config"]["versionIri"].endswith(f"/{described['version']}/hodo.owl")
+    assert described["numberOfTerms"] > 100 and described["languages"] == ["en", "zh"]
+    listed = client.get("/api/ontologies").get_json()["_embedded"]["ontologies"]
+    assert [o["ontologyId"] for o in listed] == ["hodo"]
+
+
+def test_an_unknown_ontology_is_a_json_404(client: FlaskClient) -> None:
+    response = client.get("/api/ontologies/mondo")
+    assert response.status_code == 404 and response.get_json()["status"] == 404
+    assert "'hodo'" in response.get_json()["message"]
+
+
 @pytest.mark.server
 def test_ols_client_against_a_server(release_dir: Path) -> None:
     from ols_client import Client
@@ -151,3 +169,9 @@ def test_ols_client_against_a_server(release_dir: Path) -> None:
         assert len(terms) == len({t["iri"] for t in terms}) == 100
         labels = set(ols.iter_labels("hodo"))
         assert "hepatic osteodystrophy" in labels
+        described = ols.get_ontology("hodo")
+        assert described["ontologyId"] == "hodo" and described["config"]["title"].startswith(
+            "HODO")
+        assert described["config"]["fileLocation"] == server.url + "/hodo.owl"
+        assert [o["ontologyId"] for o in ols.get_ontologies()] == ["hodo"]
+        assert "hepatic osteodystrophy" in (ols.get_description("hodo") or "")

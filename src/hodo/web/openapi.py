@@ -164,6 +164,13 @@ def _search_api() -> dict[str, Any]:
              _param("exact", schema={"type": "string", "enum": ["true", "false"]}),
              _param("ontology", description="hodo, or the prefixes of reused ontologies",
                     many=True), *SEARCH_FILTERS])},
+        "/api/ontologies": {"get": _op(
+            "The ontologies this server holds: HODO (OLS ontology list)", "Terms",
+            {"200": _answer("One page holding HODO's description", JSON)}, [LANG])},
+        "/api/ontologies/{name}": {"get": _op(
+            "An ontology's description: title, description, version, file (OLS)", "Terms",
+            {"200": _answer("The ontology", JSON), "404": MISSING},
+            [_param("name", "path", "hodo", required=True), LANG])},
         "/api/ontologies/hodo/terms": {"get": _op(
             "The classes of the release (OLS term list)", "Terms", page,
             [*PAGING, _param("iri"), _param("short_form"), _param("obo_id")])},

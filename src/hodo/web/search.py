@@ -30,7 +30,8 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 
 from hodo.core.i18n import add_messages
-from hodo.core.namespaces import OBO_IN_OWL_NS, OBO_NS, OWL_NS
+from hodo.core.namespaces import BASE, DCTERMS_NS, OBO_IN_OWL_NS, OBO_NS, OWL_NS
+from hodo.core.release import ONTOLOGY_IRI
 from hodo.site.search import (
     KINDS,
     MAX_LIMIT,
@@ -55,6 +56,10 @@ SYNONYM_PROPS = (OBO_IN_OWL_NS + "hasExactSynonym", OBO_IN_OWL_NS + "hasRelatedS
                  OBO_IN_OWL_NS + "hasBroadSynonym", OBO_IN_OWL_NS + "hasNarrowSynonym",
                  "http://www.w3.org/2004/02/skos/core#altLabel")
 XREF = OBO_IN_OWL_NS + "hasDbXref"
+ONTOLOGY_BASE = BASE + "HODO_"
+#: The ontology header's fields OLS's ``config`` names, by the property that states them.
+_HEADER_FIELDS = {DCTERMS_NS + "title": "title", DCTERMS_NS + "description": "description",
+                  OWL_NS + "versionIRI": "versionIRI"}
 
 add_messages({
     "search_title": {"en": "Search", "zh": "搜索"},
@@ -240,6 +245,68 @@ def _search_doc(term: Term, lang: str) -> dict[str, Any]:
         "is_defining_ontology": term.prefix == "HODO",
         "synonym": _synonyms(term, lang),
     }
+
+
+@bp.route("/api/ontologies")
+@_api
+def ontologies() -> Response:
+    """OLS ontology list: HODO is the one ontology this server holds."""
+    lang = _lang()
+    return _json({"_embedded": {"ontologies": [_ontology_doc(lang)]},
+                  "_links": {"self": {"href": url_for("search.ontologies", _external=True)}},
+                  "page": {"size": 1, "totalElements": 1, "totalPages": 1, "number": 0}})
+
+
+@bp.route("/api/ontologies/<name>")
+@_api
+def ontology(name: str) -> Response:
+    """OLS ontology metadata (``config`` holds title, description, version and file)."""
+    if name.lower() != ONTOLOGY:
+        return _error(404, f"no ontology {name!r} here; this server holds {ONTOLOGY!r}")
+    return _json(_ontology_doc(_lang()))
+
+
+def _ontology_doc(lang: str) -> dict[str, Any]:
+    """HODO described as OLS describes an ontology, from the release's own header."""
+    release = get_release()
+    header = _header(release.store, lang)
+    index = get_index()
+    counts = {kind: sum(1 for t in index.sorted if t.kind == kind)
+              for kind in ("class", "property", "individual")}
+    here = url_for("search.ontology", name=ONTOLOGY, _external=True)
+    base = url_for("pages.index", _external=True)
+    return {
+        "ontologyId": ONTOLOGY, "status": "LOADED", "version": release.version,
+        "numberOfTerms": counts["class"], "numberOfProperties": counts["property"],
+        "numberOfIndividuals": counts["individual"], "languages": ["en", "zh"],
+        "config": {
+            "id": ONTOLOGY, "namespace": ONTOLOGY, "preferredPrefix": "HODO",
+            "title": header.get("title"), "description": header.get("description"),
+            "version": release.version, "versionIri": header.get("versionIRI"),
+            "homepage": base, "fileLocation": url_for("deref.resource", local="hodo.owl",
+                                                      _external=True),
+            "baseUris": [ONTOLOGY_BASE], "allowDownload": True, "isSkos": False,
+            "labelProperty": "http://www.w3.org/2000/01/rdf-schema#label",
+            "definitionProperties": [DEFINITION], "synonymProperties": list(SYNONYM_PROPS),
+            "hierarchicalProperties": [], "hiddenProperties": [], "preferredRootTerms": [],
+            "reasonerType": "OWL2", "oboSlims": False, "languages": ["en", "zh"],
+        },
+        "_links": {"self": {"href": here},
+                   "terms": {"href": url_for("search.terms", _external=True)}},
+    }
+
+
+def _header(store: ox.Store, lang: str) -> dict[str, str]:
+    """Title, description (in ``lang``, else English) and version IRI of the ontology."""
+    found: dict[str, dict[str, str]] = {}
+    for quad in store.quads_for_pattern(ox.NamedNode(ONTOLOGY_IRI), None, None):
+        name = _HEADER_FIELDS.get(quad.predicate.value)
+        if name is not None:
+            value = quad.object
+            tag = value.language if isinstance(value, ox.Literal) else None
+            found.setdefault(name, {})[tag or ""] = value.value
+    return {name: by_lang.get(lang) or by_lang.get("en") or next(iter(by_lang.values()))
+            for name, by_lang in found.items()}
 
 
 @bp.route("/api/ontologies/hodo/terms")
