@@ -303,8 +303,9 @@ def _header(store: ox.Store, lang: str) -> dict[str, str]:
         name = _HEADER_FIELDS.get(quad.predicate.value)
         if name is not None:
             value = quad.object
-            tag = value.language if isinstance(value, ox.Literal) else None
-            found.setdefault(name, {})[tag or ""] = value.value
+            if isinstance(value, ox.Literal | ox.NamedNode):
+                tag = value.language if isinstance(value, ox.Literal) else None
+                found.setdefault(name, {})[tag or ""] = value.value
     return {name: by_lang.get(lang) or by_lang.get("en") or next(iter(by_lang.values()))
             for name, by_lang in found.items()}
 
