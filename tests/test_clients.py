@@ -117,8 +117,9 @@ def test_release_files_carry_their_media_type(server: str, name: str, media_type
 def test_an_unknown_version_names_the_served_one(server: str, release: Release) -> None:
     with pytest.raises(urllib.error.HTTPError) as caught:
         _get(f"{server}/releases/0.0.0-none/hodo.sssom.tsv")
-    assert caught.value.code == 404
-    assert f"release {release.version}" in caught.value.read().decode()
+    with caught.value as error:
+        assert error.code == 404
+        assert f"release {release.version}" in error.read().decode()
 
 
 REUSED = "http://purl.obolibrary.org/obo/MONDO_0005298"
@@ -151,3 +152,18 @@ def test_rdflib_parses_a_reused_terms_description(server: str) -> None:
 def test_a_browser_gets_a_reused_terms_page(server: str) -> None:
     status, media_type, body = _get(_term_url(server, REUSED), BROWSER_ACCEPT)
     assert status == 200 and media_type == "text/html" and b"MONDO_0005298" in body
+
+
+def test_the_graph_store_is_readable_without_a_token(server: str) -> None:
+    graph_iri = "https://w3id.org/hodo/graph/ontology"
+    url = f"{server}/graph-store?{urllib.parse.urlencode({'graph': graph_iri})}"
+    graph = Graph().parse(url, format="turtle")
+    assert (URIRef(ONTOLOGY), RDF.type, OWL.Ontology) in graph
+    head = urllib.request.Request(url, method="HEAD")
+    with urllib.request.urlopen(head, timeout=30) as response:
+        assert response.status == 200 and response.read() == b""
+    write = urllib.request.Request(url, data=b"", method="DELETE")
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(write, timeout=30)
+    caught.value.close()
+    assert caught.value.code == 403  # writes stay the curator's

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import io
 from collections.abc import Iterable
 from contextlib import suppress
 from typing import Any
@@ -216,12 +217,24 @@ GRAPH_STORE_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"]
 
 @bp.route("/graph-store", methods=GRAPH_STORE_METHODS)
 def graph_store() -> Response:
-    """GET, HEAD, PUT, POST and DELETE on ``?graph=<iri>`` or ``?default``."""
+    """GET, HEAD, PUT, POST and DELETE on ``?graph=<iri>`` or ``?default``.
+
+    Reads are public, as every other read is, up to the size a query result may have
+    (``HODO_MAX_RESULT_BYTES``); a curator's read has no cap. Writes need the token.
+    """
     try:
+        if request.method in ("GET", "HEAD"):
+            # a token sent in curator mode is checked (a wrong one is refused, not ignored)
+            curator = bool(request.headers.get("Authorization")
+                           and state().settings.curator_token)
+            if curator:
+                _authorise()
+            elif token_in_url(request.args):
+                raise ProtocolError(400, "never put a token in the URL; send it in the header "
+                                         "Authorization: Bearer <token>")
+            return _get(_target(), None if curator else state().settings.max_result_bytes)
         _authorise()
         target = _target()
-        if request.method in ("GET", "HEAD"):
-            return _get(target)
         if request.method == "DELETE":
             return _delete(target)
         return _write(target, replace=request.method == "PUT")
@@ -247,7 +260,8 @@ def _exists(store: ox.Store, target: ox.NamedNode | ox.DefaultGraph) -> bool:
     return isinstance(target, ox.DefaultGraph) or store.contains_named_graph(target)
 
 
-def _get(target: ox.NamedNode | ox.DefaultGraph) -> Response:
+def _get(target: ox.NamedNode | ox.DefaultGraph, cap: int | None) -> Response:
+    """The graph in the negotiated format; refused once it grows past ``cap`` bytes."""
     store = get_release().store
     if not _exists(store, target):
         raise ProtocolError(404, f"no graph named <{target.value}>")  # type: ignore[union-attr]
@@ -255,12 +269,40 @@ def _get(target: ox.NamedNode | ox.DefaultGraph) -> Response:
     chosen = negotiate(request.headers.get("Accept"), offers)
     if chosen is None:
         raise ProtocolError(406, "acceptable here: " + ", ".join(f.media_type for f in offers))
-    triples = [ox.Triple(q.subject, q.predicate, q.object)
-               for q in store.quads_for_pattern(None, None, None, target)]
-    body = ox.serialize(triples, format=chosen.oxigraph) or b""  # type: ignore[arg-type]
+    out = _Capped(cap)
+    try:
+        ox.serialize((q.triple for q in store.quads_for_pattern(None, None, None, target)), out,
+                     format=chosen.oxigraph)  # type: ignore[arg-type]
+    except _Capped.Full:
+        raise ProtocolError(400, f"the graph is larger than {cap} bytes, the most this server "
+                                 "sends without a curator token; download the release files, "
+                                 "or ask /sparql for part of it") from None
+    body = bytes(out.written)
     response = Response(body, 200, content_type=f"{chosen.media_type}; charset=utf-8")
     response.vary.add("Accept")
     return response
+
+
+class _Capped(io.RawIOBase):
+    """Bytes written until they pass ``cap`` (None: no cap), then ``Full``: a serialisation
+    stops there instead of building all of a huge graph in memory."""
+
+    class Full(Exception):
+        pass
+
+    def __init__(self, cap: int | None) -> None:
+        super().__init__()
+        self.cap = cap
+        self.written = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.written += data
+        if self.cap is not None and len(self.written) > self.cap:
+            raise _Capped.Full
+        return len(data)
 
 
 def _delete(target: ox.NamedNode | ox.DefaultGraph) -> Response:
