@@ -271,8 +271,8 @@ def _get(target: ox.NamedNode | ox.DefaultGraph, cap: int | None) -> Response:
         raise ProtocolError(406, "acceptable here: " + ", ".join(f.media_type for f in offers))
     out = _Capped(cap)
     try:
-        ox.serialize((q.triple for q in store.quads_for_pattern(None, None, None, target)), out,
-                     format=chosen.oxigraph)  # type: ignore[arg-type]
+        ox.serialize((q.triple for q in store.quads_for_pattern(None, None, None, target)),
+                     out, format=chosen.oxigraph)  # type: ignore[arg-type]
     except _Capped.Full:
         raise ProtocolError(400, f"the graph is larger than {cap} bytes, the most this server "
                                  "sends without a curator token; download the release files, "
