@@ -16,6 +16,7 @@ from werkzeug.test import Client, TestResponse
 
 from hodo.engine.store import Release
 from hodo.web import create_app, ops
+from hodo.web.compression import Compress
 from hodo.web.headercap import HeaderCap
 from hodo.web.sparql import SparqlLane
 from tests.terms import HEPATIC_OSTEODYSTROPHY
@@ -99,7 +100,9 @@ def _app(release: Release, **config: Any) -> Flask:
 
 
 def _flask_only(app: Flask) -> Callable[..., Iterable[bytes]]:
-    return lambda environ, start_response: Flask.wsgi_app(app, environ, start_response)
+    """Flask's own app, with only the compression layer that every answer passes."""
+    return Compress(lambda environ, start_response: Flask.wsgi_app(app, environ,
+                                                                   start_response))
 
 
 def _send(client: Client, request: dict[str, Any]) -> TestResponse:
@@ -118,9 +121,9 @@ def _comparable(response: TestResponse) -> tuple[int, dict[str, str], bytes]:
 def test_lane_and_flask_answer_alike(release: Release, name: str, origin: str) -> None:
     whole, plain = _app(release, HODO_CORS_ORIGIN=origin), _app(release, HODO_CORS_ORIGIN=origin)
     outer = whole.wsgi_app
-    assert isinstance(outer, HeaderCap)  # outermost: then the replay layer, then the lane
-    assert isinstance(outer.inner, SparqlLane) or isinstance(
-        getattr(outer.inner, "inner", None), SparqlLane)
+    # outermost: then compression, the replay layer and the lane
+    assert isinstance(outer, HeaderCap) and isinstance(outer.inner, Compress)
+    assert isinstance(outer.inner.inner.inner, SparqlLane)
     request = REQUESTS[name]
     lane, flask = _send(Client(whole), request), _send(Client(_flask_only(plain)), request)
     assert _comparable(lane) == _comparable(flask)

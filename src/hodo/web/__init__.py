@@ -31,6 +31,7 @@ from hodo.web import (
     validate,
     void,
 )
+from hodo.web.compression import Compress
 from hodo.web.config import configure
 from hodo.web.headercap import HeaderCap
 from hodo.web.state import EXTENSION, AppState, get_release
@@ -81,6 +82,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
     # answers already given replayed whole
     app.wsgi_app = sparql.SparqlLane(app, app.wsgi_app)  # type: ignore[method-assign]
     caching.install_replay(app)
+    # outside the replay: every answer, however made, is compressed for clients that take gzip
+    app.wsgi_app = Compress(app.wsgi_app)  # type: ignore[method-assign]
     proxies = settings.trusted_proxies
     if proxies:
         # behind a proxy: the client's address, scheme, host and the path prefix HODO is
@@ -106,3 +109,4 @@ def _register_template_helpers(app: Flask) -> None:
     app.add_template_filter(fragments.local_link, "local_link")
     app.add_template_filter(tables.web_link, "web_link")
     app.jinja_env.globals.update(fragments.template_globals())
+    app.jinja_env.globals["asset"] = ui.asset  # static and vendor files by their digest
