@@ -9,6 +9,7 @@ same-origin Content Security Policy. When they are missing, the page is a plain 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from flask import (
     abort,
     current_app,
     render_template,
+    request,
     send_from_directory,
     url_for,
 )
@@ -32,6 +34,8 @@ from hodo.web.state import state as app_state
 
 bp = Blueprint("ui", __name__)
 
+#: Seconds a file asked for by its digest is fresh: a year, the most HTTP caches keep.
+ASSET_MAX_AGE = 365 * 24 * 3600
 #: Public name under /static/vendor/ -> file inside node_modules. Nothing else is served.
 VENDOR_FILES: dict[str, str] = {
     "yasgui.min.js": "@zazuko/yasgui/build/yasgui.min.js",
@@ -151,6 +155,44 @@ def tab_name(title: str, limit: int = 32) -> str:
     if " " in cut and not _has_han(cut):
         cut = cut.rsplit(" ", 1)[0]
     return cut.rstrip(" ,;:、，；：") + "…"
+
+
+def asset(endpoint: str, name: str) -> str:
+    """The URL of a static file (``static``) or a vendor file (``ui.vendor``), with ``v=`` its
+    content's digest: such a URL names bytes that never change, so it is cached for a year and
+    never revalidated, and a new file gets a new URL."""
+    path = _asset_path(endpoint, name)
+    version = _digest(path) if path is not None and path.is_file() else None
+    values: dict[str, Any] = {"filename" if endpoint == "static" else "name": name}
+    if version:
+        values["v"] = version
+    return url_for(endpoint, **values)
+
+
+def _asset_path(endpoint: str, name: str) -> Path | None:
+    if endpoint == "static":
+        folder = current_app.static_folder
+        return Path(folder) / name if folder else None
+    relative = VENDOR_FILES.get(name)
+    return node_modules(current_app.config) / relative if relative else None
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+@bp.after_app_request
+def _immutable_assets(response: Response) -> Response:
+    """A static or vendor file asked for by its digest (``asset``) is fresh for a year."""
+    version = request.args.get("v")
+    if (version and response.status_code == 200 and request.view_args is not None
+            and request.endpoint in ("static", "ui.vendor")):
+        name = request.view_args.get("filename") or request.view_args.get("name") or ""
+        path = _asset_path(request.endpoint, str(name))
+        if path is not None and path.is_file() and _digest(path) == version:
+            response.headers["Cache-Control"] = f"public, max-age={ASSET_MAX_AGE}, immutable"
+    return response
 
 
 @bp.route("/static/vendor/<name>")
