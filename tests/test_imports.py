@@ -68,7 +68,7 @@ def test_every_used_prefix_has_a_source_or_is_curated() -> None:
 def test_generated_modules_equal_a_fresh_extraction(sources: dict[str, imp.Source]) -> None:
     generated = sorted(p.name for p in paths.IMPORTS_DIR.glob("*_import.ttl")
                        if p.name != imp.CURATED_MODULE)
-    modules = imp.extract_modules(USED, sources)
+    modules = imp.extract_modules(USED, sources, imp.stated_synonyms(hand_edited_graph()))
     assert generated == sorted(imp.module_path(paths.IMPORTS_DIR, p).name for p in modules)
     for prefix, graph in modules.items():
         fresh = to_bytes(graph, "turtle", imp.module_header(sources[prefix]))
@@ -104,12 +104,115 @@ def test_ancestors_not_used_are_marked_and_used_terms_are_not() -> None:
         assert imp.curie_of(str(node)) not in EXTERNAL
 
 
-def test_mondo_terms_carry_the_source_cross_references(sources: dict[str, imp.Source]) -> None:
-    liver = "MONDO:0005154"
-    stated = set(sources["MONDO"].terms[liver].xrefs)
-    assert any(x.startswith("DOID:") for x in stated)
-    imported = {str(x) for x in IMPORTED.objects(imp.iri_of(liver), imp.OBO_IN_OWL_XREF)}
-    assert imported == stated
+MODULES_WITH_SOURCE = sorted(p for p in USED if p in imp.PACKAGED_PREFIXES)
+
+
+def _header_comment(prefix: str) -> str:
+    text = imp.module_path(paths.IMPORTS_DIR, prefix).read_text(encoding="utf-8")
+    return "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
+
+
+@pytest.mark.parametrize("prefix", MODULES_WITH_SOURCE)
+def test_cross_references_come_from_the_release_of_the_label(
+        prefix: str, sources: dict[str, imp.Source]) -> None:
+    """Each term's label, synonyms, cross-references and parents come from one release, which
+    the module's header names; a cross-reference is one that release states for that term."""
+    source = sources[prefix]
+    release = source.origin.partition(" + definitions from ")[0]
+    assert " + " not in release, f"{prefix}: term data mixed from several releases: {release}"
+    assert f"# {imp.XREF_PROVENANCE}{release};" in _header_comment(prefix)
+    header = imp.HODO[f"imports/{prefix.lower()}"]
+    for curie in USED[prefix]:
+        iri = imp.iri_of(curie)
+        assert IMPORTED.value(iri, RDFS.isDefinedBy) == header, curie
+        assert str(IMPORTED.value(iri, RDFS.label)) == source.terms[curie].label
+        imported = {str(x) for x in IMPORTED.objects(iri, imp.OBO_IN_OWL_XREF)}
+        assert imported <= set(source.terms[curie].xrefs), (
+            f"{curie}: not stated by {release}: {imported - set(source.terms[curie].xrefs)}")
+
+
+def test_no_cross_reference_is_to_an_obsolete_term(sources: dict[str, imp.Source]) -> None:
+    """Every imported cross-reference whose ontology HODO has data for names a current term."""
+    xrefs = {str(x) for x in IMPORTED.objects(None, imp.OBO_IN_OWL_XREF)}
+    assert xrefs, "no cross-references imported"
+    prefixes = {x.partition(":")[0] for x in xrefs}
+    targets = imp.load_sources(imp.fetch_wheels(paths.cache_dir() / "wheels"), prefixes)
+    stale = sorted(set(xrefs) - set(imp.current_xrefs(xrefs, targets)))
+    assert not stale, f"cross-references to obsolete or unknown terms: {stale}"
+
+
+def test_a_cross_reference_to_an_obsolete_term_is_left_out() -> None:
+    source = imp.read_obo(OBO.replace("xref: UMLS:C4021819", "xref: HP:0000002\nxref: HP:0000001"),
+                          "HP", "test")
+    graph = imp.module_graph(source, ["HP:0000118"], xref_targets={"HP": source})
+    xrefs = {str(x) for x in graph.objects(imp.iri_of("HP:0000118"), imp.OBO_IN_OWL_XREF)}
+    assert xrefs == {"HP:0000001"}
+
+
+SCOPED_OBO = ('data-version: test\n\n[Term]\nid: HP:0000938\nname: Osteopenia\n'
+              'synonym: "Generalized osteopenia" EXACT []\nsynonym: "bone thinning" BROAD '
+              'layperson [ORCID:1]\nsynonym: "low bone mass" NARROW []\n'
+              'synonym: "osteopaenia" RELATED []\nsynonym: "no scope" []\n')
+SCOPES = {"Generalized osteopenia": "EXACT", "bone thinning": "BROAD",
+          "low bone mass": "NARROW", "osteopaenia": "RELATED", "no scope": "RELATED"}
+
+
+def _imported_scopes(graph: Graph, curie: str) -> dict[str, str]:
+    return {str(text): scope for scope, prop in imp.SCOPE_PROPERTIES.items()
+            for text in graph.objects(imp.iri_of(curie), prop)}
+
+
+def test_obo_synonym_scopes_are_kept() -> None:
+    graph = imp.module_graph(imp.read_obo(SCOPED_OBO, "HP", "test"), ["HP:0000938"])
+    assert _imported_scopes(graph, "HP:0000938") == SCOPES
+
+
+def test_obograph_synonym_scopes_are_kept(tmp_path: Path) -> None:
+    obo = "http://purl.obolibrary.org/obo/"
+    synonyms = [{"pred": f"has{s.title()}Synonym", "val": t} for t, s in SCOPES.items()]
+    synonyms[-1] = {"val": "no scope"}
+    doc = {"graphs": [{"nodes": [{"id": f"{obo}HP_0000938", "lbl": "Osteopenia",
+                                  "meta": {"synonyms": synonyms}}]}]}
+    path = tmp_path / "hp.json"
+    path.write_text(json.dumps(doc))
+    graph = imp.module_graph(imp.read_file(str(path), "HP", tmp_path), ["HP:0000938"])
+    assert _imported_scopes(graph, "HP:0000938") == SCOPES
+
+
+def test_owl_synonym_scopes_are_kept(tmp_path: Path) -> None:
+    lines = [f'    oboInOwl:has{s.title()}Synonym "{t}" ;' for t, s in SCOPES.items()]
+    path = tmp_path / "hp.ttl"
+    path.write_text(
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "@prefix oboInOwl: <http://www.geneontology.org/formats/oboInOwl#> .\n"
+        "<http://purl.obolibrary.org/obo/HP_0000938> a owl:Class ;\n"
+        + "\n".join(lines) + '\n    rdfs:label "Osteopenia" .\n')
+    graph = imp.module_graph(imp.read_file(str(path), "HP", tmp_path), ["HP:0000938"])
+    assert _imported_scopes(graph, "HP:0000938") == SCOPES
+
+
+def test_cellxgene_gives_no_scope_and_its_headers_say_so(sources: dict[str, imp.Source]) -> None:
+    mondo = sources["MONDO"]
+    assert not mondo.scoped
+    assert all(s.scope is None for c in USED["MONDO"] for s in mondo.terms[c].synonyms)
+    assert "the release gives synonyms no scope" in _header_comment("MONDO")
+    assert "synonym scopes as the release gives them" in _header_comment("HP")
+
+
+def test_an_unscoped_synonym_hodo_states_with_a_scope_is_left_to_hodo() -> None:
+    term = imp.TermRecord("MONDO:1", "x", synonyms=(imp.Synonym("NAFLD"), imp.Synonym("y")))
+    source = imp.Source("MONDO", "t", "t", {"MONDO:1": term}, scoped=False)
+    graph = imp.module_graph(source, ["MONDO:1"], stated={"MONDO:1": {"NAFLD"}})
+    assert _imported_scopes(graph, "MONDO:1") == {"y": "RELATED"}
+
+
+def test_no_imported_synonym_has_two_scopes() -> None:
+    every = Graph()
+    every += hand_edited_graph()
+    every += IMPORTED
+    query = (paths.QC_DIR / "synonym-two-scopes.rq").read_text(encoding="utf-8")
+    assert not list(every.query(query))
 
 
 def test_extraction_refuses_an_unknown_term(sources: dict[str, imp.Source]) -> None:
@@ -164,7 +267,7 @@ def test_obograph_json_file_is_read(tmp_path: Path) -> None:
     source = imp.read_file(str(path), "GO", tmp_path)
     assert source.version.endswith("2025-01-01/go.json")
     assert source.terms["GO:0030282"].parents == ("GO:0008150",)
-    assert source.terms["GO:0030282"].synonyms == ("bone calcification",)
+    assert source.terms["GO:0030282"].synonyms == (imp.Synonym("bone calcification", "RELATED"),)
     assert source.terms["GO:0000001"].replaced_by == "GO:0030282"
 
 

