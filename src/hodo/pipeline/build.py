@@ -34,6 +34,7 @@ from hodo.core.release import (
     graph_iri,
 )
 from hodo.core.serialize import to_bytes, to_nquads
+from hodo.pipeline.declarations import declarations
 from hodo.pipeline.mappings import MAPPINGS_FILE, MappingError, mapping_graph, read_mapping_set
 from hodo.pipeline.reason import ReasonerReport, reason
 from hodo.pipeline.sources import InputError, load_sources, union
@@ -117,11 +118,16 @@ def assemble(ontology_dir: Path = paths.ONTOLOGY_DIR) -> tuple[str, dict[str, Gr
     graphs = load_sources(ontology_dir)
     version = release_version(graphs["ontology"])
     graphs["ontology"].add((ONTOLOGY_IRI, OWL.versionIRI, version_iri(version)))
+    mappings = _mappings(ontology_dir)
+    # every graph's vocabulary declared, so that the release is OWL 2 DL; the metadata graph's
+    # vocabulary does not depend on its counts
+    described = union([*graphs.values(), mappings, metadata_graph(version, graphs)])
+    graphs["ontology"] += declarations(described)
     report = reason(union(graphs.values()))
     if not report.ok:  # inconsistent, or a class that can have no instances
         raise InconsistentError(report)
     graphs["inferred"] = report.inferred
-    graphs["mappings"] = _mappings(ontology_dir)
+    graphs["mappings"] = mappings
     graphs["metadata"] = metadata_graph(version, graphs)
     errors = qc_errors(union(graphs.values()))
     if errors:
