@@ -15,9 +15,9 @@ import pronto
 import pytest
 from flask.testing import FlaskClient
 from rdflib import Graph, URIRef
-from rdflib.namespace import OWL, RDF, RDFS
+from rdflib.namespace import DCTERMS, OWL, RDF, RDFS
 
-from hodo.core.release import OBO_FILE, read_checksums
+from hodo.core.release import OBO_FILE, ONTOLOGY_IRI, read_checksums
 from hodo.pipeline.oboexport import obo_id
 from tests.terms import FINDING
 
@@ -66,6 +66,22 @@ def test_pronto_reads_the_term_in_both_languages(ontology: pronto.Ontology) -> N
     basis = ontology.get_relationship("RO:0004019")
     assert {t.id for t in term.relationships[basis]} == {"HODO:0000006"}
     assert ontology.metadata.idspaces["HODO"][0] == "https://w3id.org/hodo/HODO_"
+
+
+def test_header_says_what_the_ontology_header_says(ontology: pronto.Ontology,
+                                                   release_dir: Path) -> None:
+    graph = Graph().parse(release_dir / "hodo.nt", format="nt")
+    values = {(a.property, getattr(a, "resource", None) or a.literal)  # type: ignore[attr-defined]
+              for a in ontology.metadata.annotations}
+    licence = graph.value(ONTOLOGY_IRI, DCTERMS.license)
+    version = graph.value(ONTOLOGY_IRI, OWL.versionIRI)
+    assert licence and version
+    assert (str(DCTERMS.license), str(licence)) in values
+    assert (str(OWL.versionIRI), str(version)) in values
+    titles = {str(t) for t in graph.objects(ONTOLOGY_IRI, DCTERMS.title)}
+    assert {v for p, v in values if p == str(DCTERMS.title)} == titles
+    assert len(titles) == 2
+    assert ontology.metadata.data_version == str(graph.value(ONTOLOGY_IRI, OWL.versionInfo))
 
 
 def test_every_labelled_class_is_a_term_and_no_finding_is(ontology: pronto.Ontology,

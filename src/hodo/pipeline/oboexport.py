@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import OWL, RDF, RDFS
+from rdflib.namespace import DCTERMS, OWL, RDF, RDFS
 
 from hodo.core.namespaces import BASE, DEFINITION, OBO, OBOINOWL, PREFIXES, REPLACED_BY, shorten
+from hodo.core.release import ONTOLOGY_IRI
 
 if TYPE_CHECKING:
     import pronto
@@ -54,6 +55,7 @@ def to_obo(graph: Graph, version: str) -> bytes:
     ontology.metadata.data_version = version
     ontology.metadata.idspaces[HODO_IDSPACE[0]] = (HODO_IDSPACE[1], "HODO's own terms")
     ontology.metadata.synonymtypedefs.add(pronto.SynonymType(*CHINESE))
+    ontology.metadata.annotations = _header(graph)
     relations = {iri: ontology.create_relationship(curie)
                  for iri, curie in _entities(graph, OWL.ObjectProperty)}
     terms = {iri: ontology.create_term(curie) for iri, curie in _entities(graph, OWL.Class)}
@@ -87,6 +89,23 @@ def canonical(text: str) -> str:
             run = []
         run.append(line)
     return "\n".join(out + run[:-1])
+
+
+def _header(graph: Graph) -> set[pronto.PropertyValue]:
+    """The ontology header's Dublin Core statements and version IRI, as OBO property values
+    (OBO's literals have no language: both languages' titles are there)."""
+    import pronto
+
+    found: set[pronto.PropertyValue] = set()
+    for predicate, value in graph.predicate_objects(ONTOLOGY_IRI):
+        if not (str(predicate).startswith(str(DCTERMS)) or predicate == OWL.versionIRI):
+            continue
+        if isinstance(value, URIRef):
+            found.add(pronto.ResourcePropertyValue(str(predicate), str(value)))
+        elif isinstance(value, Literal):
+            datatype = shorten(str(value.datatype)) if value.datatype else "xsd:string"
+            found.add(pronto.LiteralPropertyValue(str(predicate), str(value), datatype))
+    return found
 
 
 def _entities(graph: Graph, kind: URIRef) -> Iterator[tuple[URIRef, str]]:
