@@ -9,6 +9,7 @@ import pytest
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, SKOS
 
+from hodo.core.namespaces import SCHEMA
 from hodo.pipeline.sentences import CORRECTION, Sentence, article_sentences, squeeze
 from hodo.pipeline.sources import hand_edited_graph
 from tests.terms import FINDING, SOURCE_SENTENCE
@@ -64,7 +65,7 @@ def test_ledger_entry_is_the_sentence_of_the_text(sentence: Sentence) -> None:
     iri = _iri(sentence)
     assert CONTENT.value(iri, POSITION).toPython() == sentence.position
     assert CONTENT.value(iri, DCTERMS.isPartOf) == URIRef(HODO + sentence.section_local_name)
-    value = CONTENT.value(iri, RDF.value)
+    value = CONTENT.value(iri, SCHEMA.text)
     if sentence.section == CORRECTION:
         assert value is None, "the correction notice's text is not HODO content"
         return

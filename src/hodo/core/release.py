@@ -24,6 +24,8 @@ ARTIFACTS = {
     "hodo.nt": "nt",
 }
 DATASET_FILE = "hodo.nq"
+#: The classes and object properties in OBO format, for tools that read no RDF.
+OBO_FILE = "hodo.obo"
 #: The JSON-LD context of HODO's prefix map, for clients that compact or expand HODO's CURIEs.
 CONTEXT_FILE = "context.jsonld"
 CHECKSUMS_FILE = "SHA256SUMS"

@@ -29,12 +29,15 @@ from hodo.core.release import (
     CONTEXT_FILE,
     DATASET_FILE,
     GRAPH_NAMES,
+    OBO_FILE,
     ONTOLOGY_IRI,
     SHAPES_PREFIX,
     graph_iri,
 )
 from hodo.core.serialize import to_bytes, to_nquads
+from hodo.pipeline.declarations import declarations
 from hodo.pipeline.mappings import MAPPINGS_FILE, MappingError, mapping_graph, read_mapping_set
+from hodo.pipeline.oboexport import to_obo
 from hodo.pipeline.reason import ReasonerReport, reason
 from hodo.pipeline.sources import InputError, load_sources, union
 from hodo.pipeline.validate import Problem, qc_errors, rule_name
@@ -117,11 +120,16 @@ def assemble(ontology_dir: Path = paths.ONTOLOGY_DIR) -> tuple[str, dict[str, Gr
     graphs = load_sources(ontology_dir)
     version = release_version(graphs["ontology"])
     graphs["ontology"].add((ONTOLOGY_IRI, OWL.versionIRI, version_iri(version)))
+    mappings = _mappings(ontology_dir)
+    # every graph's vocabulary declared, so that the release is OWL 2 DL; the metadata graph's
+    # vocabulary does not depend on its counts
+    described = union([*graphs.values(), mappings, metadata_graph(version, graphs)])
+    graphs["ontology"] += declarations(described)
     report = reason(union(graphs.values()))
     if not report.ok:  # inconsistent, or a class that can have no instances
         raise InconsistentError(report)
     graphs["inferred"] = report.inferred
-    graphs["mappings"] = _mappings(ontology_dir)
+    graphs["mappings"] = mappings
     graphs["metadata"] = metadata_graph(version, graphs)
     errors = qc_errors(union(graphs.values()))
     if errors:
@@ -150,6 +158,7 @@ def write_release(version: str, graphs: dict[str, Graph], out_dir: Path,
         written.append(_write(out_dir / name, to_bytes(merged, rdflib_format, header)))
     named = {graph_iri(name): graphs[name] for name in GRAPH_NAMES}
     written.append(_write(out_dir / DATASET_FILE, to_nquads(named)))
+    written.append(_write(out_dir / OBO_FILE, to_obo(merged, version)))
     sssom = (ontology_dir / "mappings" / MAPPINGS_FILE).read_bytes()
     written.append(_write(out_dir / MAPPINGS_FILE, sssom))
     context = json.dumps(jsonld_context(), indent=2, ensure_ascii=False) + "\n"

@@ -636,7 +636,7 @@ _LEDGER = """
 SELECT ?a ?sec ?s ?pos ?text ?f ?fl ?neg ?hedged ?why ?whyl ?r ?rl WHERE {
   ?sec dcterms:isPartOf+ ?a .
   ?s dcterms:isPartOf ?sec ; schema:position ?pos .
-  OPTIONAL { ?s rdf:value ?text }
+  OPTIONAL { ?s schema:text ?text }
   OPTIONAL { ?f prov:wasDerivedFrom ?s ; a hodo:HODO_0000110 .
              OPTIONAL { ?f rdfs:label ?fl }
              OPTIONAL { ?f biolink:negated ?neg }
