@@ -39,10 +39,10 @@ from flask import (
     url_for,
 )
 
-from hodo.core.formats import BY_NAME, Format, by_extension, parse_accept, quality
+from hodo.core.formats import BY_NAME, Format, parse_accept, quality, release_media_type
 from hodo.core.i18n import add_messages
 from hodo.core.namespaces import PREFIXES
-from hodo.core.release import ARTIFACTS, DATASET_FILE
+from hodo.core.release import ARTIFACTS, DATASET_FILE, EXPORT_FILES
 from hodo.web import docs, pages
 from hodo.web.errors import wants_html
 from hodo.web.state import get_release
@@ -79,7 +79,7 @@ ONTOLOGY_FILE = "hodo.owl"
 RELEASE_FILES = {BY_NAME[name].name: file for file, name in (
     ("hodo.ttl", "turtle"), ("hodo.jsonld", "jsonld"), ("hodo.owl", "rdfxml"),
     ("hodo.nt", "ntriples"))}
-RELEASE_NAMES = frozenset([*ARTIFACTS, DATASET_FILE])
+RELEASE_NAMES = frozenset([*ARTIFACTS, DATASET_FILE, *EXPORT_FILES])
 _LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 
 
@@ -308,12 +308,11 @@ def _ontology(local: str) -> Response:
 
 
 def _send_release_file(name: str) -> Response:
-    chosen = by_extension(name.rsplit(".", 1)[-1])
     path = get_release().path.parent / name
     if not path.is_file():
         abort(404, description=f"the release file {name} is not in this release")
     body, etag = _release_bytes(path)
-    response = Response(body, 200, mimetype=chosen.media_type if chosen else None)
+    response = Response(body, 200, mimetype=release_media_type(name))
     response.headers["Content-Disposition"] = f"inline; filename={quote(name)}"
     response.set_etag(etag)
     return response.make_conditional(request)  # type: ignore[return-value]
