@@ -356,7 +356,8 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
                  "zh": "完整发布版本（RDF/XML 格式，供 OWL 工具使用）"},
     "hodo.jsonld": {"en": "The whole release in JSON-LD", "zh": "完整发布版本（JSON-LD 格式）"},
     "hodo.nt": {"en": "The whole release in N-Triples", "zh": "完整发布版本（N-Triples 格式）"},
-    "hodo.nq": {"en": "The release's named graphs in N-Quads", "zh": "发布版本的命名图（N-Quads 格式）"},
+    "hodo.nq": {"en": "The release's named graphs in N-Quads",
+                "zh": "发布版本的命名图（N-Quads 格式）"},
     "hodo.sssom.tsv": {"en": "The mappings to other ontologies, as an SSSOM table",
                        "zh": "与其他本体的映射（SSSOM 表）"},
     "context.jsonld": {"en": "HODO's prefixes as a JSON-LD context",
@@ -365,15 +366,18 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
                    "zh": "每个发布文件的 SHA-256 校验和"},
     "hodo_nodes.tsv": {"en": "KGX TSV nodes: every subject and object of a finding, with its "
                              "Biolink category, names and cross-references",
-                       "zh": "KGX TSV 节点：研究发现的每个主体和客体，附 Biolink 类别、名称和交叉引用"},
+                       "zh": "KGX TSV 节点：研究发现的每个主体和客体，"
+                             "附 Biolink 类别、名称和交叉引用"},
     "hodo_edges.tsv": {"en": "KGX TSV edges: every finding as a Biolink association with its "
                              "qualifiers, publications, negation and evidence",
-                       "zh": "KGX TSV 边：每个研究发现作为 Biolink 关联，附限定词、文献、否定和证据"},
+                       "zh": "KGX TSV 边：每个研究发现作为 Biolink 关联，"
+                             "附限定词、文献、否定和证据"},
     "hodo_nodes.jsonl": {"en": "The KGX nodes as JSON Lines", "zh": "KGX 节点（JSON Lines 格式）"},
     "hodo_edges.jsonl": {"en": "The KGX edges as JSON Lines", "zh": "KGX 边（JSON Lines 格式）"},
     "hodo.nanopubs.trig": {"en": "Every finding as a nanopublication (assertion, provenance and "
                                  "publication info graphs), in TriG",
-                           "zh": "每个研究发现作为一个纳米出版物（断言、来源和出版信息图），TriG 格式"},
+                           "zh": "每个研究发现作为一个纳米出版物"
+                                 "（断言、来源和出版信息图），TriG 格式"},
     "hodo-zh.babelon.tsv": {"en": "The Chinese labels, definitions and synonyms as a Babelon "
                                   "translation table (en to zh)",
                             "zh": "中文标签、定义和同义词的 Babelon 翻译表（英译中）"},
