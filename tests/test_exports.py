@@ -112,6 +112,15 @@ def test_cli_export_writes_same_bytes(release_dir: Path, tmp_path: Path) -> None
     assert (tmp_path / name).read_bytes() == (release_dir / name).read_bytes()
 
 
+def test_cli_export_to_an_unwritable_folder(release_dir: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = CliRunner().invoke(main, ["export", "nanopub", "--dist", str(release_dir),
+                                       "--out", str(blocker / "sub")])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: cannot write") and "Traceback" not in result.output
+
+
 def test_cli_export_without_release(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["export", "kgx", "--dist", str(tmp_path)])
     assert result.exit_code == 2
@@ -210,6 +219,19 @@ def test_kgx_uncited_finding_cites_article(release_dir: Path, union: Graph) -> N
     assert negated, "the article reports negative results"
     uncited = [e for e in edges.values() if e["publications"] == "hodo:article"]
     assert uncited and all(e["supporting_text"] for e in uncited)
+
+
+@pytest.mark.parametrize(("node", "expected"), [
+    ("MONDO:0005298", "biolink:Disease"),  # osteoporosis
+    ("HGNC:12679", "biolink:Gene"),  # VDR
+    ("hodo:HODO_0000120", "biolink:BiologicalProcess"),  # under HODO's mechanism branch
+    ("hodo:HODO_0000012", "biolink:Disease"),  # a HODO term under a MONDO branch
+    ("CHEBI:16236", "biolink:ChemicalEntity"),  # ethanol
+    ("UBERON:0002107", "biolink:AnatomicalEntity"),  # liver
+])
+def test_node_category_by_branch(release_dir: Path, node: str, expected: str) -> None:
+    nodes = {r["id"]: r for r in tsv_rows(release_dir / NODES_TSV)}
+    assert nodes[node]["category"] == expected
 
 
 def test_biolink_categories_exist() -> None:
