@@ -7,16 +7,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from rdflib import Dataset, Graph
+from rdflib import Graph
 from rdflib.namespace import OWL
 
 from hodo import __version__
 from hodo.core.errors import NotAvailable, UsageError
-from hodo.core.release import DATASET_FILE, EXPORT_FILES, ONTOLOGY_IRI
+from hodo.core.release import ARTIFACTS, EXPORT_FILES, ONTOLOGY_IRI
 from hodo.pipeline.babelon import BABELON_FILE, babelon_tsv
 from hodo.pipeline.kgx import kgx_files
 from hodo.pipeline.nanopubs import NANOPUBS_FILE, nanopubs, trig
 
+#: The release file holding the union graph as N-Triples.
+UNION_FILE = next(name for name, fmt in ARTIFACTS.items() if fmt == "nt")
 Exporter = Callable[[Graph, str], Iterable[tuple[str, bytes]]]
 
 
@@ -56,23 +58,21 @@ def write_exports(graph: Graph, version: str, out_dir: Path,
 
 
 def read_release(dist: Path) -> tuple[str, Graph]:
-    """The version and union graph of a built release folder.
+    """The version and union graph of a built release folder: its N-Triples, which hold the
+    union of the named graphs the build exported from.
 
     Raises:
         NotAvailable: the folder holds no release.
-        UsageError: its N-Quads cannot be parsed.
+        UsageError: the file cannot be parsed.
     """
-    path = dist / DATASET_FILE
+    path = dist / UNION_FILE
     if not path.is_file():
         raise NotAvailable(f"no release at {path}; run `hodo build` first")
-    dataset = Dataset()
+    graph = Graph()
     try:
-        dataset.parse(path, format="nquads")
+        graph.parse(path, format="nt")
     except Exception as error:  # rdflib's parsers raise many kinds; the release is unusable
         raise UsageError(f"cannot read {path}: {str(error).splitlines()[0][:200]}") from error
-    graph = Graph()
-    for s, p, o, _ in dataset.quads((None, None, None, None)):
-        graph.add((s, p, o))
     return _version(graph), graph
 
 
