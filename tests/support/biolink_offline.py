@@ -30,6 +30,7 @@ def offline_kgx() -> Any:
     import kgx.utils.kgx_utils as kgx_utils
     from kgx.validator import Validator
 
-    toolkit = kgx_utils.get_toolkit()
-    Validator._currently_active_toolkit = toolkit
+    if kgx_utils._default_toolkit is None:  # the toolkit kgx built on import serves for both
+        kgx_utils._default_toolkit = kgx_utils.tk
+    Validator._currently_active_toolkit = kgx_utils.get_toolkit()
     return Validator
