@@ -18,6 +18,7 @@ from hodo.core.release import (
     CHECKSUMS_FILE,
     CONTEXT_FILE,
     DATASET_FILE,
+    EXPORT_FILES,
     GRAPH_NAMES,
     OBO_FILE,
     SHAPES_PREFIX,
@@ -75,7 +76,7 @@ def test_checksums_match_the_files(release_dir: Path) -> None:
     shapes = {f"{SHAPES_PREFIX}{p.name}" for p in SHAPES_DIR.glob("*.ttl")}
     assert shapes, "the release carries the shapes"
     assert {line.split("  ")[1] for line in lines} == {
-        *ARTIFACTS, DATASET_FILE, OBO_FILE, CONTEXT_FILE, MAPPINGS_FILE, *shapes}
+        *ARTIFACTS, DATASET_FILE, OBO_FILE, CONTEXT_FILE, MAPPINGS_FILE, *EXPORT_FILES, *shapes}
     for line in lines:
         digest, name = line.split("  ")
         assert hashlib.sha256((release_dir / name).read_bytes()).hexdigest() == digest

@@ -12,7 +12,7 @@ from hodo.cli import main
 from tests.support import DATA
 from tests.support.net import free_port
 
-COMMANDS = ["build", "validate", "query", "serve", "imports"]
+COMMANDS = ["build", "validate", "query", "serve", "export", "imports"]
 
 
 def test_main_help_lists_every_command(runner: CliRunner) -> None:

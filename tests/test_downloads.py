@@ -62,7 +62,7 @@ def test_json_listing_shape(client: FlaskClient, release: Release, release_dir: 
     assert names == _release_files(release_dir)
     for item in body["files"]:
         assert set(item) == {"name", "url", "kind", "mediaType", "size", "sha256",
-                             "listedSha256", "verified"}
+                             "listedSha256", "verified", "description"}
         assert item["verified"] is True
         assert item["url"].endswith(f"/downloads/{item['name']}")
 

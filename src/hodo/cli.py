@@ -1,4 +1,4 @@
-"""The ``hodo`` command: build, validate, query, serve, imports.
+"""The ``hodo`` command: build, validate, query, serve, export, imports.
 
 Exit codes: 0 success, 1 the data has problems (violations, inconsistency), 2 unusable input
 (a file that cannot be read or parsed, a bad query, a missing release).
@@ -25,6 +25,7 @@ from hodo.engine.store import load_files, load_release, one_line
 from hodo.pipeline import imports as imp
 from hodo.pipeline.build import InconsistentError
 from hodo.pipeline.build import build as run_build
+from hodo.pipeline.exports import EXPORTERS, read_release, write_exports
 from hodo.pipeline.sources import hand_edited_graph
 from hodo.pipeline.validate import REPORT_FORMATS, Check, release_sources
 from hodo.pipeline.validate import validate as run_validate
@@ -277,6 +278,27 @@ def stats(output: str, dist: Path | None) -> None:
     tables = report_stats.sections(store), report_stats.kinds(store), report_stats.ledger(store)
     click.echo(report_stats.to_json(*tables) if output == "json"
                else report_stats.markdown(*tables), nl=False)
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(list(EXPORTERS)))
+@dist_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write the files (default: the release folder).")
+def export(kind: str, dist: Path | None, out: Path | None) -> None:
+    """Write the release in another exchange format: KIND is kgx (Biolink KGX TSV and JSON
+    Lines), nanopub (one nanopublication per finding, TriG) or babelon (the Chinese layer as a
+    Babelon translation table). `hodo build` writes all of them into the release already."""
+    folder = dist or paths.dist_dir()
+    try:
+        version, graph = read_release(folder)
+        written = write_exports(graph, version, out or folder, [kind])
+    except HodoError as error:
+        fail_with(error)
+    except OSError as error:
+        fail(f"cannot write {out or folder}: {error.strerror or error}")
+    for path in written:
+        click.echo(str(path))
 
 
 @main.command("imports")

@@ -66,6 +66,29 @@ ALIASES = {
 GRAPH_KINDS = (Kind.GRAPH, Kind.DATASET)
 
 
+#: Release files that are neither RDF nor query results, by extension: the SSSOM, KGX and
+#: Babelon tables (TSV) and KGX's JSON Lines.
+FILE_MEDIA_TYPES = {
+    "tsv": "text/tab-separated-values; charset=utf-8",
+    "jsonl": "application/x-ndjson",
+    "json": "application/json",
+}
+
+
+def release_media_type(name: str) -> str:
+    """The media type of a release file by its name: an RDF format's, else a table's, else
+    plain text.
+
+    >>> release_media_type("hodo.nanopubs.trig"), release_media_type("hodo_edges.jsonl")
+    ('application/trig', 'application/x-ndjson')
+    """
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    fmt = by_extension(ext)
+    if fmt is not None and fmt.kind is not Kind.RESULTS:
+        return fmt.media_type
+    return FILE_MEDIA_TYPES.get(ext, "text/plain; charset=utf-8")
+
+
 def by_extension(ext: str) -> Format | None:
     """The format for a file extension (``ttl``, ``jsonld`` ...), or None."""
     ext = ext.lower().lstrip(".")

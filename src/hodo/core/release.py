@@ -29,6 +29,10 @@ OBO_FILE = "hodo.obo"
 #: The JSON-LD context of HODO's prefix map, for clients that compact or expand HODO's CURIEs.
 CONTEXT_FILE = "context.jsonld"
 CHECKSUMS_FILE = "SHA256SUMS"
+#: The release in other tools' exchange formats (``hodo.pipeline.exports``): KGX TSV and JSON
+#: Lines, the findings as nanopublications (TriG), the Chinese layer as a Babelon table.
+EXPORT_FILES = ("hodo_nodes.tsv", "hodo_edges.tsv", "hodo_nodes.jsonl", "hodo_edges.jsonl",
+                "hodo.nanopubs.trig", "hodo-zh.babelon.tsv")
 #: The SHACL shapes travel with the release, each as ``shapes-<file>``, so a downloaded release
 #: can be validated by the very shapes it was checked with.
 SHAPES_PREFIX = "shapes-"

@@ -36,6 +36,7 @@ from hodo.core.release import (
 )
 from hodo.core.serialize import to_bytes, to_nquads
 from hodo.pipeline.declarations import declarations
+from hodo.pipeline.exports import write_exports
 from hodo.pipeline.mappings import MAPPINGS_FILE, MappingError, mapping_graph, read_mapping_set
 from hodo.pipeline.oboexport import to_obo
 from hodo.pipeline.reason import ReasonerReport, reason
@@ -165,6 +166,7 @@ def write_release(version: str, graphs: dict[str, Graph], out_dir: Path,
     written.append(_write(out_dir / CONTEXT_FILE, context.encode()))
     for shapes in sorted(paths.SHAPES_DIR.glob("*.ttl")):
         written.append(_write(out_dir / f"{SHAPES_PREFIX}{shapes.name}", shapes.read_bytes()))
+    written.extend(write_exports(merged, version, out_dir))
     sums = "".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in written)
     written.append(_write(out_dir / CHECKSUMS_FILE, sums.encode()))
     counts = {name: len(graphs[name]) for name in GRAPH_NAMES}

@@ -18,7 +18,7 @@ from rdflib import BNode as RBNode
 from rdflib.namespace import SH
 
 from hodo.core import paths
-from hodo.core.formats import by_extension
+from hodo.core.formats import release_media_type
 from hodo.core.namespaces import BASE, shorten
 from hodo.core.release import SHAPES_PREFIX, read_checksums
 from hodo.pipeline.sources import parse_file
@@ -340,6 +340,8 @@ class Download:
     sha256: str
     listed_sha256: str | None
     kind: str
+    #: What the file is, by language (``en``, ``zh``); empty for a file the table does not know.
+    description: dict[str, str] = field(default_factory=dict)
 
     @property
     def verified(self) -> bool:
@@ -347,19 +349,44 @@ class Download:
         return self.listed_sha256 is None or self.listed_sha256 == self.sha256
 
 
-MEDIA_TYPES = {".tsv": "text/tab-separated-values; charset=utf-8",
-               ".jsonld": "application/ld+json", ".json": "application/json"}
+#: What each release file is, in English and Chinese (the shapes are described by their group).
+DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "hodo.ttl": {"en": "The whole release in Turtle", "zh": "完整发布版本（Turtle 格式）"},
+    "hodo.owl": {"en": "The whole release in RDF/XML, for OWL tools",
+                 "zh": "完整发布版本（RDF/XML 格式，供 OWL 工具使用）"},
+    "hodo.jsonld": {"en": "The whole release in JSON-LD", "zh": "完整发布版本（JSON-LD 格式）"},
+    "hodo.nt": {"en": "The whole release in N-Triples", "zh": "完整发布版本（N-Triples 格式）"},
+    "hodo.nq": {"en": "The release's named graphs in N-Quads",
+                "zh": "发布版本的命名图（N-Quads 格式）"},
+    "hodo.sssom.tsv": {"en": "The mappings to other ontologies, as an SSSOM table",
+                       "zh": "与其他本体的映射（SSSOM 表）"},
+    "context.jsonld": {"en": "HODO's prefixes as a JSON-LD context",
+                       "zh": "HODO 前缀的 JSON-LD 上下文"},
+    "SHA256SUMS": {"en": "The SHA-256 checksum of every release file",
+                   "zh": "每个发布文件的 SHA-256 校验和"},
+    "hodo_nodes.tsv": {"en": "KGX TSV nodes: every subject and object of a finding, with its "
+                             "Biolink category, names and cross-references",
+                       "zh": "KGX TSV 节点：研究发现的每个主体和客体，"
+                             "附 Biolink 类别、名称和交叉引用"},
+    "hodo_edges.tsv": {"en": "KGX TSV edges: every finding as a Biolink association with its "
+                             "qualifiers, publications, negation and evidence",
+                       "zh": "KGX TSV 边：每个研究发现作为 Biolink 关联，"
+                             "附限定词、文献、否定和证据"},
+    "hodo_nodes.jsonl": {"en": "The KGX nodes as JSON Lines", "zh": "KGX 节点（JSON Lines 格式）"},
+    "hodo_edges.jsonl": {"en": "The KGX edges as JSON Lines", "zh": "KGX 边（JSON Lines 格式）"},
+    "hodo.nanopubs.trig": {"en": "Every finding as a nanopublication (assertion, provenance and "
+                                 "publication info graphs), in TriG",
+                           "zh": "每个研究发现作为一个纳米出版物"
+                                 "（断言、来源和出版信息图），TriG 格式"},
+    "hodo-zh.babelon.tsv": {"en": "The Chinese labels, definitions and synonyms as a Babelon "
+                                  "translation table (en to zh)",
+                            "zh": "中文标签、定义和同义词的 Babelon 翻译表（英译中）"},
+}
 
 
 def media_type(name: str) -> str:
-    """The media type of a release file, from the formats table where it has one."""
-    suffix = Path(name).suffix
-    if name == "context.jsonld":
-        return "application/ld+json"
-    fmt = by_extension(suffix.lstrip("."))
-    if fmt is not None and fmt.kind.value != "results":
-        return fmt.media_type
-    return MEDIA_TYPES.get(suffix, "text/plain; charset=utf-8")
+    """The media type of a release file, from the formats table."""
+    return release_media_type(name)
 
 
 def downloads(dist: Path) -> list[Download]:
@@ -376,4 +403,4 @@ def downloads(dist: Path) -> list[Download]:
 def _download(name: str, path: Path, listed: str | None, kind: str) -> Download:
     data = path.read_bytes()
     return Download(name, path, media_type(path.name), len(data),
-                    hashlib.sha256(data).hexdigest(), listed, kind)
+                    hashlib.sha256(data).hexdigest(), listed, kind, DESCRIPTIONS.get(name, {}))

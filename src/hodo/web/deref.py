@@ -41,7 +41,7 @@ from flask import (
     url_for,
 )
 
-from hodo.core.formats import BY_NAME, Format, by_extension, parse_accept, quality
+from hodo.core.formats import BY_NAME, Format, parse_accept, quality, release_media_type
 from hodo.core.i18n import add_messages
 from hodo.core.namespaces import PREFIXES
 from hodo.core.release import CHECKSUMS_FILE, read_checksums
@@ -82,9 +82,6 @@ ONTOLOGY_FILE = "hodo.owl"
 RELEASE_FILES = {BY_NAME[name].name: file for file, name in (
     ("hodo.ttl", "turtle"), ("hodo.jsonld", "jsonld"), ("hodo.owl", "rdfxml"),
     ("hodo.nt", "ntriples"))}
-#: Media types of the release files that are not RDF, by extension (the rest: ``formats``).
-FILE_TYPES = {"tsv": "text/tab-separated-values", "jsonl": "application/jsonl",
-              "obo": "text/plain", "trig": "application/trig", "json": "application/json"}
 _LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 
 
@@ -382,14 +379,11 @@ def _ontology_format(header: str | None) -> Format | None:
 
 
 def _send_release_file(name: str) -> Response:
-    extension = name.rsplit(".", 1)[-1] if "." in name else ""
-    chosen = by_extension(extension)
-    media_type = chosen.media_type if chosen else FILE_TYPES.get(extension, "text/plain")
     path = get_release().path.parent / name
     if not path.is_file():
         abort(404, description=f"the release file {name} is not in this release")
     body, etag = _release_bytes(path)
-    response = Response(body, 200, mimetype=media_type)
+    response = Response(body, 200, mimetype=release_media_type(name))
     response.headers["Content-Disposition"] = f"inline; filename={quote(name)}"
     response.set_etag(etag)
     return response.make_conditional(request)  # type: ignore[return-value]

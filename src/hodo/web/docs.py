@@ -77,6 +77,7 @@ add_messages({
     "docs_downloads_intro": {"en": "Every file of this release, with its SHA-256 checksum.",
                              "zh": "本版本的全部文件及其 SHA-256 校验和。"},
     "docs_size": {"en": "Size (bytes)", "zh": "大小（字节）"},
+    "docs_description": {"en": "What it is", "zh": "内容"},
     "docs_media_type": {"en": "Media type", "zh": "媒体类型"},
     "docs_checksum": {"en": "SHA-256", "zh": "SHA-256"},
     "docs_verified": {"en": "matches SHA256SUMS", "zh": "与 SHA256SUMS 一致"},
@@ -140,7 +141,8 @@ def downloads_json() -> Response:
     head: docs.Header = data["header"]
     files = [{"name": d.name, "url": url_for("docs.download", name=d.name, _external=True),
               "kind": d.kind, "mediaType": d.media_type, "size": d.size, "sha256": d.sha256,
-              "listedSha256": d.listed_sha256, "verified": d.verified}
+              "listedSha256": d.listed_sha256, "verified": d.verified,
+              "description": d.description}
              for d in data["downloads"].values()]
     return jsonify({"version": head.version, "versionIRI": head.version_iri,
                     "ontology": head.iri, "license": head.license, "files": files})

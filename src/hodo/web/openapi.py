@@ -20,6 +20,9 @@ GRAPH_TYPES = [*RDF_TYPES, "application/trig", "application/n-quads"]
 JSON = "application/json"
 HTML = "text/html"
 TEXT = "text/plain"
+#: What a release file is sent as: RDF, and the KGX, Babelon and SSSOM tables and JSON Lines.
+RELEASE_FILE_TYPES = [*GRAPH_TYPES, JSON, "text/tab-separated-values", "application/x-ndjson",
+                      TEXT]
 
 
 def _param(name: str, where: str = "query", description: str = "", *,
@@ -214,7 +217,7 @@ def _pages() -> dict[str, Any]:
                                        "size and SHA-256", "Downloads",
                                        {"200": _answer("The list", JSON)})},
         "/downloads/{name}": {"get": _op("One release file, with an ETag", "Downloads", {
-            "200": _answer("The file", *GRAPH_TYPES, JSON, "text/tab-separated-values", TEXT),
+            "200": _answer("The file", *RELEASE_FILE_TYPES),
             "304": _answer("Not modified (If-None-Match)"),
             "404": _answer("No such file", HTML, TEXT)}, [_param("name", "path")])},
         "/validate": {
@@ -255,7 +258,7 @@ def _ops() -> dict[str, Any]:
         "/{local}": {"get": _op(
             "Dereference a HODO IRI: page, Turtle, JSON-LD, RDF/XML or N-Triples by Accept, or "
             "by extension (.html, .ttl, .jsonld, .rdf, .owl, .nt); release files by name",
-            "Linked data", {"200": _answer("The resource", HTML, *RDF_TYPES),
+            "Linked data", {"200": _answer("The resource", HTML, *RELEASE_FILE_TYPES),
                             "404": _answer("Unknown IRI", HTML, TEXT),
                             "406": _answer("No acceptable format", TEXT)},
             [_param("local", "path", "The IRI's local part under the base, optionally with an "
