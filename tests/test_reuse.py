@@ -23,6 +23,7 @@ from hodo.core import paths
 from hodo.core.namespaces import HODO, REPLACED_BY
 from hodo.engine.store import Release
 from hodo.pipeline import imports as imp
+from hodo.pipeline import mappings
 from hodo.pipeline.mappings import MAPPINGS_FILE, read_mapping_set
 from hodo.pipeline.sources import hand_edited_graph
 
@@ -184,8 +185,132 @@ def test_a_retired_iri_still_dereferences_and_names_its_replacement(
 def test_the_maxo_extract_holds_exactly_the_used_terms_and_their_ancestors() -> None:
     extract = imp.read_maxo()
     used = imp.used_external_terms(hand_edited_graph()).get("MAXO", set())
+    mapped = {r["object_id"] for r in read_mapping_set(
+        paths.ONTOLOGY_DIR / "mappings" / MAPPINGS_FILE).rows if r["object_id"].startswith("MAXO:")}
     assert used and used <= set(extract.terms)
+    used |= mapped
     assert set(extract.terms) == used | imp.ancestor_closure(extract, used)
     header = imp.MAXO_EXTRACT.read_text(encoding="utf-8").split("\n\n", 1)[0]
     assert "monarch-initiative/MAxO" in header and re.search(r"commit [0-9a-f]{40}", header)
     assert extract.version.startswith("releases/")
+
+
+# --- a measured protein is not its gene --------------------------------------------------------
+
+GENE_AS_MEASURED = """
+PREFIX oban: <http://purl.org/oban/>
+PREFIX biolink: <https://w3id.org/biolink/vocab/>
+SELECT DISTINCT ?finding ?gene WHERE {
+  {
+    ?finding oban:association_has_subject ?gene ; biolink:subject_aspect_qualifier ?aspect .
+  } UNION {
+    ?finding oban:association_has_object ?gene ; biolink:object_aspect_qualifier ?aspect .
+  } UNION {
+    ?finding oban:association_has_subject|oban:association_has_object ?gene ;
+             biolink:species_context_qualifier <http://purl.obolibrary.org/obo/NCBITaxon_10114> .
+  }
+  FILTER STRSTARTS(STR(?gene), "http://identifiers.org/hgnc/")
+}
+"""
+
+BAD_FINDINGS = """
+@prefix oban: <http://purl.org/oban/> .
+@prefix biolink: <https://w3id.org/biolink/vocab/> .
+@prefix hgnc: <http://identifiers.org/hgnc/> .
+@prefix obo: <http://purl.obolibrary.org/obo/> .
+<urn:x:measured> oban:association_has_object hgnc:5464 ; biolink:object_aspect_qualifier "level" .
+<urn:x:rat> oban:association_has_subject hgnc:4250 ;
+    biolink:species_context_qualifier obo:NCBITaxon_10114 .
+<urn:x:polymorphism> oban:association_has_subject hgnc:12679 ;
+    biolink:species_context_qualifier obo:NCBITaxon_9606 .
+"""
+
+
+def test_no_finding_measures_a_gene_or_names_a_human_gene_in_a_rat_model() -> None:
+    rows = list(HAND_EDITED.query(GENE_AS_MEASURED))
+    assert rows == [], [(str(f), str(g)) for f, g in rows]  # type: ignore[misc]
+
+
+def test_the_gene_check_fires_on_a_measured_gene_and_a_rat_finding() -> None:
+    bad = Graph().parse(data=BAD_FINDINGS, format="turtle")
+    found = {str(row[0]) for row in bad.query(GENE_AS_MEASURED)}  # type: ignore[index]
+    assert found == {"urn:x:measured", "urn:x:rat"}
+
+
+GENE_PRODUCT_OF = URIRef("http://purl.obolibrary.org/obo/RO_0002204")
+FINDING_ROLES = (URIRef("http://purl.org/oban/association_has_subject"),
+                 URIRef("http://purl.org/oban/association_has_object"))
+
+
+@pytest.mark.parametrize("entity", [e for e in WITH_ID if e["relation"] == "gene product of"],
+                         ids=_id)
+def test_a_named_protein_is_carried_as_the_product_of_its_gene(entity: dict[str, str]) -> None:
+    """A finding names the protein class, never the gene; the protein class is the gene's
+    product. (A protein HODO does not carry at all is counted by the coverage test.)"""
+    gene = imp.iri_of(entity["expected_id"])
+    assert not any((None, role, gene) in HAND_EDITED for role in FINDING_ROLES)
+    products = {s for s in HAND_EDITED.subjects(OWL.someValuesFrom, gene)
+                if HAND_EDITED.value(s, OWL.onProperty) == GENE_PRODUCT_OF}
+    axioms = set(HAND_EDITED.subjects(OWL.someValuesFrom, gene))
+    assert products == axioms
+
+
+# --- every term HODO still mints: mapped, or searched for in vain -------------------------------
+
+SSSOM = read_mapping_set(paths.ONTOLOGY_DIR / "mappings" / MAPPINGS_FILE)
+SEARCHES = mappings.read_searches(paths.ONTOLOGY_DIR / "mappings" / mappings.SEARCHES_FILE)
+MINTED = mappings.minted_terms(HAND_EDITED)
+
+
+@pytest.fixture(scope="module")
+def search_sources() -> dict[str, imp.Source]:
+    """The ontologies the search reads from the wheels (MAxO's full release is not offline)."""
+    wheels = imp.fetch_wheels(paths.cache_dir() / "wheels")
+    return imp.load_sources(wheels, [p for p in mappings.SEARCHED_PREFIXES if p != "MAXO"])
+
+
+@pytest.mark.parametrize("curie", sorted(MINTED))
+def test_a_minted_term_is_mapped_or_its_search_is_recorded(curie: str) -> None:
+    mapped = any(r["subject_id"] == curie for r in SSSOM.rows)
+    searched = [r for r in SEARCHES if r["subject_id"] == curie]
+    assert mapped or searched, f"{curie} has neither a mapping nor a recorded search"
+    for row in searched:
+        assert row["names_tried"].split(" | ")[0] == MINTED[curie][0]
+        assert all(p in row["ontologies_searched"] for p in mappings.SEARCHED_PREFIXES)
+
+
+def test_the_recorded_searches_are_what_a_fresh_search_finds(
+        search_sources: dict[str, imp.Source]) -> None:
+    fresh = mappings.search_minted_terms(HAND_EDITED, search_sources)
+
+    def without_maxo(matches: str) -> list[str]:
+        return [m for m in matches.split(" | ") if m != "none" and not m.startswith("MAXO:")]
+
+    assert [(r["subject_id"], r["names_tried"]) for r in fresh] == \
+        [(r["subject_id"], r["names_tried"]) for r in SEARCHES]
+    for recorded, now in zip(SEARCHES, fresh, strict=True):
+        assert without_maxo(recorded["exact_matches"]) == without_maxo(now["exact_matches"]), \
+            recorded["subject_id"]
+
+
+def test_a_search_that_found_a_term_has_a_mapping_that_says_why_hodo_mints() -> None:
+    pairs = {(r["subject_id"], r["object_id"]) for r in SSSOM.rows if r["comment"]}
+    for row in SEARCHES:
+        for match in row["exact_matches"].split(" | "):
+            if match != "none":
+                assert (row["subject_id"], match.split(" ")[0]) in pairs, (row["subject_id"], match)
+
+
+def test_the_mapping_set_description_says_what_it_holds() -> None:
+    description = str(SSSOM.metadata["mapping_set_description"]).lower()
+    unmapped = [c for c in MINTED if not any(r["subject_id"] == c for r in SSSOM.rows)]
+    assert ("each term hodo mints is mapped" in description) == (unmapped == [])
+    assert mappings.SEARCHES_FILE in description
+
+
+def test_the_search_matches_names_not_abbreviations() -> None:
+    source = imp.Source("X", "1", "test", {
+        "X:1": imp.TermRecord("X:1", "Osteoporosis", synonyms=("OP",)),
+        "X:2": imp.TermRecord("X:2", "old osteoporosis", deprecated=True)})
+    index = mappings.name_index({"X": source})
+    assert index == {"osteoporosis": {"X:1"}}
