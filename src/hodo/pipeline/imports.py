@@ -438,7 +438,9 @@ def read_maxo(path: Path = MAXO_EXTRACT) -> Source:
     source = read_obo(path.read_text(encoding="utf-8"), "MAXO", f"ontology/source/{path.name}")
     terms = {curie: replace(term, parents=tuple(p for p in term.parents if p in source.terms))
              for curie, term in source.terms.items()}
-    return replace(source, terms=terms)
+    origin = (f"monarch-initiative/MAxO maxo.obo, {source.version}, as extracted in "
+              f"ontology/source/{path.name}")
+    return replace(source, terms=terms, origin=origin)
 
 
 def read_file(location: str, prefix: str, cache: Path) -> Source:
