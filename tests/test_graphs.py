@@ -130,7 +130,7 @@ def test_layers_follow_the_class_hierarchy(release: Release, en_map: dict[str, A
     (HODO + "HODO_0000019", "mechanism"),          # low serum 25-hydroxyvitamin D
     (HODO + "HODO_0000125", "mechanism"),          # increased osteoclast activity
     (HODO + "HODO_0000002", "mechanism"),          # RANKL/OPG system
-    ("http://identifiers.org/hgnc/11892", "mechanism"),  # TNF, which acts on RANKL/OPG
+    (HODO + "HODO_0000442", "mechanism"),          # TNF-alpha, HGNC:11892 product, on RANKL/OPG
     (OBO + "MONDO_0002146", "mechanism"),          # hypogonadism
     (HODO + "HODO_0000530", "mechanism"),          # liver deficiency (TCM)
     (OSTEOPOROSIS, "bone_outcome"),

