@@ -138,10 +138,12 @@ def validator_class() -> Any:
     return offline_kgx()
 
 
-def kgx_errors(validator_class: Any, nodes: Path, edges: Path) -> dict[str, Any]:
+def kgx_errors(validator_class: Any, nodes: Path, edges: Path,
+               prefixes: tuple[str, ...] = ()) -> dict[str, Any]:
     from kgx.transformer import Transformer
 
     validator = validator_class()
+    validator.prefixes.update(prefixes)  # a source's own prefixes, as its context.jsonld names
     Transformer(stream=True).transform(
         {"filename": [str(nodes), str(edges)], "format": "tsv"},
         output_args={"format": "null"}, inspector=validator)
@@ -162,6 +164,15 @@ def test_kgx_validator_finds_only_hodo_prefix(validator_class: Any, release_dir:
     assert found, "the validator should name HODO's prefix"
     assert all("CURIE prefix 'hodo'" in m for m in found), [m for m in found
                                                            if "'hodo'" not in m][:5]
+
+
+def test_kgx_validator_passes_the_release_with_hodos_prefix_registered(
+        validator_class: Any, release_dir: Path) -> None:
+    """With HODO's prefix known (it is in the release's context.jsonld), kgx's validator
+    finds nothing at all to report."""
+    assert "hodo" in json.loads((release_dir / "context.jsonld").read_text())["@context"]
+    assert messages(kgx_errors(validator_class, release_dir / NODES_TSV,
+                               release_dir / EDGES_TSV, prefixes=("hodo",))) == []
 
 
 def test_kgx_validator_would_catch_a_bad_edge(validator_class: Any, release_dir: Path,

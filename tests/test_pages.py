@@ -17,10 +17,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from hodo.core.prefix_table import PREFIX_TABLE
 from hodo.engine.store import Release
 from hodo.web import create_app
 from tests.terms import CHRONIC_LIVER_DISEASE, HEPATIC_OSTEODYSTROPHY, HODO, OBO, OSTEOPOROSIS
 
+UMLS = PREFIX_TABLE["UMLS"][0]
 ONTOLOGY = Path(__file__).parents[1] / "ontology"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -336,8 +338,9 @@ def test_reused_term_page(client: FlaskClient, release: Release, lang: str) -> N
     # children: HODO's own term among them; the mapping that points at it
     assert links_to(page, local(HEPATIC_OSTEODYSTROPHY))
     assert "skos:broadMatch" in {p.text for p in page.pieces}
-    # cross-references as links where HODO knows the prefix
-    assert "http://id.nlm.nih.gov/mesh/D010024" in page.linked("MESH:D010024")
+    # cross-references as links where HODO knows the prefix (MONDO's data here has none)
+    osteopenia = read(client, "/term?iri=http%3A%2F%2Fpurl.obolibrary.org%2Fobo%2FHP_0000938", lang)
+    assert osteopenia.linked("UMLS:C0747078") == [UMLS + "C0747078"]
     # raw RDF through the endpoint
     describe = [h for h in page.hrefs() if urlsplit(h).path == "/sparql" and urlsplit(h).query]
     queries = {parse_qs(urlsplit(h).query)["query"][0] for h in describe}

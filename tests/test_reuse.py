@@ -310,7 +310,7 @@ def test_the_mapping_set_description_says_what_it_holds() -> None:
 
 def test_the_search_matches_names_not_abbreviations() -> None:
     source = imp.Source("X", "1", "test", {
-        "X:1": imp.TermRecord("X:1", "Osteoporosis", synonyms=("OP",)),
+        "X:1": imp.TermRecord("X:1", "Osteoporosis", synonyms=(imp.Synonym("OP"),)),
         "X:2": imp.TermRecord("X:2", "old osteoporosis", deprecated=True)})
     index = mappings.name_index({"X": source})
     assert index == {"osteoporosis": {"X:1"}}

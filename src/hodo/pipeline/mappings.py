@@ -161,7 +161,7 @@ def name_index(sources: Mapping[str, Source]) -> dict[str, set[str]]:
             term = source.terms[curie]
             if term.deprecated:
                 continue
-            for name in (term.label, *term.synonyms):
+            for name in (term.label, *(synonym.text for synonym in term.synonyms)):
                 if name and not is_abbreviation(name):
                     index.setdefault(normalise(name), set()).add(curie)
     return index
