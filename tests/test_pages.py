@@ -464,3 +464,17 @@ def test_hostile_iris_are_shown_as_text(hostile_app: Flask) -> None:
     # the only markup-labelled link is the hostile finding's, to its page on this site
     assert {urlsplit(p.href or "").path for p in page.pieces
             if p.href and MARKUP in p.text} == {local(HOSTILE_FINDING)}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("path", ["/", "/HODO_0000001", "/ontology", "/map", "/downloads"])
+def test_the_header_keeps_the_language_and_links_the_validation_page(
+        client: FlaskClient, path: str, lang: str) -> None:
+    page = read(client, path, lang)
+    assert f"/sparql?lang={lang}" in page.hrefs()
+    assert f"/validate?lang={lang}" in page.hrefs()
+
+
+def test_the_ontology_page_links_the_validation_page(client: FlaskClient) -> None:
+    page = read(client, "/ontology", "zh")
+    assert page.linked("用这些形状约束和 HODO 的质量检查规则校验您自己的数据") == ["/validate?lang=zh"]

@@ -111,6 +111,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "nav_ontology": {"en": "Ontology", "zh": "本体文档"},
     "nav_downloads": {"en": "Downloads", "zh": "下载"},
     "nav_api": {"en": "API", "zh": "API"},
+    "nav_validate": {"en": "Validate", "zh": "校验"},
+    "docs_validate_link": {"en": "Check your own data against these shapes and HODO's QC rules",
+                           "zh": "用这些形状约束和 HODO 的质量检查规则校验您自己的数据"},
     "start_map": {"en": "How liver diseases lead to bone loss and fracture, as the article's "
                         "findings connect them",
                   "zh": "文章研究发现所揭示的肝脏疾病导致骨量丢失与骨折的途径"},
