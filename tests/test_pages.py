@@ -477,4 +477,5 @@ def test_the_header_keeps_the_language_and_links_the_validation_page(
 
 def test_the_ontology_page_links_the_validation_page(client: FlaskClient) -> None:
     page = read(client, "/ontology", "zh")
-    assert page.linked("用这些形状约束和 HODO 的质量检查规则校验您自己的数据") == ["/validate?lang=zh"]
+    words = "用这些形状约束和 HODO 的质量检查规则校验您自己的数据"
+    assert page.linked(words) == ["/validate?lang=zh"]
