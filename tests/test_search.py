@@ -13,7 +13,14 @@ from flask.testing import FlaskClient
 from playwright.sync_api import Browser, expect
 
 from hodo.engine.store import Release
-from hodo.site.search import EXACT_LABEL, EXACT_SYNONYM, SearchIndex, normalise, sort_key
+from hodo.site.search import (
+    CLOSE,
+    EXACT_LABEL,
+    EXACT_SYNONYM,
+    SearchIndex,
+    normalise,
+    sort_key,
+)
 from tests.support.browser import Sink, browser, open_tab, playwright, sink, site
 
 __all__ = ["browser", "playwright", "sink", "site"]  # fixtures, imported to be used here
@@ -198,3 +205,37 @@ def test_autocomplete_in_a_browser(browser: Browser, site: str, sink: Sink) -> N
         tab.stayed_local(sink)
     finally:
         tab.page.context.close()
+
+
+@pytest.mark.parametrize(("query", "iri"), [
+    ("bone density", "https://w3id.org/hodo/HODO_0000004"),  # bone mineral density
+    ("osteoporotic fractures", "https://w3id.org/hodo/HODO_0000012"),  # words, plurals
+    ("fractures", "http://purl.obolibrary.org/obo/MONDO_0005315"),  # bone fracture
+    ("density bone mineral", "https://w3id.org/hodo/HODO_0000004"),  # any order
+    ("osteoporsis", "http://purl.obolibrary.org/obo/MONDO_0005298"),  # a misspelling
+    ("vitamin d deficiencies", "http://purl.obolibrary.org/obo/MONDO_0100471"),
+])
+def test_words_in_any_order_plurals_and_misspellings_find_the_term(
+        index: SearchIndex, query: str, iri: str) -> None:
+    _, hits = index.search(query, limit=3, kinds=["class"])
+    assert iri in [hit.term.iri for hit in hits], [hit.term.iri for hit in hits]
+
+
+@pytest.mark.parametrize(("query", "words"), [
+    ("liver osteoporosis", ("liver", "osteoporosis")),
+    ("肝病骨质疏松", ("肝病", "骨质疏松")),
+])
+def test_every_word_of_the_query_is_in_what_it_finds(index: SearchIndex, query: str,
+                                                     words: tuple[str, ...]) -> None:
+    total, hits = index.search(query, limit=50)
+    assert total > 0
+    for hit in hits:
+        assert all(word in hit.name.norm for word in words), hit.name.text
+
+
+def test_a_close_spelling_is_tried_only_when_nothing_is_written_so(index: SearchIndex) -> None:
+    _, hits = index.search("bone", limit=500)
+    assert hits and all(hit.rank != CLOSE for hit in hits)
+    _, hits = index.search("osteoporsis", limit=500)
+    assert hits and all(hit.rank == CLOSE for hit in hits)
+    assert index.search("qqqqzzzz")[0] == 0

@@ -9,6 +9,12 @@ synonym match ranks just below an exact label match. Terms that the release carr
 ancestors of the terms it uses (``oboInOwl:inSubset`` the ancestor subset) are still found, but
 ranked after every other match unless a name matches exactly: they are context, not what a
 reader is looking for, but a reader who types one's exact name wants it.
+
+Past substrings, a name matches when it holds every word of the query in any order, plurals
+and simple endings aside (``osteoporotic fractures`` finds "osteoporotic fracture", ``bone
+density`` "bone mineral density"); Chinese is cut into words (jieba) and matches when every
+word is in the name. Only when nothing matches so far, a close misspelling (rapidfuzz, 85 of
+100) does: ``osteoporsis`` finds osteoporosis.
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import jieba
 import pyoxigraph as ox
+from rapidfuzz import fuzz
 
 from hodo.core.namespaces import (
     BASE,
@@ -54,7 +62,14 @@ TYPES = {OWL_NS + "Class": "class", OWL_NS + "ObjectProperty": "property",
 KINDS = ("class", "property", "individual")
 
 #: Match ranks, best first.
-EXACT_LABEL, EXACT_SYNONYM, PREFIX, WORD_PREFIX, SUBSTRING = range(5)
+EXACT_LABEL, EXACT_SYNONYM, PREFIX, WORD_PREFIX, SUBSTRING, ALL_WORDS, CLOSE = range(7)
+#: How alike (0 to 100, rapidfuzz's ratio) a misspelt word must be to the word it means.
+CLOSE_ENOUGH = 85
+_WORD = re.compile(r"[^\W\d_][\w-]*", re.UNICODE)
+_HAN = re.compile(r"[\u3400-\u9fff]")
+#: Chinese words that carry no meaning in a name, left out of a query's words.
+_CHINESE_STOP = frozenset(["的", "和", "与", "及", "或", "在", "中", "之", "对", "于"])
+jieba.setLogLevel(60)  # the segmenter's own messages are not the reader's
 MAX_QUERY = 200
 MAX_LIMIT = 500
 
@@ -95,6 +110,8 @@ class Name:
     kind: str  # "label", "synonym" or "abbreviation"
     norm: str
     word_starts: tuple[int, ...]
+    #: the name's words, stemmed (``fractures`` -> ``fracture``), for a query in any order
+    stems: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -157,7 +174,35 @@ def _make_name(text: str, lang: str | None, kind: str) -> Name:
         kind = "abbreviation"
     norm = normalise(text)
     starts = tuple(m.start() for m in _WORD_START.finditer(norm))
-    return Name(text, lang, kind, norm, starts)
+    return Name(text, lang, kind, norm, starts, frozenset(stems(norm)))
+
+
+def stem(word: str) -> str:
+    """A word without its plural and its adjective ending, enough to match a name's words.
+
+    >>> [stem(w) for w in ("fractures", "osteoporotic", "diseases", "studies", "processes")]
+    ['fracture', 'osteoporosis', 'disease', 'study', 'process']
+    """
+    if len(word) > 5 and word.endswith("otic"):
+        return word[:-4] + "osis"  # osteoporotic, cirrhotic, necrotic: the noun
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("sses", "xes", "zes", "ches", "shes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def stems(norm: str) -> list[str]:
+    """The stemmed words of a normalised text (not its Chinese, which ``segments`` cuts)."""
+    return [stem(word) for word in _WORD.findall(norm) if not _HAN.search(word)]
+
+
+def segments(norm: str) -> list[str]:
+    """The Chinese words of a normalised query, as jieba cuts them, without empty words."""
+    han = "".join(ch if _HAN.match(ch) else " " for ch in norm)
+    return [word for word in jieba.lcut(han) if word.strip() and word not in _CHINESE_STOP]
 
 
 class SearchIndex:
@@ -186,6 +231,7 @@ class SearchIndex:
                 parents[subject.value].add(obj.value)
             elif predicate == IN_SUBSET and getattr(obj, "value", None) == ANCESTOR_SUBSET:
                 ancestor.add(subject.value)
+        jieba.initialize()  # its dictionary loads now, not on the first Chinese query
         labelled = {iri for iri, found in names.items() if any(k == "label" for *_, k in found)}
         terms = [_term(iri, names[iri], types[iri], parents[iri] & labelled - {iri},
                        iri in ancestor) for iri in labelled]
@@ -206,18 +252,15 @@ class SearchIndex:
         Raises:
             QueryError: an empty or over-long query, a bad page, an unknown type.
         """
-        needle = _check(query, offset, limit, kinds)
+        asked = Query.of(_check(query, offset, limit, kinds))
         wanted_kinds = set(kinds)
         wanted_prefixes = {p.upper() for p in prefixes}
-        hits = []
-        for term in self.sorted:
-            if wanted_kinds and term.kind not in wanted_kinds:
-                continue
-            if wanted_prefixes and term.prefix not in wanted_prefixes:
-                continue
-            hit = _best(term, needle)
-            if hit:
-                hits.append(hit)
+        candidates = [t for t in self.sorted
+                      if (not wanted_kinds or t.kind in wanted_kinds)
+                      and (not wanted_prefixes or t.prefix in wanted_prefixes)]
+        hits = [hit for term in candidates if (hit := _best(term, asked))]
+        if not hits:  # nothing written so: a close misspelling, then
+            hits = [hit for term in candidates if (hit := _closest(term, asked))]
         hits.sort(key=sort_key)
         return len(hits), hits[offset:offset + limit]
 
@@ -242,28 +285,60 @@ def _check(query: str, offset: int, limit: int, kinds: Iterable[str]) -> str:
     return needle
 
 
-def _best(term: Term, needle: str) -> Hit | None:
-    """The term's best-ranked name for ``needle``, shortest name first among equals."""
+@dataclass(frozen=True)
+class Query:
+    """A query, read once: its normal form, its stemmed words and its Chinese words."""
+
+    needle: str
+    stems: frozenset[str]
+    segments: tuple[str, ...]
+
+    @classmethod
+    def of(cls, needle: str) -> Query:
+        chinese = tuple(segments(needle)) if _HAN.search(needle) else ()
+        return cls(needle, frozenset(stems(needle)), chinese)
+
+
+def _best(term: Term, asked: Query) -> Hit | None:
+    """The term's best-ranked name for the query, shortest name first among equals."""
     best: tuple[int, int] | None = None
     found = None
     for name in term.names:
-        rank = _rank(name, needle)
+        rank = _rank(name, asked)
         if rank is not None and (best is None or (rank, len(name.norm)) < best):
             best, found = (rank, len(name.norm)), name
     return Hit(term, found, best[0]) if found and best else None
 
 
-def _rank(name: Name, needle: str) -> int | None:
-    norm = name.norm
+def _rank(name: Name, asked: Query) -> int | None:
+    norm, needle = name.norm, asked.needle
     if norm == needle:
         return EXACT_LABEL if name.kind == "label" else EXACT_SYNONYM
     if norm.startswith(needle):
         return PREFIX
-    if needle not in norm:
-        return None
-    if any(norm.startswith(needle, start) for start in name.word_starts):
-        return WORD_PREFIX
-    return SUBSTRING
+    if needle in norm:
+        if any(norm.startswith(needle, start) for start in name.word_starts):
+            return WORD_PREFIX
+        return SUBSTRING
+    if (asked.stems or asked.segments) and asked.stems <= name.stems and all(
+            word in norm for word in asked.segments):
+        return ALL_WORDS
+    return None
+
+
+def _closest(term: Term, asked: Query) -> Hit | None:
+    """The term's name closest to a misspelt query, if close enough: the whole name, or each
+    of the query's words to one of the name's (four letters or more, so that short words do
+    not match everything)."""
+    words = [w for w in asked.stems if len(w) >= 4]
+    best: tuple[float, Name] | None = None
+    for name in term.names:
+        score = fuzz.ratio(asked.needle, name.norm)
+        if words and name.stems:
+            score = max(score, min(max(fuzz.ratio(w, s) for s in name.stems) for w in words))
+        if score >= CLOSE_ENOUGH and (best is None or score > best[0]):
+            best = (score, name)
+    return Hit(term, best[1], CLOSE) if best else None
 
 
 def _term(iri: str, names: set[tuple[str, str | None, str]], types: set[str],
