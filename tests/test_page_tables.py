@@ -38,7 +38,7 @@ def test_hrefs_are_what_the_router_builds(release: Release, prefix: str) -> None
                 if iri.startswith(HODO):
                     expected = url_for("deref.resource", local=iri[len(HODO):], lang=lang)
                 elif iri in described and views.web_iri(iri):
-                    expected = url_for("pages.term", iri=iri, lang=lang)
+                    expected = url_for("deref.term", iri=iri, lang=lang)
                 else:
                     continue
                 assert tables.local_link(iri, lang) == expected

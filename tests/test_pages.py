@@ -7,6 +7,7 @@ the language it is in (its nearest ``lang`` attribute) and the link it sits in.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -342,7 +343,8 @@ def test_reused_term_page(client: FlaskClient, release: Release, lang: str) -> N
     osteopenia = read(client, "/term?iri=http%3A%2F%2Fpurl.obolibrary.org%2Fobo%2FHP_0000938", lang)
     assert osteopenia.linked("UMLS:C0747078") == [UMLS + "C0747078"]
     # raw RDF through the endpoint
-    describe = [h for h in page.hrefs() if urlsplit(h).path == "/sparql" and urlsplit(h).query]
+    describe = [h for h in page.hrefs() if urlsplit(h).path == "/sparql"
+                and "query" in parse_qs(urlsplit(h).query)]
     queries = {parse_qs(urlsplit(h).query)["query"][0] for h in describe}
     assert queries == {f"DESCRIBE <{OSTEOPOROSIS}>"}
     assert client.get(describe[0]).status_code == 200
@@ -479,3 +481,13 @@ def test_the_ontology_page_links_the_validation_page(client: FlaskClient) -> Non
     page = read(client, "/ontology", "zh")
     words = "用这些形状约束和 HODO 的质量检查规则校验您自己的数据"
     assert page.linked(words) == ["/validate?lang=zh"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_definitions_and_notes_come_in_the_page_language_first(client: FlaskClient,
+                                                               lang: str) -> None:
+    html = client.get(f"/HODO_0000001?lang={lang}").get_data(as_text=True)
+    languages = [tag.split("-")[0] for tag in
+                 re.findall(r'<p class="definition" lang="([^"]+)">', html)]
+    assert sorted(languages) == ["en", "zh"], languages
+    assert languages[0] == lang

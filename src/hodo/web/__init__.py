@@ -108,5 +108,6 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.add_template_filter(fragments.local_link, "local_link")
     app.add_template_filter(tables.web_link, "web_link")
+    app.add_template_filter(fragments.page_language_first, "page_language_first")
     app.jinja_env.globals.update(fragments.template_globals())
     app.jinja_env.globals["asset"] = ui.asset  # static and vendor files by their digest

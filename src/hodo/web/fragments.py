@@ -14,7 +14,7 @@ In templates they take the page's language and links from the context: ``link(va
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from jinja2 import pass_context
@@ -174,6 +174,14 @@ def for_page(lang: str, links: PageLinks) -> dict[str, Any]:
             "finding_item": bind(finding_item), "finding_link": bind(finding_link),
             "always": always,
             "la": lambda code: Markup(lang_attr(code, lang))}
+
+
+@pass_context
+def page_language_first(context: Context, items: Iterable[Any]) -> list[Any]:
+    """Texts with those in the page's language first, each language in its own order: a
+    Chinese page shows the Chinese definition and notes before the English."""
+    lang = context.get("lang", "en")
+    return sorted(items, key=lambda item: getattr(item, "lang", None) != lang)
 
 
 def template_globals() -> dict[str, Any]:
