@@ -119,3 +119,28 @@ def test_ancestor_only_terms_need_no_chinese_label() -> None:
         "    oboInOwl:inSubset <https://w3id.org/hodo/subsets/ancestor> .\n"
     ), format="turtle")
     assert not validate(data, [Check.QC]).problems
+
+
+SAME_AS = [rule for rule in RULES if rule.same_as]
+SHAPE_NAMES = {str(s) for s in Graph().parse(paths.SHAPES_DIR / "terms.ttl").subjects()} | {
+    str(s) for f in paths.SHAPES_DIR.glob("*.ttl") for s in Graph().parse(f).subjects()}
+
+
+def test_some_rules_name_the_shape_that_finds_the_same_problem() -> None:
+    assert {r.name for r in SAME_AS} >= {"missing-label-en", "missing-definition-zh"}
+    for rule in SAME_AS:
+        assert set(rule.same_as) <= SHAPE_NAMES, (rule.name, rule.same_as)
+
+
+@pytest.mark.parametrize("rule", SAME_AS, ids=lambda r: r.name)
+def test_a_problem_that_a_shape_and_a_rule_both_find_is_reported_once(rule: QcRule) -> None:
+    """On the rule's fixture, where its shape reports a resource and property that the rule
+    finds too (so they are the same problem), the rule's own report of it is left out."""
+    data = Graph().parse(FIXTURES / f"{rule.name}.ttl")
+    both = validate(data, checks=(Check.SHACL, Check.QC)).problems
+    by_shape = {(p.focus, p.path) for p in both if p.source_shape in rule.same_as}
+    assert by_shape, f"{rule.name}: its shapes report nothing on its fixture"
+    assert not [p for p in both
+                if p.source_shape == rule.iri and (p.focus, p.path) in by_shape]
+    alone = {(p.focus, p.path) for p in run_rule(to_store(data), rule)}
+    assert alone & by_shape, f"{rule.name} and its shapes find different things"

@@ -69,7 +69,9 @@ def test_bad_file_exits_1_with_a_json_report(runner: CliRunner, tmp_path: Path) 
     assert report["conforms"] is False
     fired = {p["source_shape"] for p in report["problems"]}
     assert "https://w3id.org/hodo/shapes/PValueShape" in fired
-    assert "https://w3id.org/hodo/qc/missing-label-zh" in fired
+    # the missing Chinese label, found by a shape and a QC rule alike, is reported once
+    assert "https://w3id.org/hodo/shapes/LabelZhShape" in fired
+    assert "https://w3id.org/hodo/qc/missing-label-zh" not in fired
     term = [p for p in report["problems"] if p["focus"].endswith("HODO_0000198")]
     assert term and all(p["message_en"] and p["message_zh"] for p in term)
     assert term[0]["label"] == "example mechanism without a Chinese label"
@@ -77,7 +79,7 @@ def test_bad_file_exits_1_with_a_json_report(runner: CliRunner, tmp_path: Path) 
 
 @pytest.mark.parametrize(("lang", "expected"), [
     ("en", ["The term has no Chinese (@zh) label.", "A p-value (OBI:0000175) lies between 0 and 1.",
-            "VIOLATION", "qc:missing-definition-zh", "violation(s)"]),
+            "VIOLATION", "DefinitionZhShape", "violation(s)"]),
     ("zh", ["该术语缺少中文（@zh）标签。", "P值（OBI:0000175）必须介于 0 与 1 之间。", "违规",
             "个违规"]),
 ])

@@ -248,7 +248,9 @@ def check_reasoner(data: Graph, shapes: Graph | None = None) -> list[Problem]:
 #: The base of the IRIs that name QC rules in reports (``sh:sourceShape`` of a QC result).
 QC_BASE = "https://w3id.org/hodo/qc/"
 _QC_SEVERITY = {"ERROR": Severity.VIOLATION, "WARN": Severity.WARNING, "INFO": Severity.INFO}
-_HEADER = re.compile(r"^#\s*\*\*(Problem|Solution|问题|解决)[:：]?\*\*[:：]?\s*(.*)$")
+_HEADER = re.compile(r"^#\s*\*\*(Problem|Solution|问题|解决|Same as)[:：]?\*\*[:：]?\s*(.*)$")
+#: Where HODO's shapes live: a rule's ``Same as`` names shapes by their local names.
+SHAPES_BASE = "https://w3id.org/hodo/shapes/"
 
 
 @dataclass(frozen=True)
@@ -260,6 +262,9 @@ class QcRule:
     query: str
     message_en: str
     message_zh: str
+    #: shapes that report the very problem this rule finds (``# **Same as:**`` in its header):
+    #: when one of them reports the same resource and property, the rule's report is left out
+    same_as: tuple[str, ...] = ()
 
     @property
     def iri(self) -> str:
@@ -304,8 +309,10 @@ def parse_rule(path: Path, severity: Severity) -> QcRule:
     join = {key: (" ".join(" ".join(lines).split()) if key.isascii()
                   else "".join(line.strip() for line in lines))
             for key, lines in parts.items()}
+    same_as = tuple(SHAPES_BASE + name.strip() for name in join.get("Same as", "").split(",")
+                    if name.strip())
     return QcRule(path.stem, severity, text, f"{join['Problem']} {join['Solution']}",
-                  f"{join['问题']}{join['解决']}")
+                  f"{join['问题']}{join['解决']}", same_as)
 
 
 @lru_cache(maxsize=4)
@@ -395,8 +402,19 @@ def validate(data: Graph, checks: Iterable[Check] = tuple(Check),
     problems: list[Problem] = []
     for check in checks:
         problems.extend(CHECKS[check](data, shapes))
+    problems = without_repeats(problems, load_rules())
     problems.sort(key=lambda p: (p.focus, p.check, p.source_shape or "", p.message_en))
     return ValidationReport(tuple(problems))
+
+
+def without_repeats(problems: list[Problem], rules: Iterable[QcRule]) -> list[Problem]:
+    """The problems, each reported once: a QC rule's report is left out where a shape it names
+    as the same problem (``Same as``) reports the same resource and property."""
+    same_as = {rule.iri: set(rule.same_as) for rule in rules if rule.same_as}
+    by_shape = {(p.source_shape, p.focus, p.path) for p in problems if p.check == "shacl"}
+    return [p for p in problems
+            if not (p.check == "qc" and any((shape, p.focus, p.path) in by_shape
+                                            for shape in same_as.get(p.source_shape or "", ())))]
 
 
 def labels_for(data: Graph, iris: Iterable[str], lang: str) -> dict[str, str]:
