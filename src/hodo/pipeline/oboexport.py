@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import pronto
 
 #: HODO's own terms, as OBO IDs ``HODO:nnnnnnn``.
-HODO_IDSPACE = ("HODO", BASE + "HODO_")
+OWN_IDSPACE = ("HODO", BASE + "HODO_")
 #: Synonym scopes of oboInOwl, as OBO writes them.
 SCOPES = {OBOINOWL.hasExactSynonym: "EXACT", OBOINOWL.hasRelatedSynonym: "RELATED",
           OBOINOWL.hasBroadSynonym: "BROAD", OBOINOWL.hasNarrowSynonym: "NARROW"}
@@ -40,8 +40,8 @@ def obo_id(iri: URIRef) -> str | None:
     'RO:0002558'
     """
     text = str(iri)
-    if text.startswith(HODO_IDSPACE[1]):
-        return f"{HODO_IDSPACE[0]}:{text[len(HODO_IDSPACE[1]):]}"
+    if text.startswith(OWN_IDSPACE[1]):
+        return f"{OWN_IDSPACE[0]}:{text[len(OWN_IDSPACE[1]):]}"
     curie = shorten(text)
     return None if curie == text or curie.startswith("hodo:") else curie
 
@@ -53,7 +53,7 @@ def to_obo(graph: Graph, version: str) -> bytes:
     ontology = pronto.Ontology()
     ontology.metadata.ontology = "hodo"
     ontology.metadata.data_version = version
-    ontology.metadata.idspaces[HODO_IDSPACE[0]] = (HODO_IDSPACE[1], "HODO's own terms")
+    ontology.metadata.idspaces[OWN_IDSPACE[0]] = (OWN_IDSPACE[1], "HODO's own terms")
     ontology.metadata.synonymtypedefs.add(pronto.SynonymType(*CHINESE))
     ontology.metadata.annotations = _header(graph)
     relations = {iri: ontology.create_relationship(curie)

@@ -128,6 +128,11 @@ def _curator() -> dict[str, Any]:
              "204": _answer("Done"), "404": _answer("No such graph", TEXT),
              "413": _answer("Document over HODO_GRAPH_STORE_MAX_BYTES", TEXT),
              "415": _answer("Unsupported media type", TEXT), **denied}
+    read = {"200": _answer("The graph", *RDF_TYPES),
+            "400": _answer("Not exactly one graph named, or a graph larger than a public "
+                           "read may be", TEXT),
+            "404": _answer("No such graph", TEXT),
+            "406": _answer("None of the accepted formats", TEXT), **denied}
     return {
         "/sparql/update": {
             "get": _op("Not allowed: updates are POSTed (405)", "Curator",
@@ -137,7 +142,9 @@ def _curator() -> dict[str, Any]:
                          _param("using-named-graph-uri", many=True)],
                         body=update_body, security=True)},
         "/graph-store": {
-            "get": _op("Read a graph", "Curator", store, graph, security=True),
+            "get": {**_op("Read a graph: public up to HODO_MAX_RESULT_BYTES, whole with the "
+                          "curator's token", "Curator", read, graph),
+                    "security": [{}, {"curator": []}]},
             "put": _op("Replace a graph", "Curator", store, graph, body=upload, security=True),
             "post": _op("Add to a graph", "Curator", store, graph, body=upload, security=True),
             "delete": _op("Delete a graph", "Curator", store, graph, security=True)},
