@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -22,7 +23,7 @@ import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 
-from hodo.cli import main
+from hodo.cli import _LoadMeter, main
 from hodo.core import obo
 from hodo.engine import workers
 from hodo.engine.store import (
@@ -77,6 +78,31 @@ def loaded(inputs: list[Path], release_dir: Path, tmp_path_factory: pytest.TempP
     progress: list[int] = []
     summary = load_files(inputs, store_dir, dist=release_dir, on_progress=progress.append)
     return store_dir, summary, progress
+
+
+def test_statements_are_counted_as_line_based_files_are_read(
+        release_dir: Path, tmp_path: Path) -> None:
+    big = _big_file(tmp_path / "big.nt", 30_000)  # 2.5 MB: several 1 MiB reads
+    statements: list[int] = []
+    summary = load_files([big], tmp_path / "s", dist=release_dir,
+                         on_statements=statements.append)
+    assert sum(statements) == summary.triples == 30_000
+    assert len(statements) > 1  # reported as the file is read, not once at the end
+
+
+def test_the_load_meter_shows_triples_per_second_where_they_are_counted() -> None:
+    updates: list[tuple[int, str]] = []
+
+    class Bar:
+        def update(self, count: int, item: str) -> None:
+            updates.append((count, item))
+
+    meter = _LoadMeter(Bar())
+    meter.read(2**20)
+    assert updates[-1][0] == 2**20 and updates[-1][1].endswith("MiB/s")
+    meter.counted(12_345)
+    meter.read(10)
+    assert re.fullmatch(r"12,345 triples, [\d,]+ triples/s", updates[-1][1])
 
 
 @pytest.fixture(scope="module")

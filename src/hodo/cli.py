@@ -7,9 +7,10 @@ Exit codes: 0 success, 1 the data has problems (violations, inconsistency), 2 un
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from flask import Flask
@@ -220,6 +221,31 @@ def _serving_app(dist: Path | None, store_dir: Path | None, backend: str | None)
              "`hodo load --replace` again")
 
 
+class _LoadMeter:
+    """The load's live rate beside click's bar (which shows the bytes and the ETA): triples
+    per second where the format tells them as it is read, else MiB per second."""
+
+    def __init__(self, bar: Any) -> None:
+        self._bar = bar
+        self._started = time.monotonic()
+        self._bytes = 0
+        self._statements = 0
+
+    def counted(self, statements: int) -> None:
+        self._statements += statements
+
+    def read(self, count: int) -> None:
+        self._bytes += count
+        self._bar.update(count, self.rate())
+
+    def rate(self) -> str:
+        seconds = max(time.monotonic() - self._started, 1e-6)
+        if self._statements:
+            return (f"{self._statements:,} triples, "
+                    f"{self._statements / seconds:,.0f} triples/s")
+        return f"{self._bytes / 2**20 / seconds:,.1f} MiB/s"
+
+
 @main.command()
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -239,9 +265,11 @@ def load(files: Sequence[Path], store_dir: Path, replace: bool, dist: Path | Non
     total = sum(path.stat().st_size for path in files)
     try:
         with click.progressbar(length=total, label="loading", file=sys.stderr,
-                               show_eta=True, show_percent=True) as bar:
+                               show_eta=True, show_percent=True,
+                               item_show_func=lambda rate: rate) as bar:
+            meter = _LoadMeter(bar)
             summary = load_files(files, store_dir, dist=dist, replace=replace,
-                                 on_progress=bar.update)
+                                 on_progress=meter.read, on_statements=meter.counted)
     except HodoError as error:
         fail(str(error))
     click.echo(summary.describe())

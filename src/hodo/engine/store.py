@@ -276,6 +276,9 @@ INPUT_FORMATS: dict[str, ox.RdfFormat | None] = {
     "trig": ox.RdfFormat.TRIG, "rdf": ox.RdfFormat.RDF_XML, "owl": ox.RdfFormat.RDF_XML,
     "xml": ox.RdfFormat.RDF_XML, "jsonld": ox.RdfFormat.JSON_LD, "obo": None,
 }
+#: Formats with one statement per line, whose statements are counted as they are read; OBO
+#: (``None``) is converted to N-Triples.
+_LINE_FORMATS = (ox.RdfFormat.N_TRIPLES, ox.RdfFormat.N_QUADS, None)
 _GRAPH_COUNTS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
 #: Failures of a load that are the input's or the machine's fault, not a bug.
 _EXPECTED = (OSError, SyntaxError, ValueError, EOFError, KeyboardInterrupt, LoadError,
@@ -297,14 +300,16 @@ class _Input:
 
 
 def load_files(files: Sequence[Path], store_dir: Path, *, dist: Path | None = None,
-               replace: bool = False, on_progress: Callable[[int], None] | None = None
-               ) -> LoadSummary:
+               replace: bool = False, on_progress: Callable[[int], None] | None = None,
+               on_statements: Callable[[int], None] | None = None) -> LoadSummary:
     """Load ``files`` into a new on-disk store at ``store_dir``, beside the release's graphs.
 
     The store is built in a temporary sibling folder, its manifest written last, and only
     then moved into place (swapped with the old one under ``replace``), so a reader never sees
     a half-written store. ``on_progress`` is called with the number of input bytes read since
-    its last call.
+    its last call; ``on_statements`` with the number of statements the parser was given since
+    its last call, for the formats where that is known as they are read (one statement per line:
+    N-Triples, N-Quads and the N-Triples an OBO file is converted to).
 
     Raises:
         LoadError: a file cannot be read or parsed, the store exists (without ``replace``),
@@ -322,7 +327,8 @@ def load_files(files: Sequence[Path], store_dir: Path, *, dist: Path | None = No
     building = store_dir.parent / f".{store_dir.name}.loading-{secrets.token_hex(6)}"
     building.mkdir()
     try:
-        manifest = _build(inputs, release_file, building, on_progress or (lambda _: None))
+        manifest = _build(inputs, release_file, building, on_progress or _ignore,
+                          on_statements or _ignore)
         _install(building, store_dir)
     except BaseException as error:
         _discard(building, error)
@@ -370,12 +376,17 @@ def _check_target(store_dir: Path, replace: bool) -> None:
         raise LoadError(f"{store_dir} is not a store made by `hodo load`; not replacing it")
 
 
+def _ignore(_: int) -> None:
+    """A progress report nobody asked for."""
+
+
 def _build(inputs: list[_Input], release_file: Path, folder: Path,
-           on_progress: Callable[[int], None]) -> dict[str, Any]:
+           on_progress: Callable[[int], None], on_statements: Callable[[int], None]
+           ) -> dict[str, Any]:
     """Load everything into a store at ``folder``, close it and write its manifest."""
     store = ox.Store(str(folder))
     try:
-        records = [_load_input(store, item, on_progress) for item in inputs]
+        records = [_load_input(store, item, on_progress, on_statements) for item in inputs]
         store.bulk_load(path=str(release_file), format=ox.RdfFormat.N_QUADS)
         version = _version(store, release_file)
         counts = {str(s["g"].value): int(s["n"].value)  # type: ignore[union-attr]
@@ -397,8 +408,8 @@ def _build(inputs: list[_Input], release_file: Path, folder: Path,
     return manifest
 
 
-def _load_input(store: ox.Store, item: _Input, on_progress: Callable[[int], None]
-                ) -> dict[str, Any]:
+def _load_input(store: ox.Store, item: _Input, on_progress: Callable[[int], None],
+                on_statements: Callable[[int], None]) -> dict[str, Any]:
     """Bulk-load one file into its graph; what the manifest records of it."""
     if item.fmt == ox.RdfFormat.RDF_XML:
         with _opened(item) as prolog:
@@ -410,13 +421,13 @@ def _load_input(store: ox.Store, item: _Input, on_progress: Callable[[int], None
     with item.path.open("rb", buffering=0) as raw:
         reader = _Reader(raw, on_progress)
         stream = _decompressed(io.BufferedReader(reader, 1 << 20), item)
+        if item.fmt is None:
+            stream = _obo_ntriples(stream)
+        if item.fmt in _LINE_FORMATS:
+            stream = io.BufferedReader(_LineCounter(stream, on_statements), 1 << 20)
         try:
-            if item.fmt is None:
-                store.bulk_load(input=_obo_ntriples(stream), format=ox.RdfFormat.N_TRIPLES,
-                                to_graph=item.graph)
-            else:
-                store.bulk_load(input=stream, format=item.fmt, to_graph=item.graph,
-                                base_iri=_base(str(item.path)))
+            store.bulk_load(input=stream, format=item.fmt or ox.RdfFormat.N_TRIPLES,
+                            to_graph=item.graph, base_iri=_base(str(item.path)))
         except SyntaxError as error:
             raise LoadError(f"{item.path}: {_syntax(error, item)}") from None
         except (ValueError, EOFError) as error:
@@ -461,6 +472,29 @@ class _Reader(io.RawIOBase):
         chunk = bytearray(1 << 20)
         while self.readinto(chunk):
             pass
+
+
+class _LineCounter(io.RawIOBase):
+    """A line-based stream (one statement per line) that reports the lines read so far.
+
+    Counting newlines in each chunk is C speed; handing the parser's triples back to Python to
+    count them would double the load time.
+    """
+
+    def __init__(self, stream: IO[bytes], on_statements: Callable[[int], None]) -> None:
+        super().__init__()
+        self._stream = stream
+        self._on_statements = on_statements
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(len(buffer))
+        if data:
+            buffer[:len(data)] = data
+            self._on_statements(data.count(b"\n"))
+        return len(data)
 
 
 class _Chunks(io.RawIOBase):
