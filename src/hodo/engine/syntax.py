@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from pyparsing import ParseException
 
-from hodo.core.i18n import LANGUAGES
+from hodo.core.i18n import LANGUAGES, add_messages, translate
 from hodo.core.namespaces import PREFIXES
 from hodo.engine.lexer import lexemes
 
@@ -37,16 +37,15 @@ _CLOSERS = ("}", ")", "]", '"', "'")
 MAX_EXPECTED = 8
 
 _BAD_IRI = "IRI parsing failed"
-#: The parser's own explanations, by the words it uses, as a reader would say them.
-_EXPLANATIONS = {
-    _BAD_IRI: {"en": "an IRI here is not valid (spaces, or a character an IRI "
-                                 "cannot hold)",
-                           "zh": "此处的 IRI 无效（含空格或 IRI 不允许的字符）"},
-    "The SELECT contains a variable that is unbound": {
-        "en": "the SELECT names a variable that the GROUP BY does not bind",
-        "zh": "SELECT 中的变量未被 GROUP BY 绑定"},
-}
-_WORDS = {
+#: The parser's own explanations, by the words it uses: the key of what a reader would say.
+_EXPLANATIONS = {_BAD_IRI: "syntax_bad_iri",
+                 "The SELECT contains a variable that is unbound": "syntax_unbound_select"}
+#: The words of a syntax error, in the one table of bilingual words (keys ``syntax_*``).
+add_messages({f"syntax_{key}": entry for key, entry in {
+    "bad_iri": {"en": "an IRI here is not valid (spaces, or a character an IRI cannot hold)",
+                "zh": "此处的 IRI 无效（含空格或 IRI 不允许的字符）"},
+    "unbound_select": {"en": "the SELECT names a variable that the GROUP BY does not bind",
+                       "zh": "SELECT 中的变量未被 GROUP BY 绑定"},
     "at": {"en": "SPARQL syntax error at line {line}, column {column}",
            "zh": "SPARQL 语法错误：第 {line} 行第 {column} 列"},
     "near": {"en": ", near `{near}`", "zh": "，位于 `{near}` 附近"},
@@ -70,7 +69,7 @@ _WORDS = {
                     "（其前可有 BASE 与 PREFIX 声明）"},
     "unexpected": {"en": "this text is not what the grammar allows here",
                    "zh": "此处的文本不符合 SPARQL 语法"},
-}
+}.items()})
 
 
 @dataclass(frozen=True)
@@ -91,9 +90,9 @@ class SyntaxProblem:
 
     def describe(self, lang: str = "en") -> str:
         """One line, in ``lang`` (``en`` or ``zh``)."""
-        head = _WORDS["at"][lang].format(line=self.line, column=self.column)
-        head += (_WORDS["near"][lang].format(near=self.near) if self.near
-                 else _WORDS["end"][lang])
+        head = translate("syntax_at", lang).format(line=self.line, column=self.column)
+        head += (translate("syntax_near", lang).format(near=self.near) if self.near
+                 else translate("syntax_end", lang))
         return f"{head}: {self._cause(lang)}" if lang == "en" else f"{head}：{self._cause(lang)}"
 
     def messages(self) -> dict[str, str]:
@@ -103,17 +102,18 @@ class SyntaxProblem:
     def _cause(self, lang: str) -> str:
         if self.kind == "prefix":
             declaration = f"PREFIX {self.prefix}: <{PREFIXES[self.prefix]}>"
-            return _WORDS["prefix"][lang].format(prefix=self.prefix, declaration=declaration)
+            return translate("syntax_prefix", lang).format(prefix=self.prefix,
+                                                           declaration=declaration)
         if self.kind == "explained":
-            return _EXPLANATIONS[self.explanation][lang]
+            return translate(_EXPLANATIONS[self.explanation], lang)
         if self.kind == "early":
             opener, line, column = self.opened
-            return _WORDS["early"][lang].format(opener=opener, line=line, column=column)
+            return translate("syntax_early", lang).format(opener=opener, line=line, column=column)
         if self.kind in ("ending", "expected"):
             listed = ", ".join(f"`{item}`" for item in self.expected)
-            many = _WORDS["one_of"][lang] if len(self.expected) > 1 else ""
-            return _WORDS[self.kind][lang].format(expected=many + listed)
-        return _WORDS[self.kind][lang].format(prefix=self.prefix)
+            many = translate("syntax_one_of", lang) if len(self.expected) > 1 else ""
+            return translate(f"syntax_{self.kind}", lang).format(expected=many + listed)
+        return translate(f"syntax_{self.kind}", lang).format(prefix=self.prefix)
 
 
 def explain(query: str, parser_message: str) -> SyntaxProblem:
