@@ -20,7 +20,7 @@ from pathlib import Path
 import owlready2
 import pytest
 from pyld import jsonld
-from rdflib import Graph, URIRef
+from rdflib import Dataset, Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
 from hodo.core.release import CHECKSUMS_FILE, read_checksums
@@ -167,3 +167,44 @@ def test_the_graph_store_is_readable_without_a_token(server: str) -> None:
         urllib.request.urlopen(write, timeout=30)
     caught.value.close()
     assert caught.value.code == 403  # writes stay the curator's
+
+
+# --- nanopublications at their IRIs -----------------------------------------------------------
+
+
+def test_nanopub_reads_a_findings_nanopublication_from_its_iri(server: str) -> None:
+    """nanopub's own client fetches ``<IRI>.trig`` and checks the four graphs."""
+    from nanopub import Nanopub
+
+    publication = Nanopub(source_uri=f"{server}/np/finding-0101")
+    assert publication.is_valid
+    assert str(publication.assertion.identifier).endswith("/np/finding-0101#assertion")
+    subjects = {str(s) for s in publication.assertion.subjects()}
+    assert any(s.endswith("/finding-0101") for s in subjects)
+
+
+@pytest.mark.parametrize(("accept", "media_type"), [
+    (None, "application/trig"), ("application/n-quads", "application/n-quads"),
+    ("application/ld+json", "application/ld+json")])
+def test_a_nanopublication_iri_negotiates_its_dataset(server: str, accept: str | None,
+                                                       media_type: str) -> None:
+    status, got, body = _get(f"{server}/np/finding-0101", accept)
+    assert status == 200 and got == media_type
+    dataset = Dataset()
+    dataset.parse(data=body, format={"application/trig": "trig",
+                                     "application/n-quads": "nquads"}.get(got, "json-ld"))
+    names = {str(name).rsplit("#", 1)[-1] for *_, name in dataset.quads()}
+    assert names == {"Head", "assertion", "provenance", "pubinfo"}
+
+
+def test_a_browser_following_a_nanopublication_iri_reaches_its_finding(server: str) -> None:
+    status, media_type, body = _get(f"{server}/np/finding-0101", BROWSER_ACCEPT)
+    assert status == 200 and media_type == "text/html" and b"finding-0101" in body
+
+
+@pytest.mark.parametrize("path", ["/np/finding-9999", "/np/finding-0101.xyz"])
+def test_an_unknown_nanopublication_is_404(server: str, path: str) -> None:
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        _get(server + path)
+    caught.value.close()
+    assert caught.value.code == 404

@@ -21,6 +21,7 @@ from hodo.web import (
     fragments,
     graphs,
     language,
+    nanopubs,
     openapi,
     ops,
     pages,
@@ -76,6 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
     app.register_blueprint(graphs.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(nanopubs.bp)
     # last: its catch-all route answers every path the others do not
     app.register_blueprint(deref.bp)
     # below Flask, from the inside out: queries answered without Flask's machinery, then

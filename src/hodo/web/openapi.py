@@ -208,6 +208,15 @@ def _pages() -> dict[str, Any]:
         "/term": {"get": _op("Page of a reused external term", "Pages",
                              {**html, "404": _answer("Not described here", HTML)},
                              [_param("iri", required=True), LANG])},
+        "/np/{local}": {"get": _op("A finding's nanopublication: its four graphs, or (303) "
+                                   "the finding's page for a browser", "Linked data", {
+            "200": _answer("The nanopublication", "application/trig", "application/n-quads",
+                           "application/ld+json"),
+            "303": _answer("See the finding's page"),
+            "404": _answer("No such nanopublication", HTML, TEXT),
+            "406": _answer("None of the formats accepted", TEXT)},
+            [_param("local", "path", "The finding's local name, optionally with .trig, .nq "
+                                     "or .jsonld")])},
         "/map": {"get": _op("The article's mechanism map", "Pages", html, [LANG])},
         "/graph": {"get": _op("A term's neighbourhood, drawn", "Pages",
                               {**html, "400": _answer("No IRI, or not an IRI", HTML),
