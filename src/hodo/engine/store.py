@@ -145,7 +145,7 @@ def check_release_file(path: Path) -> None:
     if listed is None:
         return
     try:
-        actual = _sha256(path)
+        actual = _sha256_regular(path)
     except OSError as error:
         raise ReleaseError(f"{path}: cannot read the release: {one_line(error)}") from None
     if actual != listed:
@@ -209,6 +209,12 @@ def _mismatch(path: Path) -> ReleaseError:
                         "the file")
 
 
+#: Digests this process has computed, by file identity (device, inode, size, change times):
+#: start-up checks ``hodo.nq`` before loading it and then every file ``SHA256SUMS``
+#: lists, and a file unchanged since is not read a second time.
+_DIGESTS: dict[tuple[int, int, int, int, int], str] = {}
+
+
 def _sha256_regular(path: Path) -> str | None:
     """The file's SHA-256, or None when it is not a regular file. Opened without following a
     symbolic link and without blocking on a FIFO, and checked on the open descriptor, so
@@ -219,11 +225,17 @@ def _sha256_regular(path: Path) -> str | None:
         if error.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO):
             return None
         raise
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
         os.close(fd)
         return None
+    identity = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
     with os.fdopen(fd, "rb") as file:
-        return _digest(file)
+        if identity not in _DIGESTS:
+            if len(_DIGESTS) >= 256:
+                _DIGESTS.clear()
+            _DIGESTS[identity] = _digest(file)
+        return _DIGESTS[identity]
 
 
 def _kind(path: Path) -> str:
