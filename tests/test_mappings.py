@@ -22,7 +22,13 @@ from hodo.core import paths
 from hodo.core.namespaces import PREFIXES
 from hodo.engine.store import Release
 from hodo.pipeline import imports as imp
-from hodo.pipeline.mappings import MAPPINGS_FILE, MappingError, mapping_graph, read_mapping_set
+from hodo.pipeline.mappings import (
+    MAPPINGS_FILE,
+    MappingError,
+    mapping_graph,
+    read_mapping_set,
+    target_labels,
+)
 from hodo.pipeline.sources import hand_edited_graph, module_files, parse_file
 
 SSSOM_FILE = paths.ONTOLOGY_DIR / "mappings" / MAPPINGS_FILE
@@ -157,6 +163,34 @@ def test_release_serves_the_mapping_set(release_dir: Path, release: Release) -> 
         "{ ?s ?p ?o FILTER(STRSTARTS(STR(?p), 'http://www.w3.org/2004/02/skos/core#')) } }")))
     assert int(count["n"].value) == len({(r["subject_id"], r["predicate_id"], r["object_id"])
                                          for r in MAPPINGS.rows})
+
+
+def test_every_mapping_target_has_a_label_in_the_release(release: Release) -> None:
+    """A target HODO imports keeps its import's label; any other gets the set's object_label
+    (checked against its source above), so no target is a bare IRI."""
+    labels: dict[str, set[str]] = {}
+    for row in release.store.query(
+            "SELECT ?t ?l WHERE { ?s ?p ?t FILTER(STRSTARTS(STR(?p), "
+            "'http://www.w3.org/2004/02/skos/core#') && ?p != <http://www.w3.org/2004/02/"
+            "skos/core#prefLabel>) OPTIONAL { ?t <http://www.w3.org/2000/01/rdf-schema#label> "
+            "?l FILTER(lang(?l) = 'en') } }", use_default_graph_as_union=True):
+        labels.setdefault(row["t"].value, set()).update(  # type: ignore[index,union-attr]
+            [row["l"].value] if row["l"] else [])  # type: ignore[index,union-attr]
+    targets = {str(MAPPINGS.expand(r["object_id"])): r["object_label"] for r in MAPPINGS.rows}
+    assert set(targets) <= set(labels)
+    assert all(len(labels[t]) == 1 for t in targets), "a target with no label, or two"
+    imported = {t for t in targets if labels[t] != {targets[t]}}
+    assert all(t.startswith("http://purl.obolibrary.org/obo/") for t in imported)
+
+
+def test_target_labels_leave_labelled_targets_alone() -> None:
+    first = MAPPINGS.rows[0]
+    target = MAPPINGS.expand(first["object_id"])
+    labelled = Graph()
+    labelled.add((target, RDFS.label, Literal("imported", lang="en")))
+    assert (target, None, None) not in target_labels(MAPPINGS, labelled)
+    assert (target, RDFS.label, Literal(first["object_label"], lang="en")) in target_labels(
+        MAPPINGS, Graph())
 
 
 LIVER_DISORDER = "http://purl.obolibrary.org/obo/MONDO_0005154"

@@ -37,7 +37,13 @@ from hodo.core.release import (
 from hodo.core.serialize import to_bytes, to_nquads
 from hodo.pipeline.declarations import declarations
 from hodo.pipeline.exports import write_exports
-from hodo.pipeline.mappings import MAPPINGS_FILE, MappingError, mapping_graph, read_mapping_set
+from hodo.pipeline.mappings import (
+    MAPPINGS_FILE,
+    MappingError,
+    mapping_graph,
+    read_mapping_set,
+    target_labels,
+)
 from hodo.pipeline.oboexport import to_obo
 from hodo.pipeline.reason import ReasonerReport, reason
 from hodo.pipeline.sources import InputError, load_sources, union
@@ -121,7 +127,7 @@ def assemble(ontology_dir: Path = paths.ONTOLOGY_DIR) -> tuple[str, dict[str, Gr
     graphs = load_sources(ontology_dir)
     version = release_version(graphs["ontology"])
     graphs["ontology"].add((ONTOLOGY_IRI, OWL.versionIRI, version_iri(version)))
-    mappings = _mappings(ontology_dir)
+    mappings = _mappings(ontology_dir, union(graphs.values()))
     # every graph's vocabulary declared, so that the release is OWL 2 DL; the metadata graph's
     # vocabulary does not depend on its counts
     described = union([*graphs.values(), mappings, metadata_graph(version, graphs)])
@@ -138,12 +144,14 @@ def assemble(ontology_dir: Path = paths.ONTOLOGY_DIR) -> tuple[str, dict[str, Gr
     return version, graphs
 
 
-def _mappings(ontology_dir: Path) -> Graph:
-    """The SSSOM mapping set as SKOS triples (kept out of reasoning: they are not axioms)."""
+def _mappings(ontology_dir: Path, sources: Graph) -> Graph:
+    """The SSSOM mapping set as SKOS triples (kept out of reasoning: they are not axioms), with
+    the labels of the targets that ``sources`` does not label."""
     try:
-        return mapping_graph(read_mapping_set(ontology_dir / "mappings" / MAPPINGS_FILE))
+        mapping_set = read_mapping_set(ontology_dir / "mappings" / MAPPINGS_FILE)
     except MappingError as error:
         raise InputError(str(error)) from error
+    return mapping_graph(mapping_set) + target_labels(mapping_set, sources)
 
 
 def write_release(version: str, graphs: dict[str, Graph], out_dir: Path,

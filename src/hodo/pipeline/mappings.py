@@ -87,6 +87,21 @@ def read_mapping_set(path: Path) -> MappingSet:
     return MappingSet(metadata, rows)
 
 
+def target_labels(mapping_set: MappingSet, labelled: Graph) -> Graph:
+    """The ``object_label`` of each mapping target that ``labelled`` gives no label, in English.
+
+    An integrator following ``skos:exactMatch`` to a MeSH or DOID term HODO does not otherwise
+    describe would meet a bare IRI; the label is the source's (the set records which release,
+    and a test checks each against it). Targets HODO imports keep their import's label only.
+    """
+    graph = Graph()
+    for row in mapping_set.rows:
+        target = mapping_set.expand(row["object_id"])
+        if row.get("object_label") and labelled.value(target, RDFS.label) is None:
+            graph.add((target, RDFS.label, Literal(row["object_label"], lang="en")))
+    return graph
+
+
 def mapping_graph(mapping_set: MappingSet) -> Graph:
     """SKOS mapping triples (subject predicate object) and a VoID description of the set."""
     graph = Graph()
