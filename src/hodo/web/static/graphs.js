@@ -96,7 +96,7 @@
   }
 
   /* Where the map opens: zoomed so that labels are LEGIBLE_PX on screen, on the window of
-   * that size whose terms carry the most lines (the busiest part), kept inside the drawing.
+   * that size (centred on a term) that holds the most terms, kept inside the drawing.
    * Fitting the whole map would shrink its labels to a few pixels. */
   function startView(cy) {
     var font = parseFloat(cy.nodes().first().style('font-size')) || 15;
@@ -111,7 +111,7 @@
       nodes.forEach(function (node) {
         var q = node.position();
         if (Math.abs(q.x - p.x) <= half.x && Math.abs(q.y - p.y) <= half.y) {
-          score += 1 + node.degree();
+          score += 1;
         }
       });
       if (score > bestScore) {
@@ -216,7 +216,7 @@
       boxSelectionEnabled: false
     });
     var layout = cy.layout({
-      name: 'dagre', rankDir: 'LR', nodeSep: 36,
+      name: 'dagre', rankDir: 'LR', nodeSep: kind === 'map' ? 52 : 36,
       rankSep: kind === 'map' ? 240 : 230, edgeSep: 8, animate: false, fit: true, padding: 20
     });
     layout.one('layoutstop', function () {
