@@ -60,9 +60,9 @@ add_messages({
     "map_liver_disease": {"en": "liver disease", "zh": "肝脏疾病"},
     "map_mechanism": {"en": "mechanism", "zh": "机制"},
     "map_bone_outcome": {"en": "bone outcome", "zh": "骨骼结局"},
-    "map_help": {"en": "The map opens at a readable size on the part with the most terms: drag to "
-                       "pan, scroll or use the buttons to zoom. Click a term to open its page, a line to list "
-                       "its findings below the map.",
+    "map_help": {"en": "The map opens at a readable size on the part with the most terms: "
+                       "drag to pan, scroll or use the buttons to zoom. Click a term to open "
+                       "its page, a line to list its findings below the map.",
                  "zh": "机制图打开时以可读的大小显示术语最多的部分：拖动平移，滚动或使用按钮缩放。"
                        "点击术语打开其页面，点击连线在图下方列出其研究发现。"},
     "map_zoom_in": {"en": "Zoom in", "zh": "放大"},
