@@ -68,6 +68,12 @@ test-fast: $(BIN)/hodo $(UI)
 bench: dist/hodo.nq $(UI)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# The README's pictures of the pages (docs/img/*.png): generated, committed, taken again by hand
+# after the pages change (see bench/screenshots.py).
+.PHONY: screenshots
+screenshots: dist/hodo.nq $(UI)
+	$(BIN)/python -m bench.screenshots
+
 # Resolve pyproject.toml's dependencies afresh in a scratch environment and pin what was installed.
 lock:
 	rm -rf .cache/lock

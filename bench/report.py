@@ -43,7 +43,49 @@ def render(results: dict[str, Any]) -> str:
         parts.append(_wsgi_section(results["wsgi"]))
     if "scale" in results:
         parts.append(_scale_section(results["scale"]))
+    if "pages" in results:
+        parts.append(_pages_section(results["pages"]))
     return "\n\n".join(p for p in parts if p)
+
+
+def _kib(value: int | None) -> str:
+    return "–" if value is None else f"{value / 1024:,.1f}"
+
+
+def _pages_section(pages: dict[str, Any]) -> str:
+    """Bytes on the wire per kind of page, first and repeat visit, with gzip and without."""
+    lines = ["| page | requests | first visit, gzip KiB | first visit, uncompressed KiB | "
+             "repeat visit, gzip KiB | repeat visit, uncompressed KiB | of which scripts, "
+             "first visit gzip KiB |", "|---|---|---|---|---|---|---|"]
+    for page in pages["pages"]:
+        scripts = page["kinds"].get("script", {}).get("gzip")
+        lines.append(
+            f"| {page['name']} (`{page['path']}`) | {page['requests']} | "
+            f"{_kib(page['first']['gzip'])} | {_kib(page['first']['identity'])} | "
+            f"{_kib(page['repeat']['gzip'])} | {_kib(page['repeat']['identity'])} | "
+            f"{_kib(scripts) if scripts else '0'} |")
+    kinds = sorted({k for page in pages["pages"] for k in page["kinds"]})
+    repeat = sum(page["repeat_requests"] for page in pages["pages"])
+    statuses: dict[str, int] = {}
+    for page in pages["pages"]:
+        for status, n in page["repeat_statuses"].items():
+            statuses[status] = statuses.get(status, 0) + n
+    return (f"**Page weight** ({pages.get('date', '')}, commit `{pages.get('git_commit', '')}`;"
+            " `python -m bench --pages` measures only this). The bytes a browser moves to show "
+            "each kind of page: Chromium opens the page once to learn every request it makes "
+            "(the HTML, its scripts and style sheets, any fonts, its icon, and what its scripts "
+            "fetch); "
+            "each request is then sent again as the browser sent it, with `Accept-Encoding: "
+            "gzip` and with `identity`, and the answer counted as it crosses the wire (status "
+            "line, headers and body, HTTP/1.1, no TLS). A repeat visit comes after the HTML's "
+            "`max-age`: assets, served at digest URLs as `immutable`, come from the browser's "
+            "cache; the rest is asked again with `If-None-Match` "
+            f"({repeat} requests, answered {_status_list(statuses)}). Kinds of response seen: "
+            f"{', '.join(kinds)}.\n\n" + "\n".join(lines))
+
+
+def _status_list(statuses: dict[str, int]) -> str:
+    return ", ".join(f"{n} × {status}" for status, n in sorted(statuses.items())) or "none"
 
 
 def _wsgi_section(wsgi: dict[str, Any]) -> str:

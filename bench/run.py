@@ -4,6 +4,7 @@
     python -m bench --quick --out DIR    # a smoke run of the whole pipeline in seconds
     python -m bench --scale 4,5,6 --real mondo,chebi
     python -m bench --wsgi               # HODO under each HTTP server and worker count
+    python -m bench --pages              # only the page weight, merged into latest.json
     python -m bench --render             # re-render the docs block from the JSON only
 """
 
@@ -58,6 +59,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="skip the release part (with --scale/--real: scale only)")
     parser.add_argument("--wsgi", action="store_true",
                         help="also compare HTTP servers and web worker counts for HODO")
+    parser.add_argument("--pages", action="store_true",
+                        help="only measure page weight (bench/pageweight.py) and merge it into "
+                             "the JSON in --out, keeping every other part as it is")
     parser.add_argument("--render", action="store_true",
                         help="only re-render the docs/performance.md block from the JSON in --out")
     return parser.parse_args(argv)
@@ -102,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     logs = ROOT / ".cache" / "bench" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    if args.pages:
+        return pages_only(args, out, logs)
     settings = settings_of(args)
     started = time.perf_counter()
     results: dict[str, Any] = {"note": NOTE, "machine": machine(), "quick": args.quick,
@@ -121,17 +127,40 @@ def main(argv: list[str] | None = None) -> int:
             [int(p) for p in args.scale.split(",") if p], [r for r in args.real.split(",") if r],
             args.dist, settings, logs, args.quick)
         results["scale"]["date"] = results["machine"]["date"]
+    results["pages"] = measure_pages_part(args.dist, logs)
     results["elapsed_s"] = round(time.perf_counter() - started, 1)
     path = out / "latest.json"
     if path.is_file():  # a part not measured this time keeps its last numbers
         previous = load_results(out)
-        for part in ("release", "wsgi", "scale"):
+        for part in ("release", "wsgi", "scale", "pages"):
             if part not in results and part in previous:
                 results[part] = previous[part]
     path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     log(f"wrote {path} in {results['elapsed_s']} s")
     if "scale" in results:
         (out / "scale.svg").write_text(report.scale_svg(results["scale"]), encoding="utf-8")
+    if not args.no_render and out.resolve() == RESULTS.resolve():
+        report.write_block(results)
+    return 0
+
+
+def measure_pages_part(dist: Path, logs: Path) -> dict[str, Any]:
+    """Page weight (``bench.pageweight``), stamped with when and at which commit."""
+    from bench.pageweight import measure_pages
+
+    m = machine()
+    return measure_pages(dist, logs) | {"date": m["date"], "git_commit": m["git_commit"]}
+
+
+def pages_only(args: argparse.Namespace, out: Path, logs: Path) -> int:
+    """``--pages``: measure page weight and put it into the JSON there, the rest untouched."""
+    path = out / "latest.json"
+    results = load_results(out) if path.is_file() else {
+        "note": NOTE, "machine": machine(), "quick": args.quick,
+        "settings": settings_of(args).__dict__ | {"hodo_env": servers.RATE_ENV}}
+    results["pages"] = measure_pages_part(args.dist, logs)
+    path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    log(f"wrote the page weight into {path}")
     if not args.no_render and out.resolve() == RESULTS.resolve():
         report.write_block(results)
     return 0

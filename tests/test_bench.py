@@ -101,3 +101,34 @@ def test_every_web_server_choice_answers(quick: dict[str, Any]) -> None:
         assert row["errors"] == 0, row
         assert row["p50_ms"] > 0 and row["rps"] > 0 and row["pss_mib"] > 0
     assert "**Web server.**" in report.render(quick)
+
+
+def _check_pages(pages: dict[str, Any]) -> None:
+    from bench.pageweight import PAGES
+
+    assert [(p["name"], p["path"]) for p in pages["pages"]] == list(PAGES)
+    for page in pages["pages"]:
+        assert page["kinds"]["html"]["n"] == 1, page
+        assert 0 < page["first"]["gzip"] < page["first"]["identity"], page
+        # assets come from the cache on a repeat visit: only the HTML (and JSON) asked again
+        assert page["repeat_requests"] < page["requests"], page
+        assert set(page["repeat_statuses"]) == {"304"}, page
+        assert 0 < page["repeat"]["gzip"] < page["first"]["gzip"], page
+
+
+def test_page_weight_of_every_kind_of_page(quick: dict[str, Any]) -> None:
+    _check_pages(quick["pages"])
+    assert "**Page weight**" in report.render(quick)
+
+
+def test_pages_option_measures_only_pages_and_keeps_the_rest(
+        release_dir: Path, tmp_path: Path) -> None:
+    committed = json.loads((RESULTS / "latest.json").read_text(encoding="utf-8"))
+    kept = {k: v for k, v in committed.items() if k != "pages"}
+    (tmp_path / "latest.json").write_text(json.dumps(kept), encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "bench", "--pages", "--out", str(tmp_path), "--dist",
+                    str(release_dir)], cwd=ROOT, check=True, timeout=300,
+                   stdout=subprocess.DEVNULL)
+    merged = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
+    assert {k: v for k, v in merged.items() if k != "pages"} == kept
+    _check_pages(merged["pages"])

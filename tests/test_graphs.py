@@ -75,7 +75,10 @@ def test_map_json_is_cytoscape_elements_with_links(client: FlaskClient) -> None:
     for node in nodes.values():
         assert node["layer"] in diagrams.LAYERS and node["label"] and node["href"]
     assert nodes[HO]["href"] == "/HODO_0000001?lang=en"
-    assert nodes[OSTEOPOROSIS]["href"].startswith("/graph?iri=http")
+    # a click on the map opens the term's page, as the caption says: HODO's own or /term
+    assert nodes[OSTEOPOROSIS]["href"] == f"/term?iri={OSTEOPOROSIS}&lang=en"
+    for node in nodes.values():
+        assert node["href"].startswith(("/HODO_", "/term?iri=")), node
     for edge in _edges(data):
         assert edge["source"] in nodes and edge["target"] in nodes
         assert edge["findings"] and all(f["href"].startswith("/finding-")
@@ -306,6 +309,18 @@ def test_map_page_draws_from_the_json_and_lists_the_same_paths(client: FlaskClie
     assert 'id="__________cytoscape_stylesheet"' in html
     assert html.count('<tr class="path') == len(_edges(en_map))
     assert html.count('<tr class="path layer-liver_disease') > 0
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("en", ("Click a term to open its page", "a line to list its findings")),
+    ("zh", ("点击术语打开其页面", "点击连线在图下方列出其研究发现"))])
+def test_map_caption_says_what_a_click_does(client: FlaskClient, lang: str,
+                                            words: tuple[str, str]) -> None:
+    """The browser test checks the behaviour; this checks the words in both languages."""
+    html = _html(client, f"/map?lang={lang}")
+    help_text = re.search(r'<p class="graph-help" id="map-help">(.*?)</p>', html, re.S)
+    assert help_text and all(word in help_text.group(1) for word in words)
+    assert 'aria-describedby="map-help"' in html
 
 
 def test_map_page_in_chinese(client: FlaskClient) -> None:

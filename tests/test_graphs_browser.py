@@ -85,14 +85,65 @@ def test_map_draws_layers_and_lists_findings_of_a_line(browser: Browser, site: s
         tab.page.context.close()
 
 
-def test_map_node_opens_its_term(browser: Browser, site: str, sink: Sink) -> None:
-    tab = open_tab(browser, sink, site + "/map")
+#: What the map's caption promises a click on a term does: open the term's page, HODO's own or
+#: the /term page of a reused term, in the page's language.
+_REUSED = "/term?iri=" + OSTEOPOROSIS
+CLICKS = [("en", HO, "/HODO_0000001?lang=en"), ("zh", HO, "/HODO_0000001?lang=zh"),
+          ("en", OSTEOPOROSIS, _REUSED + "&lang=en"), ("zh", OSTEOPOROSIS, _REUSED + "&lang=zh")]
+
+
+@pytest.mark.parametrize(("lang", "term", "path"), CLICKS,
+                         ids=[f"{lang}-{term.rsplit('/', 1)[1]}" for lang, term, _ in CLICKS])
+def test_map_node_opens_the_page_its_caption_says(browser: Browser, site: str, sink: Sink,
+                                                  lang: str, term: str, path: str) -> None:
+    tab = open_tab(browser, sink, f"{site}/map?lang={lang}")
     try:
         page = tab.page
         _drawn(page)
+        caption = page.locator("#map-help").inner_text()
+        assert ("open its page" if lang == "en" else "打开其页面") in caption
+        label = page.evaluate(f"window.hodoGraph.getElementById('{term}').data('label')")
         with page.expect_navigation():
-            _tap(page, f'node[id = "{HO}"]')
-        assert page.url == site + "/HODO_0000001?lang=en"
+            _tap(page, f'node[id = "{term}"]')
+        assert page.url == site + path
+        expect(page.locator("h1")).to_contain_text(label)
+        _clean(tab, sink)
+    finally:
+        tab.page.context.close()
+
+
+#: The smallest label, in CSS pixels, the map may open with.
+LEGIBLE_PX = 11
+#: Every node the view shows (its centre within the visible part of the canvas), with the size
+#: its label is drawn at on screen: cytoscape's font size times the zoom.
+_VISIBLE_LABELS = """() => { const cy = window.hodoGraph; const e = cy.extent();
+  return cy.nodes().filter(n => { const p = n.position();
+    return p.x >= e.x1 && p.x <= e.x2 && p.y >= e.y1 && p.y <= e.y2; })
+  .map(n => [n.data('label'), parseFloat(n.style('font-size')) * cy.zoom()]); }"""
+
+
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_map_opens_with_legible_labels(browser: Browser, site: str, sink: Sink, width: int,
+                                       lang: str) -> None:
+    tab = open_tab(browser, sink, f"{site}/map?lang={lang}")
+    try:
+        page = tab.page
+        page.set_viewport_size({"width": width, "height": 900 if width > 500 else 844})
+        page.reload()
+        nodes = _drawn(page)
+        shown = page.evaluate(_VISIBLE_LABELS)
+        assert 3 <= len(shown) < nodes, shown  # a readable part, not the whole hairball
+        assert min(size for _, size in shown) >= LEGIBLE_PX, shown
+        _shot(page, f"map-open-{lang}-{width}")
+        tools = page.locator(".graph-tools")
+        expect(tools).to_be_visible()
+        tools.locator('button[data-zoom="whole"]').click()
+        assert len(page.evaluate(_VISIBLE_LABELS)) == nodes
+        tools.locator('button[data-zoom="start"]').click()
+        assert page.evaluate(_VISIBLE_LABELS) == shown
+        tools.locator('button[data-zoom="in"]').click()
+        assert min(size for _, size in page.evaluate(_VISIBLE_LABELS)) > LEGIBLE_PX
         _clean(tab, sink)
     finally:
         tab.page.context.close()

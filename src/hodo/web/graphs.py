@@ -7,6 +7,7 @@ cytoscape (``static/graphs.js``). Without JavaScript the map is a plain list of 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -59,6 +60,16 @@ add_messages({
     "map_liver_disease": {"en": "liver disease", "zh": "肝脏疾病"},
     "map_mechanism": {"en": "mechanism", "zh": "机制"},
     "map_bone_outcome": {"en": "bone outcome", "zh": "骨骼结局"},
+    "map_help": {"en": "The map opens at a readable size on the part with the most terms: "
+                       "drag to pan, scroll or use the buttons to zoom. Click a term to open "
+                       "its page, a line to list its findings below the map.",
+                 "zh": "机制图打开时以可读的大小显示术语最多的部分：拖动平移，滚动或使用按钮缩放。"
+                       "点击术语打开其页面，点击连线在图下方列出其研究发现。"},
+    "map_zoom_in": {"en": "Zoom in", "zh": "放大"},
+    "map_zoom_out": {"en": "Zoom out", "zh": "缩小"},
+    "map_whole": {"en": "Whole map", "zh": "整张图"},
+    "map_start": {"en": "Readable size", "zh": "可读大小"},
+    "map_tools": {"en": "Map view", "zh": "图的视图"},
     "map_findings": {"en": "Findings on this line", "zh": "该连线上的研究发现"},
     "map_pick": {"en": "Click a line of the map to list its findings here.",
                  "zh": "点击图中的连线，即可在此列出其研究发现。"},
@@ -106,10 +117,20 @@ def _labels() -> diagrams.Labels:
     return tables.page_tables().picture_labels
 
 
-def _with_links(data: dict[str, Any], lang: str) -> dict[str, Any]:
-    """Adds ``href`` to every node and finding, so the script only follows links."""
+def page_href(iri: str, lang: str) -> str:
+    """The term's page on this site (HODO's own, or ``/term`` for a term the release
+    describes): what a click on the map opens, as its caption says; the neighbourhood
+    for a term with no page here."""
+    href = tables.local_link(iri, lang)
+    return href if href.startswith(tables.site_root() + "/") else term_href(iri, lang)
+
+
+def _with_links(data: dict[str, Any], lang: str, node_href: Callable[[str, str], str] = term_href
+                ) -> dict[str, Any]:
+    """Adds ``href`` to every node (``node_href``) and finding, so the script only follows
+    links."""
     for node in data["elements"]["nodes"]:
-        node["data"]["href"] = term_href(node["data"]["iri"], lang)
+        node["data"]["href"] = node_href(node["data"]["iri"], lang)
     for edge in data["elements"]["edges"]:
         for finding in edge["data"].get("findings", ()):
             finding["href"] = term_href(finding["iri"], lang)
@@ -148,7 +169,8 @@ def _json(data: dict[str, Any]) -> Response:
 @bp.route("/api/graph/mechanisms")
 def mechanisms() -> Response:
     """The mechanism map as cytoscape elements, each edge with its findings."""
-    return _json(_with_links(diagrams.mechanism_map(_store(), g.lang, _labels()), g.lang))
+    return _json(_with_links(diagrams.mechanism_map(_store(), g.lang, _labels()), g.lang,
+                             page_href))
 
 
 @bp.route("/graph")
@@ -172,7 +194,7 @@ def neighbourhood_page() -> Response:
 @bp.route("/map")
 def mechanism_map() -> Response:
     """The article's mechanism map, with the same paths as a plain list underneath."""
-    data = _with_links(diagrams.mechanism_map(_store(), g.lang, _labels()), g.lang)
+    data = _with_links(diagrams.mechanism_map(_store(), g.lang, _labels()), g.lang, page_href)
     body = render_template("map.html", lang=g.lang, paths=plain_paths(data))
     return Response(body, 200, content_type="text/html; charset=utf-8")
 

@@ -13,6 +13,9 @@
     finding: '#3b7bb5'
   };
 
+  /* The map opens with its labels this large on screen (CSS pixels): readable without effort. */
+  var LEGIBLE_PX = 12;
+
   function htmlLang(code) {
     return code === 'zh' ? 'zh-Hans' : code;
   }
@@ -88,6 +91,59 @@
     cy.fit(undefined, 20);
   }
 
+  function clamp(value, low, high) {
+    return low > high ? (low + high) / 2 : Math.min(Math.max(value, low), high);
+  }
+
+  /* Where the map opens: zoomed so that labels are LEGIBLE_PX on screen, on the window of
+   * that size (centred on a term) that holds the most terms, kept inside the drawing.
+   * Fitting the whole map would shrink its labels to a few pixels. */
+  function startView(cy) {
+    var font = parseFloat(cy.nodes().first().style('font-size')) || 15;
+    var zoom = Math.min(cy.maxZoom(), Math.max(cy.zoom(), LEGIBLE_PX / font));
+    var half = {x: cy.width() / zoom / 2, y: cy.height() / zoom / 2};
+    var nodes = cy.nodes();
+    var best = null;
+    var bestScore = -1;
+    nodes.forEach(function (centre) {
+      var p = centre.position();
+      var score = 0;
+      nodes.forEach(function (node) {
+        var q = node.position();
+        if (Math.abs(q.x - p.x) <= half.x && Math.abs(q.y - p.y) <= half.y) {
+          score += 1;
+        }
+      });
+      if (score > bestScore) {
+        bestScore = score;
+        best = p;
+      }
+    });
+    var box = cy.elements().boundingBox();
+    var x = clamp(best.x, box.x1 + half.x, box.x2 - half.x);
+    var y = clamp(best.y, box.y1 + half.y, box.y2 - half.y);
+    return {zoom: zoom, pan: {x: cy.width() / 2 - x * zoom, y: cy.height() / 2 - y * zoom}};
+  }
+
+  /* The map's buttons: zoom about the middle of the view, the whole map, back to the start. */
+  function tools(container, cy, start) {
+    var bar = container.querySelector('.graph-tools');
+    if (!bar) {
+      return;
+    }
+    var middle = function () { return {x: cy.width() / 2, y: cy.height() / 2}; };
+    var actions = {
+      'in': function () { cy.zoom({level: cy.zoom() * 1.25, renderedPosition: middle()}); },
+      'out': function () { cy.zoom({level: cy.zoom() / 1.25, renderedPosition: middle()}); },
+      'whole': function () { cy.fit(undefined, 20); },
+      'start': function () { cy.viewport({zoom: start.zoom, pan: start.pan}); }
+    };
+    Array.prototype.forEach.call(bar.querySelectorAll('button[data-zoom]'), function (button) {
+      button.addEventListener('click', actions[button.dataset.zoom]);
+    });
+    bar.hidden = false;
+  }
+
   function showFindings(container, edge) {
     var panel = document.getElementById(container.dataset.findings || '');
     var findings = edge.data('findings') || [];
@@ -155,17 +211,20 @@
       container: container.querySelector('.graph-canvas'),
       elements: prepare(data, container.dataset.not || 'not'),
       style: style(kind),
-      minZoom: 0.1,
+      minZoom: kind === 'map' ? 0.02 : 0.1,
       maxZoom: 4,
       boxSelectionEnabled: false
     });
     var layout = cy.layout({
-      name: 'dagre', rankDir: 'LR', nodeSep: 36,
+      name: 'dagre', rankDir: 'LR', nodeSep: kind === 'map' ? 52 : 36,
       rankSep: kind === 'map' ? 240 : 230, edgeSep: 8, animate: false, fit: true, padding: 20
     });
     layout.one('layoutstop', function () {
       if (kind === 'map') {
         pinLayers(cy);
+        var start = startView(cy);
+        cy.viewport({zoom: start.zoom, pan: start.pan});
+        tools(container, cy, start);
       }
       container.dataset.nodes = String(cy.nodes().length);
       container.dataset.edges = String(cy.edges().length);
