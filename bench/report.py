@@ -43,6 +43,10 @@ def render(results: dict[str, Any]) -> str:
         parts.append(_wsgi_section(results["wsgi"]))
     if "scale" in results:
         parts.append(_scale_section(results["scale"]))
+    if "proxy" in results:
+        from bench.proxy import section
+
+        parts.append(section(results["proxy"]))
     return "\n\n".join(p for p in parts if p)
 
 

@@ -11,6 +11,7 @@ request.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -360,3 +361,22 @@ def restart_on(release: Path, port: int) -> Server:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+# ---- the benchmark's part ---------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_bench_proxy_quick(release_dir: Path, tmp_path: Path) -> None:
+    """``python -m bench --proxy --quick``: every configuration measured, no error; through
+    nginx the warm requests come from its cache and the distinct ones from the nodes."""
+    subprocess.run([sys.executable, "-m", "bench", "--proxy", "--quick", "--out", str(tmp_path),
+                    "--dist", str(release_dir)], cwd=ROOT, check=True, timeout=600,
+                   stdout=subprocess.DEVNULL)
+    results = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
+    rows = results["proxy"]["rows"]
+    assert {(r["via"], r["nodes"]) for r in rows} == {("direct", 1), ("nginx", 1), ("nginx", 2)}
+    for row in rows:
+        assert row["errors"] == 0, row
+        assert row["rps"] > 0 and row["p50_ms"] > 0
+        if row["via"] == "nginx" and row["regime"] == "warm":
+            assert row["hit_ratio"] > 0.9, row
+        if row["via"] == "nginx" and row["regime"] == "distinct" and row["query"] != "term-page":
+            assert row["hit_ratio"] < 0.1, row
