@@ -224,6 +224,33 @@ def test_operational_answers_are_not_cached(two: Cluster) -> None:
     assert statuses == ["MISS", "MISS"]
 
 
+def test_in_curator_mode_nothing_is_cached(release_dir: Path, tmp_path: Path) -> None:
+    """A curator's node answers ``no-cache``: a public question asked before and after the
+    curator's update through nginx gets the new answer, never the one kept from before."""
+    node = start_server(release_dir, workers=1, trusted_proxies="1", curator_token=TOKEN)
+    try:
+        proxy = start_nginx(tmp_path / "nginx", [node])
+        try:
+            ask = sparql_get('ASK { GRAPH ?g { <urn:x:s> <urn:x:p> "staged" } }')
+            before = [proxy.request("GET", ask, headers={"Accept": JSON}) for _ in range(2)]
+            update = proxy.request(
+                "POST", "/sparql/update",
+                b'INSERT DATA { GRAPH <https://w3id.org/hodo/graph/findings> '
+                b'{ <urn:x:s> <urn:x:p> "staged" } }',
+                {"Content-Type": "application/sparql-update",
+                 "Authorization": f"Bearer {TOKEN}"})
+            after = proxy.request("GET", ask, headers={"Accept": JSON})
+        finally:
+            stop_nginx(proxy)
+    finally:
+        stop_server(node)
+    assert [json.loads(r.body)["boolean"] for r in before] == [False, False]
+    assert [r.headers["x-cache-status"] for r in before] == ["MISS", "MISS"]
+    assert update.status == 204, update.text
+    assert json.loads(after.body)["boolean"] is True
+    assert after.headers["x-cache-status"] == "MISS"
+
+
 # ---- what HODO believes of the client ---------------------------------------------------------
 
 SPOOFED = {"Accept": "text/turtle", "Host": "hodo.example", "X-Forwarded-Proto": "https",
