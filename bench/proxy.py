@@ -205,7 +205,9 @@ def section(proxy: dict[str, Any]) -> str:
             "proxy costs and what its cache saves, not how far more machines go; the "
             "machine's load average (one minute) was "
             f"{proxy['loadavg'][0]:g} as the run began and {proxy['loadavg'][1]:g} as it "
-            f"ended. Errors: {errors}.\n\n" + "\n".join(lines))
+            f"ended. On a machine so loaded, req/s can change by half from one run to the "
+            "next; the p50 of each row, measured in a few seconds, is steadier. Errors: "
+            f"{errors}.\n\n" + "\n".join(lines))
 
 
 def _ms(value: float | None) -> str:
