@@ -45,6 +45,10 @@ def render(results: dict[str, Any]) -> str:
         parts.append(_scale_section(results["scale"]))
     if "pages" in results:
         parts.append(_pages_section(results["pages"]))
+    if "proxy" in results:
+        from bench.proxy import section
+
+        parts.append(section(results["proxy"]))
     return "\n\n".join(p for p in parts if p)
 
 

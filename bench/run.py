@@ -5,6 +5,7 @@
     python -m bench --scale 4,5,6 --real mondo,chebi
     python -m bench --wsgi               # HODO under each HTTP server and worker count
     python -m bench --pages              # only the page weight, merged into latest.json
+    python -m bench --proxy              # only HODO behind nginx, one and two nodes
     python -m bench --render             # re-render the docs block from the JSON only
 """
 
@@ -62,6 +63,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pages", action="store_true",
                         help="only measure page weight (bench/pageweight.py) and merge it into "
                              "the JSON in --out, keeping every other part as it is")
+    parser.add_argument("--proxy", action="store_true",
+                        help="only measure HODO behind nginx (deploy/nginx) with one and two "
+                             "nodes; every other part keeps its last numbers")
     parser.add_argument("--render", action="store_true",
                         help="only re-render the docs/performance.md block from the JSON in --out")
     return parser.parse_args(argv)
@@ -109,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.pages:
         return pages_only(args, out, logs)
     settings = settings_of(args)
+    if args.proxy:
+        return run_proxy(args, out, settings, logs)
     started = time.perf_counter()
     results: dict[str, Any] = {"note": NOTE, "machine": machine(), "quick": args.quick,
                                "settings": settings.__dict__ | {"hodo_env": servers.RATE_ENV}}
@@ -132,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     path = out / "latest.json"
     if path.is_file():  # a part not measured this time keeps its last numbers
         previous = load_results(out)
-        for part in ("release", "wsgi", "scale", "pages"):
+        for part in ("release", "wsgi", "scale", "pages", "proxy"):
             if part not in results and part in previous:
                 results[part] = previous[part]
     path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -161,6 +167,17 @@ def pages_only(args: argparse.Namespace, out: Path, logs: Path) -> int:
     results["pages"] = measure_pages_part(args.dist, logs)
     path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     log(f"wrote the page weight into {path}")
+def run_proxy(args: argparse.Namespace, out: Path, settings: Settings, logs: Path) -> int:
+    """``--proxy``: measure that part alone and merge it into the JSON already there."""
+    from bench.proxy import measure_proxy
+
+    path = out / "latest.json"
+    results = load_results(out) if path.is_file() else {
+        "note": NOTE, "machine": machine(), "quick": args.quick,
+        "settings": settings.__dict__ | {"hodo_env": servers.RATE_ENV}}
+    results["proxy"] = measure_proxy(args.dist, settings, logs) | {"quick": args.quick}
+    path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    log(f"wrote {path}")
     if not args.no_render and out.resolve() == RESULTS.resolve():
         report.write_block(results)
     return 0

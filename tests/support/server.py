@@ -130,16 +130,17 @@ class Server:
 
 
 def start_server(release: Path, log: Path | None = None, workers: int = 2, *,
-                 args: Sequence[str] = (), **settings: str) -> Server:
-    """``hodo serve`` on a free loopback port with these HODO_* settings (``query_timeout="2"``
-    is ``HODO_QUERY_TIMEOUT=2``) and ``args``, such as ``--store DIR``, once /health answers.
-    Its output goes to ``log`` (a temporary file, removed when it stops, if not given)."""
+                 args: Sequence[str] = (), port: int | None = None, **settings: str) -> Server:
+    """``hodo serve`` on a free loopback port (or ``port``) with these HODO_* settings
+    (``query_timeout="2"`` is ``HODO_QUERY_TIMEOUT=2``) and ``args``, such as ``--store DIR``,
+    once /health answers. Its output goes to ``log`` (a temporary file, removed when it stops,
+    if not given)."""
     own_log = log is None
     if log is None:
         handle, name = tempfile.mkstemp(prefix="hodo-serve-", suffix=".log")
         os.close(handle)
         log = Path(name)
-    port = free_port()
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HODO_")}
     env |= {f"HODO_{k.upper()}": v for k, v in settings.items()}
     with log.open("wb") as out:
