@@ -20,6 +20,7 @@ from hodo.core import paths
 from hodo.core.namespaces import HODO
 from hodo.engine.store import Release, load_release
 from hodo.pipeline.build import BuildReport, build
+from hodo.pipeline.validate import format_text, release_sources, validate
 from hodo.site import stats
 from hodo.web import create_app
 from tests.support.server import serving
@@ -62,6 +63,13 @@ def extended(ontology: Path, tmp_path_factory: pytest.TempPathFactory) -> BuildR
 @pytest.fixture(scope="module")
 def extended_release(extended: BuildReport) -> Release:
     return load_release(extended.out_dir)
+
+
+def test_validates_with_every_check(ontology: Path) -> None:
+    """SHACL, the QC rules and HermiT over the copy, as `hodo validate` runs them."""
+    data = release_sources(ontology)
+    report = validate(data)
+    assert report.conforms, format_text(report, data)
 
 
 def _select(release: Release, query: str) -> list[dict[str, str]]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from rdflib import Graph, Literal, URIRef
 from rdflib.compare import to_isomorphic
 
@@ -24,6 +25,8 @@ TEMPLATES = ROOT / "templates"
 SOURCE = ROOT / "tests" / "data" / "second-source" / "source.ttl"
 BAD = ROOT / "tests" / "data" / "template"
 EXAMPLES = [TEMPLATES / "example-terms.tsv", TEMPLATES / "example-findings.tsv"]
+#: ``hodo template`` with these arguments, in process.
+Invoke = Callable[..., Result]
 _EXPECT = re.compile(r"expect: (?:row (\d+), column (\S+), )?(?:error|rule) (\S+)$")
 
 
@@ -119,13 +122,13 @@ def _expectation(path: Path) -> tuple[int | None, str | None, str]:
 
 
 @pytest.fixture()
-def run(hodo: Graph, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def run(hodo: Graph, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:
     """``hodo template`` in process, over the module's copy of HODO's sources."""
     monkeypatch.setattr(cli, "release_sources", lambda: _copy(hodo))
 
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
+    def invoke(*args: str) -> Result:
         return CliRunner().invoke(cli.main, ["template", *args])
-    return invoke
+    yield invoke
 
 
 BAD_CELLS = sorted(p for p in BAD.glob("*.tsv") if not p.name.startswith("invalid--"))
@@ -133,7 +136,7 @@ BAD_CELLS = sorted(p for p in BAD.glob("*.tsv") if not p.name.startswith("invali
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("fixture", BAD_CELLS, ids=[p.stem for p in BAD_CELLS])
-def test_bad_cell_names_row_and_column(run, fixture: Path, lang: str,  # type: ignore[no-untyped-def]
+def test_bad_cell_names_row_and_column(run: Invoke, fixture: Path, lang: str,
                                        tmp_path: Path) -> None:
     row, column, key = _expectation(fixture)
     out = tmp_path / "out.ttl"
@@ -175,7 +178,7 @@ def test_every_error_is_in_both_languages() -> None:
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_valid_cells_failing_the_rules_write_nothing(run, tmp_path: Path,  # type: ignore[no-untyped-def]
+def test_valid_cells_failing_the_rules_write_nothing(run: Invoke, tmp_path: Path,
                                                       lang: str) -> None:
     fixture = BAD / "invalid--english-label-with-chinese.tsv"
     out = tmp_path / "out.ttl"
@@ -186,7 +189,7 @@ def test_valid_cells_failing_the_rules_write_nothing(run, tmp_path: Path,  # typ
     assert tpl.translate("template_invalid", lang) in result.stderr
 
 
-def test_writes_turtle_that_parses(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_writes_turtle_that_parses(run: Invoke, tmp_path: Path) -> None:
     out = tmp_path / "new.ttl"
     result = run(*map(str, EXAMPLES), "--with", str(SOURCE), "-o", str(out))
     assert result.exit_code == 0, result.output
@@ -195,3 +198,28 @@ def test_writes_turtle_that_parses(run, tmp_path: Path) -> None:  # type: ignore
     graph = Graph().parse(data=text, format="turtle")
     assert (HODO["HODO_0009001"], tpl.RDFS.label, Literal("腰椎骨密度", lang="zh")) in graph
     assert all(isinstance(s, URIRef) for s in graph.subjects())
+
+
+
+def test_help_names_the_columns_page(run: Invoke) -> None:
+    result = run("--help")
+    assert result.exit_code == 0
+    assert "docs/curation.md" in result.output
+
+
+@pytest.mark.parametrize(("name", "content", "words"), [
+    ("table.ods", b"", "not a table HODO reads"),
+    ("missing.tsv", None, "no such file"),
+    ("latin1.tsv", "id\tlabel_en\nfinding-2001\tcaf\xe9\n".encode("latin-1"), "not UTF-8"),
+    ("broken.xlsx", b"not a zip file", "not an Excel workbook"),
+], ids=["extension", "missing", "encoding", "workbook"])
+def test_unreadable_file_is_one_line(run: Invoke, tmp_path: Path, name: str,
+                                     content: bytes | None, words: str) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    out = tmp_path / "out.ttl"
+    result = run(str(path), "-o", str(out))
+    assert result.exit_code == EXIT_INPUT
+    assert result.stderr.count("\n") == 1 and words in result.stderr
+    assert not out.exists()

@@ -394,4 +394,4 @@ def template_command(files: Sequence[Path], kind: str | None, output: Path | Non
         output.write_text(text, encoding="utf-8")
     except OSError as error:
         fail(f"cannot write {output}: {error.strerror or error}")
-    click.echo(f"{output}: {sum(1 for b in blocks)} resources", err=True)
+    click.echo(f"{output}: {len(blocks)} resources", err=True)
