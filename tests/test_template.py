@@ -163,6 +163,7 @@ def test_bad_cell_names_row_and_column(run: Invoke, fixture: Path, lang: str,
 def test_every_cell_error_has_a_fixture() -> None:
     keys = {_expectation(p)[2] for p in BAD_CELLS}
     cell_keys = {"required", "unknown_term", "ambiguous", "bad_boolean", "bad_id", "id_taken",
+                 "bad_direction", "bad_aspect",
                  "id_twice", "bad_quantity", "bad_number", "bad_reference", "no_reference",
                  "no_section", "bad_mapping", "bad_type", "not_finding", "no_columns",
                  "unknown_columns", "which_kind", "empty"}
@@ -223,3 +224,26 @@ def test_unreadable_file_is_one_line(run: Invoke, tmp_path: Path, name: str,
     assert result.exit_code == EXIT_INPUT
     assert result.stderr.count("\n") == 1 and words in result.stderr
     assert not out.exists()
+
+
+def test_qualifier_columns(hodo: Graph, tmp_path: Path) -> None:
+    """Directions (in Chinese too), aspects, the people, sex, life stage and author."""
+    lines = EXAMPLES[1].read_text("utf-8").splitlines()
+    header = lines[1].split("\t")
+    row = dict(zip(header, lines[2].split("\t"), strict=True))
+    row |= {"object_direction": "降低", "object_aspect": "level", "subject_direction":
+            "increased", "sex": "PATO:0000383", "life_stage": "UBERON:0007023",
+            "people": "general population", "author": "Kawai"}
+    table = tmp_path / "qualified.tsv"
+    table.write_text("\n".join(["\t".join(header), "\t".join(row[h] for h in header)]) + "\n",
+                     "utf-8")
+    graph = tpl.to_graph(tpl.convert(_tables([table]), _copy(hodo)))
+    finding = HODO["finding-2001"]
+    obo = "http://purl.obolibrary.org/obo/"
+    assert (finding, tpl.BIOLINK.object_direction_qualifier, Literal("decreased")) in graph
+    assert (finding, tpl.BIOLINK.subject_direction_qualifier, Literal("increased")) in graph
+    assert (finding, tpl.BIOLINK.object_aspect_qualifier, Literal("level")) in graph
+    assert (finding, tpl.BIOLINK.sex_qualifier, URIRef(obo + "PATO_0000383")) in graph
+    assert (finding, HODO["HODO_0000248"], URIRef(obo + "UBERON_0007023")) in graph
+    assert (finding, HODO["HODO_0000252"], HODO["HODO_0000224"]) in graph
+    assert (finding, tpl.AUTHOR, Literal("Kawai", lang="en")) in graph

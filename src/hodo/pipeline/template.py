@@ -52,11 +52,23 @@ FINDING = HODO["HODO_0000110"]
 SENTENCE, SECTION, QUANTITY, MEASURE = (HODO[f"HODO_000020{n}"] for n in (1, 2, 3, 4))
 POPULATION, CITATION_NUMBER, CONFLICT, HEDGED = (HODO[f"HODO_000020{n}"] for n in (5, 6, 8, 9))
 CONDITION, COMPARED_WITH = HODO["HODO_0000213"], HODO["HODO_0000214"]
+AUTHOR = HODO["HODO_0000207"]
+#: Finding columns that name a term, each with its property (ontology/README.md).
+TERM_CELLS: tuple[tuple[str, URIRef], ...] = (
+    ("population", CONDITION), ("compared_with", COMPARED_WITH),
+    ("people", HODO["HODO_0000252"]), ("life_stage", HODO["HODO_0000248"]),
+    ("ancestry", HODO["HODO_0000244"]), ("sex", BIOLINK.sex_qualifier),
+    ("species", BIOLINK.species_context_qualifier),
+)
 HAS_EVIDENCE = OBO["RO_0002558"]
 CITED, UNCITED = OBO["ECO_0000304"], OBO["ECO_0000303"]
 MAPPING_PREDICATES = {shorten(str(p)): p for p in (SKOS.exactMatch, SKOS.closeMatch,
                                                   SKOS.broadMatch, SKOS.narrowMatch,
                                                   SKOS.relatedMatch)}
+#: What a measured change does: Biolink's direction qualifier values, also in Chinese.
+DIRECTIONS = {"increased": "increased", "decreased": "decreased", "升高": "increased",
+              "增加": "increased", "降低": "decreased", "减少": "decreased"}
+_ASPECT = re.compile(r"^[a-z][a-z _-]*$")
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "是", "真"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0", "否", "假"})
 TERM_TYPES = {"class": OWL.Class, "类": OWL.Class, "relation": OWL.ObjectProperty,
@@ -96,8 +108,12 @@ FINDING_COLUMNS: tuple[Column, ...] = (
     Column("subject", "主体", True), Column("relation", "关系", True),
     Column("object", "客体", True), Column("negated", "否定"), Column("hedged", "推测"),
     Column("quantities", "数值"), Column("population_en", "英文人群"),
-    Column("population_zh", "中文人群"), Column("population", "人群疾病"),
-    Column("compared_with", "对照组"), Column("species", "物种"),
+    Column("population_zh", "中文人群"), Column("subject_direction", "主体变化方向"),
+    Column("subject_aspect", "主体变化方面"), Column("object_direction", "客体变化方向"),
+    Column("object_aspect", "客体变化方面"), Column("population", "人群疾病"),
+    Column("compared_with", "对照组"), Column("people", "人群类别"),
+    Column("life_stage", "生命阶段"), Column("ancestry", "祖先"), Column("sex", "性别"),
+    Column("species", "物种"), Column("author", "作者"),
     Column("section", "章节", True), Column("references", "参考文献"),
     Column("sentences", "原句"), Column("sentence_zh", "中文原句", True),
     Column("sentence_en", "英文译文", True), Column("conflicts", "矛盾发现"),
@@ -143,6 +159,13 @@ add_messages({
               "e.g. 'skos:exactMatch MONDO:0005388'",
         "zh": "{value!r} 不是映射：请写作 谓词 术语，谓词为 SKOS 匹配谓词，例如 "
               "“skos:exactMatch MONDO:0005388”"},
+    "template_bad_direction": {
+        "en": "{value!r} is not a direction (increased or decreased)",
+        "zh": "{value!r} 不是变化方向（increased 或 decreased，升高或降低）"},
+    "template_bad_aspect": {
+        "en": "{value!r} is not an aspect: one English word or phrase in lower case, e.g. "
+              "'level' or 'activity'",
+        "zh": "{value!r} 不是变化方面：请填写小写英文词或短语，例如 “level” 或 “activity”"},
     "template_bad_type": {"en": "{value!r} is not a type of term (class or relation)",
                           "zh": "{value!r} 不是术语类型（类 或 关系）"},
     "template_not_finding": {"en": "{value!r} is not a finding of HODO or of the new rows",
@@ -556,12 +579,17 @@ def _finding_block(reader: Reader, row: Row, finding: URIRef, new: set[URIRef]
     quantities = reader.read(row, "quantities", reader.many(_quantity(r))) or []
     extra = [_quantity_block(URIRef(f"{finding}-q{n}"), q) for n, q in enumerate(quantities, 1)]
     block.add(QUANTITY, *(b.subject for b in extra))
-    for name, predicate in (("population", CONDITION), ("compared_with", COMPARED_WITH),
-                            ("species", BIOLINK.species_context_qualifier)):
-        value = reader.read(row, name, term)
-        block.add(predicate, *([value] if value else []))
     block.add(POPULATION, *_lang(reader.read(row, "population_en", str), "en"),
               *_lang(reader.read(row, "population_zh", str), "zh"))
+    for end in ("subject", "object"):
+        direction = reader.read(row, f"{end}_direction", _direction)
+        block.add(BIOLINK[f"{end}_direction_qualifier"], *([direction] if direction else []))
+        aspect = reader.read(row, f"{end}_aspect", _aspect)
+        block.add(BIOLINK[f"{end}_aspect_qualifier"], *([aspect] if aspect else []))
+    for name, predicate in TERM_CELLS:
+        value = reader.read(row, name, term)
+        block.add(predicate, *([value] if value else []))
+    block.add(AUTHOR, *_lang(reader.read(row, "author", str), "en"))
     section = reader.read(row, "section", _section(r), required=True)
     block.add(SECTION, *([section] if section else []))
     numbers = reader.read(row, "references", reader.many(_reference_number)) or []
@@ -578,6 +606,19 @@ def _finding_block(reader: Reader, row: Row, finding: URIRef, new: set[URIRef]
             evidence.append(extra_class)
     block.add(HAS_EVIDENCE, *evidence)
     return block, extra
+
+
+def _direction(text: str) -> Literal:
+    found = DIRECTIONS.get(_norm(text))
+    if found is None:
+        raise Unreadable("bad_direction", value=text)
+    return Literal(found)
+
+
+def _aspect(text: str) -> Literal:
+    if not _ASPECT.match(text):
+        raise Unreadable("bad_aspect", value=text)
+    return Literal(text)
 
 
 def _known(resolver: Resolver) -> Callable[[str], URIRef]:
