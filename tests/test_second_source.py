@@ -136,8 +136,11 @@ def test_article_pages_unchanged(release: Release, extended_release: Release, pa
 
 
 @pytest.mark.server
-def test_second_source_served(extended: BuildReport) -> None:
-    # (A `hodo diff OLD NEW` step comparing the article's release with this one goes here.)
+def test_second_source_served(release_dir: Path, extended: BuildReport) -> None:
+    # ---- DIFF STEP (to be added with `hodo diff`): compare the article's release
+    # (`release_dir`) with this one (`extended.out_dir`); the second source's document, term,
+    # findings and quantities must show as added, finding-0330's conflict link as the one change
+    # to the article's resources, and nothing else. ----
     with serving(extended.out_dir) as server:
         page = server.request("GET", "/finding-2001?lang=en", headers={"Accept": "text/html"})
         assert page.status == 200

@@ -220,10 +220,12 @@ def test_unreadable_file_is_one_line(run: Invoke, tmp_path: Path, name: str,
     if content is not None:
         path.write_bytes(content)
     out = tmp_path / "out.ttl"
-    result = run(str(path), "-o", str(out))
-    assert result.exit_code == EXIT_INPUT
-    assert result.stderr.count("\n") == 1 and words in result.stderr
-    assert not out.exists()
+    for lang in ("en", "zh"):
+        result = run(str(path), "-o", str(out), "--lang", lang)
+        assert result.exit_code == EXIT_INPUT
+        assert result.stderr.count("\n") == 1 and str(path) in result.stderr
+        assert (words in result.stderr) == (lang == "en")
+        assert not out.exists()
 
 
 def test_qualifier_columns(hodo: Graph, tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from hodo.pipeline.build import InconsistentError
 from hodo.pipeline.build import build as run_build
 from hodo.pipeline.exports import EXPORTERS, read_release, write_exports
 from hodo.pipeline.sources import hand_edited_graph
-from hodo.pipeline.tables import read_tables
+from hodo.pipeline.tables import TableError, read_tables
 from hodo.pipeline.validate import REPORT_FORMATS, Check, release_sources
 from hodo.pipeline.validate import validate as run_validate
 from hodo.site import stats as report_stats
@@ -380,6 +380,8 @@ def template_command(files: Sequence[Path], kind: str | None, output: Path | Non
         for message in error.messages(lang):
             click.echo(f"error: {message}", err=True)
         sys.exit(error.exit_code)
+    except TableError as error:
+        fail(error.message(lang), error.exit_code)
     except tpl.TemplateInvalid as error:
         click.echo(f"error: {translate('template_invalid', lang)}", err=True)
         click.echo(REPORT_FORMATS["text"].write(error.report, error.data, lang), err=True)

@@ -14,14 +14,34 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hodo.core.errors import UsageError
+from hodo.core.i18n import add_messages, translate
 
 #: The extensions read, and the field separator of the text formats.
 DELIMITERS: dict[str, str] = {".tsv": "\t", ".tab": "\t", ".csv": ","}
 WORKBOOK = ".xlsx"
 
 
+add_messages({
+    "table_format": {"en": "{path}: not a table HODO reads (give .tsv, .csv or .xlsx)",
+                     "zh": "{path}：HODO 无法读取此类表格（请使用 .tsv、.csv 或 .xlsx）"},
+    "table_missing": {"en": "{path}: no such file", "zh": "{path}：文件不存在"},
+    "table_encoding": {"en": "{path}: not UTF-8 text", "zh": "{path}：不是 UTF-8 文本"},
+    "table_unreadable": {"en": "{path}: cannot read: {reason}", "zh": "{path}：无法读取：{reason}"},
+    "table_workbook": {"en": "{path}: not an Excel workbook: {reason}",
+                       "zh": "{path}：不是 Excel 工作簿：{reason}"},
+})
+
+
 class TableError(UsageError):
-    """A table cannot be read at all (missing, not UTF-8, not a workbook, no header)."""
+    """A table cannot be read at all (missing, not UTF-8, not a workbook); said in either
+    language."""
+
+    def __init__(self, key: str, path: Path, reason: object = "") -> None:
+        self.key, self.params = key, {"path": str(path), "reason": str(reason)}
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str) -> str:
+        return translate(f"table_{self.key}", lang).format(**self.params)
 
 
 @dataclass(frozen=True)
@@ -49,17 +69,17 @@ def read_tables(path: Path) -> list[Table]:
     """
     suffix = path.suffix.lower()
     if suffix not in DELIMITERS and suffix != WORKBOOK:
-        raise TableError(f"{path}: not a table HODO reads (give .tsv, .csv or .xlsx)")
+        raise TableError("format", path)
     if suffix == WORKBOOK:
         return [t for t in _workbook_tables(path) if t.headers]
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError as error:
-        raise TableError(f"{path}: no such file") from error
+        raise TableError("missing", path) from error
     except UnicodeDecodeError as error:
-        raise TableError(f"{path}: not UTF-8 text") from error
+        raise TableError("encoding", path) from error
     except OSError as error:
-        raise TableError(f"{path}: cannot read: {error.strerror or error}") from error
+        raise TableError("unreadable", path, error.strerror or error) from error
     rows = list(csv.reader(io.StringIO(text), delimiter=DELIMITERS[suffix]))
     return [_table(path.name, rows)]
 
@@ -71,9 +91,9 @@ def _workbook_tables(path: Path) -> Iterator[Table]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except FileNotFoundError as error:
-        raise TableError(f"{path}: no such file") from error
+        raise TableError("missing", path) from error
     except Exception as error:  # zipfile, XML or openpyxl's own errors: not a workbook
-        raise TableError(f"{path}: not an Excel workbook: {error}") from error
+        raise TableError("workbook", path, error) from error
     try:
         for sheet in book.worksheets:
             rows = [[_cell_text(value) for value in row]
