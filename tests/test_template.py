@@ -249,3 +249,27 @@ def test_qualifier_columns(hodo: Graph, tmp_path: Path) -> None:
     assert (finding, HODO["HODO_0000248"], URIRef(obo + "UBERON_0007023")) in graph
     assert (finding, HODO["HODO_0000252"], HODO["HODO_0000224"]) in graph
     assert (finding, tpl.AUTHOR, Literal("Kawai", lang="en")) in graph
+
+
+def test_workbook_with_a_sheet_of_each_kind(hodo: Graph, tmp_path: Path) -> None:
+    """One workbook, a sheet of terms and a sheet of findings: each sheet is a table, and an
+    error names its sheet."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for path in EXAMPLES:
+        sheet = book.create_sheet(path.stem)
+        for row in csv.reader(path.read_text("utf-8").splitlines(), delimiter="\t"):
+            sheet.append(row)
+    target = tmp_path / "both.xlsx"
+    book.save(target)
+    expected = tpl.to_graph(tpl.convert(_tables(EXAMPLES), _copy(hodo)))
+    assert to_isomorphic(tpl.to_graph(tpl.convert(_tables([target]), _copy(hodo)))) == \
+        to_isomorphic(expected)
+    book["example-findings"]["G3"] = "maybe"  # negated, first finding
+    book.save(target)
+    with pytest.raises(tpl.TemplateError) as caught:
+        tpl.convert(_tables([target]), _copy(hodo))
+    assert caught.value.messages("en") == [
+        "both.xlsx:example-findings: row 3, column negated: 'maybe' is not true or false "
+        "(true/false, yes/no, 是/否)"]
