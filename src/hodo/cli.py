@@ -1,4 +1,4 @@
-"""The ``hodo`` command: build, validate, query, serve, export, imports.
+"""The ``hodo`` command: build, validate, query, serve, export, imports, template.
 
 Exit codes: 0 success, 1 the data has problems (violations, inconsistency), 2 unusable input
 (a file that cannot be read or parsed, a bad query, a missing release).
@@ -19,15 +19,18 @@ from hodo import __version__
 from hodo.core import paths
 from hodo.core.errors import EXIT_INPUT, EXIT_PROBLEMS, HodoError
 from hodo.core.formats import FORMATS
+from hodo.core.i18n import translate
 from hodo.core.rdfinput import parse_path
 from hodo.engine.query import NotAcceptable, execute
 from hodo.engine.remote import publish_release
 from hodo.engine.store import load_files, load_release, one_line
 from hodo.pipeline import imports as imp
+from hodo.pipeline import template as tpl
 from hodo.pipeline.build import InconsistentError
 from hodo.pipeline.build import build as run_build
 from hodo.pipeline.exports import EXPORTERS, read_release, write_exports
 from hodo.pipeline.sources import hand_edited_graph
+from hodo.pipeline.tables import TableError, read_tables
 from hodo.pipeline.validate import REPORT_FORMATS, Check, release_sources
 from hodo.pipeline.validate import validate as run_validate
 from hodo.site import stats as report_stats
@@ -368,3 +371,57 @@ def _prefix_location(option: str) -> tuple[str, str]:
     if not sep or not prefix or not location:
         raise click.BadParameter(f"{option!r}: expected PREFIX=PATH or PREFIX=URL")
     return prefix, location
+
+
+# ---- hodo template: curators' tables in, Turtle out ------------------------------------------
+
+@main.command("template")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--kind", type=click.Choice([k.value for k in tpl.Kind]), default=None,
+              help="What the tables hold (default: told by their headers; a findings table "
+                   "has a 'subject' column).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the Turtle to this file (default: standard output).")
+@click.option("--with", "extra", multiple=True, type=click.Path(path_type=Path),
+              help="Turtle to read beside HODO, e.g. a new source's document and bibliography "
+                   "(repeatable); its terms can be named, and it is validated with the rows.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Language of the error messages.")
+def template_command(files: Sequence[Path], kind: str | None, output: Path | None,
+                     extra: Sequence[Path], lang: str) -> None:
+    """Turn curators' tables (.tsv, .csv, or the sheets of an .xlsx) of new terms or findings
+    into HODO Turtle, checked with the SHACL shapes and QC rules over HODO with the new rows.
+
+    Every cell that cannot be read is reported with its row and column (exit code 2); a result
+    that fails the shapes or rules is reported too (exit code 1). Nothing is written unless the
+    whole table is valid. The columns: docs/curation.md.
+    """
+    try:
+        hodo = release_sources()
+        for path in extra:
+            parse_path(path, hodo)
+        given = tpl.Kind(kind) if kind else None
+        tables = [(t, tpl.kind_of(t, given)) for path in files for t in read_tables(path)]
+        blocks = tpl.convert(tables, hodo)
+        tpl.check(tpl.to_graph(blocks), hodo)
+    except tpl.TemplateError as error:
+        for message in error.messages(lang):
+            click.echo(f"error: {message}", err=True)
+        sys.exit(error.exit_code)
+    except TableError as error:
+        fail(error.message(lang), error.exit_code)
+    except tpl.TemplateInvalid as error:
+        click.echo(f"error: {translate('template_invalid', lang)}", err=True)
+        click.echo(REPORT_FORMATS["text"].write(error.report, error.data, lang), err=True)
+        sys.exit(error.exit_code)
+    except HodoError as error:
+        fail_with(error)
+    text = tpl.to_turtle(blocks, [path.name for path in files])
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        fail(f"cannot write {output}: {error.strerror or error}")
+    click.echo(f"{output}: {len(blocks)} resources", err=True)
