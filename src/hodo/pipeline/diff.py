@@ -384,7 +384,7 @@ def _side(version: str, date: str) -> str:
     return f"{version or '?'} ({date})" if date else (version or "?")
 
 
-def _detail(change: Change, lang: str) -> str:
+def detail(change: Change, lang: str) -> str:
     """What changed, after the term's name: languages, parents, a field, a mapping."""
     empty = word("nothing", lang)
     old = " | ".join(change.old) or empty
@@ -416,9 +416,9 @@ def _lines(diff: Diff, lang: str, title: Callable[[str], str], heading: Callable
     for kind, changes in diff.by_kind():
         lines += [heading(f"{word(kind.key, lang)} ({len(changes)})"), ""]
         for change in changes:
-            detail = _detail(change, lang)
+            what = detail(change, lang)
             lines.append(item(f"{kind.mark} {name_of(diff, change.iri, lang)}"
-                              + (f": {detail}" if detail else "")))
+                              + (f": {what}" if what else "")))
         lines.append("")
     return lines[:-1]
 
