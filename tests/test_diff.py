@@ -4,13 +4,17 @@ both languages; the command's exit codes."""
 
 from __future__ import annotations
 
+import html
+import io
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
+from flask.testing import FlaskClient
 from rdflib import Graph
 
 from hodo.cli import main
@@ -210,3 +214,38 @@ def test_names_come_from_the_newer_release_first() -> None:
     found = diff.diff_graphs(base(), edited(DATA / "term_relabelled.trig"))
     assert diff.name_of(found, expand("hodo:HODO_0000100"), "zh") == "hodo:HODO_0000100 作用机制"
     assert diff.name_of(found, expand("hodo:HODO_0000100"), "en") == "hodo:HODO_0000100 mechanism"
+
+
+# ---------------------------------------------------------------------------------------------
+# The validation page
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("lang", "words"), [
+    ("en", ["What your data would change in HODO", "2 change(s)", "Terms added (1)",
+            "Terms relabelled (1)", "[en] mechanism → mechanism | mechanism of disease"]),
+    ("zh", ["您的数据将对 HODO 作出的变更", "共 2 项变更", "新增术语 (1)", "标签变更的术语 (1)",
+            "用于测试差异的示例机制"]),
+])
+def test_validation_page_shows_what_an_upload_changes(client: FlaskClient, lang: str,
+                                                      words: list[str]) -> None:
+    upload = (io.BytesIO((DATA / "upload.ttl").read_bytes()), "upload.ttl")
+    response = client.post(f"/validate?reason=0&lang={lang}", data={"file": upload},
+                           headers={"Accept": "text/html"}, content_type="multipart/form-data")
+    assert response.status_code == 200
+    page = html.unescape(response.get_data(as_text=True))
+    section = page[page.index('<section class="diff"'):]
+    for expected_words in words:
+        assert expected_words in section
+    kinds = re.findall(r'<li class="change" data-kind="([a-z_]+)" data-iri="([^"]+)"', section)
+    assert kinds == [("term_added", "https://w3id.org/hodo/HODO_0000199"),
+                     ("term_relabelled", "https://w3id.org/hodo/HODO_0000100")]
+
+
+@pytest.mark.slow
+def test_validation_as_json_is_unchanged_by_the_diff(client: FlaskClient) -> None:
+    response = client.post("/validate?reason=0&format=json",
+                           data=(DATA / "upload.ttl").read_bytes(),
+                           headers={"Content-Type": "text/turtle"})
+    assert response.status_code == 200
+    assert set(response.get_json()) == {"conforms", "problems"}
