@@ -1,4 +1,4 @@
-"""The ``hodo`` command: build, validate, query, serve, export, imports.
+"""The ``hodo`` command: build, diff, validate, query, serve, export, imports.
 
 Exit codes: 0 success, 1 the data has problems (violations, inconsistency), 2 unusable input
 (a file that cannot be read or parsed, a bad query, a missing release).
