@@ -249,3 +249,13 @@ def test_validation_as_json_is_unchanged_by_the_diff(client: FlaskClient) -> Non
                            headers={"Content-Type": "text/turtle"})
     assert response.status_code == 200
     assert set(response.get_json()) == {"conforms", "problems"}
+
+
+def test_build_refuses_a_previous_folder_without_a_release(runner: CliRunner,
+                                                           tmp_path: Path) -> None:
+    """Checked before anything is built: the changelog needs the previous release."""
+    result = runner.invoke(main, ["build", "--out", str(tmp_path / "out"),
+                                  "--previous", str(tmp_path / "nothing")])
+    assert result.exit_code == EXIT_INPUT
+    assert result.output.startswith("error: the previous release: no release at ")
+    assert not (tmp_path / "out").exists()
