@@ -15,6 +15,8 @@ from rdflib.namespace import OWL
 from hodo.core.paths import SHAPES_DIR
 from hodo.core.release import (
     ARTIFACTS,
+    CHANGELOG_FILE,
+    CHANGELOG_JSON,
     CHECKSUMS_FILE,
     CONTEXT_FILE,
     DATASET_FILE,
@@ -76,7 +78,8 @@ def test_checksums_match_the_files(release_dir: Path) -> None:
     shapes = {f"{SHAPES_PREFIX}{p.name}" for p in SHAPES_DIR.glob("*.ttl")}
     assert shapes, "the release carries the shapes"
     assert {line.split("  ")[1] for line in lines} == {
-        *ARTIFACTS, DATASET_FILE, OBO_FILE, CONTEXT_FILE, MAPPINGS_FILE, *EXPORT_FILES, *shapes}
+        *ARTIFACTS, DATASET_FILE, OBO_FILE, CONTEXT_FILE, MAPPINGS_FILE, *EXPORT_FILES, *shapes,
+        CHANGELOG_FILE, CHANGELOG_JSON}
     for line in lines:
         digest, name = line.split("  ")
         assert hashlib.sha256((release_dir / name).read_bytes()).hexdigest() == digest

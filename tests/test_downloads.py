@@ -57,7 +57,9 @@ def test_json_listing_shape(client: FlaskClient, release: Release, release_dir: 
     body = client.get("/downloads.json").get_json()
     assert body["version"] == release.version
     assert body["versionIRI"].endswith(f"/{release.version}/hodo.owl")
-    assert set(body) == {"version", "versionIRI", "ontology", "license", "files"}
+    assert set(body) == {"version", "versionIRI", "ontology", "license", "files",
+                         "earlierReleases"}
+    assert body["earlierReleases"] == []  # HODO_RELEASES unset: none held
     names = [f["name"] for f in body["files"]]
     assert names == _release_files(release_dir)
     for item in body["files"]:

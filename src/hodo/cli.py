@@ -1,4 +1,4 @@
-"""The ``hodo`` command: build, validate, query, serve, export, imports, template.
+"""The ``hodo`` command: build, diff, validate, query, serve, export, imports, template.
 
 Exit codes: 0 success, 1 the data has problems (violations, inconsistency), 2 unusable input
 (a file that cannot be read or parsed, a bad query, a missing release).
@@ -21,12 +21,19 @@ from hodo.core.errors import EXIT_INPUT, EXIT_PROBLEMS, HodoError
 from hodo.core.formats import FORMATS
 from hodo.core.i18n import translate
 from hodo.core.rdfinput import parse_path
+from hodo.core.settings import Settings
 from hodo.engine.query import NotAcceptable, execute
 from hodo.engine.remote import publish_release
 from hodo.engine.store import load_files, load_release, one_line
+from hodo.pipeline import diff as release_diff
 from hodo.pipeline import imports as imp
 from hodo.pipeline import template as tpl
-from hodo.pipeline.build import InconsistentError
+from hodo.pipeline.build import (
+    InconsistentError,
+    previous_release,
+    read_side,
+    source_version,
+)
 from hodo.pipeline.build import build as run_build
 from hodo.pipeline.exports import EXPORTERS, read_release, write_exports
 from hodo.pipeline.sources import hand_edited_graph
@@ -64,15 +71,23 @@ def main() -> None:
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to write the release (default: dist/, or $HODO_DIST).")
-def build(out: Path | None) -> None:
+@click.option("--previous", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The release before this one, for the changelog (default: the newest in "
+                   "$HODO_RELEASES; with neither, the changelog says this is the first "
+                   "release).")
+def build(out: Path | None, previous: Path | None) -> None:
     """Merge ontology/ into release artifacts (Turtle, RDF/XML, JSON-LD, N-Triples, N-Quads).
 
     Runs HermiT to check consistency and add the inferred hierarchy, and the QC rules of
-    severity ERROR (exit code 1 when any finds a problem). The same sources give byte-identical
-    files.
+    severity ERROR (exit code 1 when any finds a problem); writes CHANGELOG.md and
+    changelog.json, what changed since the previous release. The same sources (and previous
+    release) give byte-identical files.
     """
     try:
-        report = run_build(out)
+        if previous is None:
+            releases = Settings.from_environment().releases
+            previous = previous_release(releases, source_version(paths.ONTOLOGY_DIR))
+        report = run_build(out, previous=previous)
     except InconsistentError as error:
         fail(f"the ontology is inconsistent or has an unsatisfiable class: {error}",
              error.exit_code)
@@ -118,6 +133,32 @@ def validate(files: Sequence[Path], lang: str, report_format: str, output: Path 
     else:
         click.echo(text)
     sys.exit(0 if report.conforms else EXIT_PROBLEMS)
+
+
+# ---------------------------------------------------------------------------------------------
+# hodo diff
+
+
+@main.command("diff")
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Language of the report.")
+@click.option("--format", "report_format", type=click.Choice(list(release_diff.WRITERS)),
+              default="text", show_default=True, help="Report format.")
+def diff_command(old: Path, new: Path, lang: str, report_format: str) -> None:
+    """What changed from release OLD to release NEW: terms added, removed, obsoleted,
+    relabelled, moved or redefined, mappings, and findings field by field.
+
+    Each side is a release folder (with hodo.nt, e.g. dist/ or an earlier release) or a folder
+    of sources (with hodo-edit.ttl, e.g. ontology/), which is built first. Exit code 0, or 2
+    when a side is neither or cannot be read or built.
+    """
+    try:
+        found = release_diff.diff_graphs(read_side(old), read_side(new))
+    except HodoError as error:
+        fail_with(error)
+    click.echo(release_diff.WRITERS[report_format](found, lang), nl=False)
 
 
 @main.command()

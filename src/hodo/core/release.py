@@ -6,6 +6,8 @@ The build writes a release (``hodo.pipeline.build``); the engine loads and serve
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdflib import URIRef
@@ -59,6 +61,75 @@ def read_checksums(dist: Path) -> dict[str, str]:
     return found
 
 
+def version_iri(version: str) -> URIRef:
+    """The IRI of one release of the ontology, its ``owl:versionIRI``: the release's files are
+    served under it (``releases/<version>/<file>``)."""
+    return HODO[f"releases/{version}/hodo.owl"]
+
+
 def graph_iri(name: str) -> URIRef:
     """The IRI of a named graph of the release."""
     return HODO[f"graph/{name}"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Earlier releases
+
+#: What changed since the previous release, for people (Markdown) and programs (JSON); the
+#: build writes both into every release.
+CHANGELOG_FILE = "CHANGELOG.md"
+CHANGELOG_JSON = "changelog.json"
+
+
+@dataclass(frozen=True)
+class EarlierRelease:
+    """A release kept in the folder of earlier releases: ``<folder>/<version>/``.
+
+    ``date`` and ``counts`` (changes of each kind since the release before it) come from its
+    ``changelog.json``; a release without one has neither.
+    """
+
+    version: str
+    path: Path
+    date: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    first: bool = False
+
+    @property
+    def files(self) -> frozenset[str]:
+        """The files it may serve: those its ``SHA256SUMS`` lists, and that list."""
+        try:
+            return frozenset([*read_checksums(self.path), CHECKSUMS_FILE])
+        except (OSError, UnicodeDecodeError, ValueError):
+            return frozenset()
+
+
+def earlier_releases(folder: Path | None) -> list[EarlierRelease]:
+    """The releases in ``folder``, newest first (by date, then version); each is a subfolder
+    named by its version that holds a ``SHA256SUMS``. None or a missing folder holds none."""
+    if folder is None or not folder.is_dir():
+        return []
+    found = [_earlier(path) for path in folder.iterdir()
+             if path.is_dir() and (path / CHECKSUMS_FILE).is_file()]
+    return sorted(found, key=lambda r: (r.date, _version_key(r.version)), reverse=True)
+
+
+def _earlier(path: Path) -> EarlierRelease:
+    """One earlier release, described by its changelog when it has a readable one."""
+    try:
+        data = json.loads((path / CHANGELOG_JSON).read_text(encoding="utf-8"))
+        new = data["new"]
+        counts = {str(k): int(v) for k, v in data["counts"].items()}
+        return EarlierRelease(path.name, path, str(new["date"]), counts, bool(data.get("first")))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return EarlierRelease(path.name, path)
+
+
+def _version_key(version: str) -> tuple[tuple[int, str], ...]:
+    """``0.10.0`` after ``0.9.1``: numeric parts compare as numbers.
+
+    >>> sorted(["0.10.0", "0.9.1", "0.9"], key=_version_key)
+    ['0.9', '0.9.1', '0.10.0']
+    """
+    return tuple((int(part), "") if part.isdigit() else (-1, part)
+                 for part in version.split("."))

@@ -48,6 +48,12 @@ class Settings:
     dist: Path | None = _setting(
         None, "release folder that `hodo build` writes and the server reads",
         shown="`dist/` in the repository")
+    releases: Path | None = _setting(
+        None, "folder of earlier releases, one folder per version (`releases/0.1.0/`, a copy "
+        "of that version's `dist/`): the server serves each at its version IRI "
+        "(`/releases/<version>/<file>`) and lists them on `/downloads`; `hodo build` writes "
+        "its changelog against the newest of them unless `--previous` names another",
+        shown="unset")
     cache: Path | None = _setting(
         None, "where downloaded source ontologies and tools are kept",
         shown="`.cache/` in the repository")

@@ -378,6 +378,11 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
                                  "publication info graphs), in TriG",
                            "zh": "每个研究发现作为一个纳米出版物"
                                  "（断言、来源和出版信息图），TriG 格式"},
+    "CHANGELOG.md": {"en": "What changed since the previous release, and in the releases "
+                           "before it (Markdown)",
+                     "zh": "自上一版本以来以及更早各版本的变更（Markdown 格式）"},
+    "changelog.json": {"en": "What changed since the previous release, for programs (JSON)",
+                       "zh": "自上一版本以来的变更，供程序读取（JSON 格式）"},
     "hodo-zh.babelon.tsv": {"en": "The Chinese labels, definitions and synonyms as a Babelon "
                                   "translation table (en to zh)",
                             "zh": "中文标签、定义和同义词的 Babelon 翻译表（英译中）"},

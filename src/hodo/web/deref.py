@@ -14,6 +14,9 @@ What each IRI answers with:
   names HTML (a browser); with no ``Accept`` or ``*/*`` (owlready2, ROBOT, wget), RDF/XML;
 - every release file by name (each file ``SHA256SUMS`` lists, and that list), at the root and
   under its version;
+- an earlier release held in ``HODO_RELEASES`` (``<folder>/<version>/``): its files under its
+  version, ``releases/<version>/<file>``, and its versionIRI negotiated like the current one's
+  (a browser is sent to the list of releases on ``/downloads``);
 - any other IRI the release mentions: its symmetric concise bounded description (its own
   statements with their blank nodes, the statements pointing at it) plus the labels of the
   resources named there, or its page.
@@ -44,7 +47,7 @@ from flask import (
 from hodo.core.formats import BY_NAME, Format, parse_accept, quality, release_media_type
 from hodo.core.i18n import add_messages
 from hodo.core.namespaces import PREFIXES
-from hodo.core.release import CHECKSUMS_FILE, read_checksums
+from hodo.core.release import CHECKSUMS_FILE, EarlierRelease, read_checksums
 from hodo.site.views import web_iri
 from hodo.web import docs, pages
 from hodo.web.errors import wants_html
@@ -101,6 +104,9 @@ class Choice:
 @bp.route("/<path:local>")
 def resource(local: str) -> Response:
     """One HODO IRI, in the representation the client asks for."""
+    earlier = _earlier_release(local)
+    if earlier is not None:
+        return _earlier_file(earlier, local.rsplit("/", 1)[-1])
     release_file = _release_file(local)
     if release_file is not None:
         return _send_release_file(release_file)
@@ -378,8 +384,8 @@ def _ontology_format(header: str | None) -> Format | None:
     return None
 
 
-def _send_release_file(name: str) -> Response:
-    path = get_release().path.parent / name
+def _send_release_file(name: str, folder: Path | None = None) -> Response:
+    path = (folder or get_release().path.parent) / name
     if not path.is_file():
         abort(404, description=f"the release file {name} is not in this release")
     body, etag = _release_bytes(path)
@@ -394,6 +400,37 @@ def _release_bytes(path: Path) -> tuple[bytes, str]:
     """A release file and its SHA-256, read once: a release never changes once loaded."""
     body = path.read_bytes()
     return body, hashlib.sha256(body).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Earlier releases
+
+
+def _earlier_release(local: str) -> EarlierRelease | None:
+    """The earlier release a path ``releases/<version>/<file>`` names, else None (the current
+    release, or a version this server does not hold)."""
+    version = _version_of(local)
+    if version is None:
+        return None
+    return next((r for r in docs.held_releases() if r.version == version), None)
+
+
+def _earlier_file(release: EarlierRelease, name: str) -> Response:
+    """A file of an earlier release; its ``hodo.owl`` (the versionIRI) negotiated."""
+    if name == ONTOLOGY_FILE:
+        chosen = _ontology_format(request.headers.get("Accept"))
+        if chosen is None:
+            return redirect(url_for("docs.downloads", lang=g.lang,  # type: ignore[return-value]
+                                    _anchor=f"release-{release.version}"), 303)
+        name = RELEASE_FILES[chosen.name]
+        response = _send_release_file(name, release.path)
+        response.headers["Content-Location"] = url_for(
+            "deref.resource", local=f"releases/{release.version}/{name}")
+        response.headers["Vary"] = "Accept"
+        return response
+    if name not in release.files:
+        abort(404, description=f"release {release.version} has no file named {name!r}")
+    return _send_release_file(name, release.path)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ rendering (which depends on the page language) happens per request.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -19,9 +21,16 @@ from flask import (
     url_for,
 )
 
-from hodo.core.i18n import add_messages, pick_label
+from hodo.core.i18n import add_messages, pick_label, translate
 from hodo.core.namespaces import shorten
-from hodo.core.release import SHAPES_PREFIX
+from hodo.core.release import (
+    CHANGELOG_FILE,
+    SHAPES_PREFIX,
+    EarlierRelease,
+    earlier_releases,
+    version_iri,
+)
+from hodo.pipeline.diff import KINDS
 from hodo.site import docs
 from hodo.web.state import get_release
 from hodo.web.state import state as app_state
@@ -86,6 +95,15 @@ add_messages({
     "docs_group_release": {"en": "Release files", "zh": "发布文件"},
     "docs_group_shapes": {"en": "SHACL shapes", "zh": "SHACL 形状"},
     "docs_json": {"en": "This list as JSON", "zh": "本列表的 JSON 格式"},
+    "docs_earlier": {"en": "Earlier releases", "zh": "早期版本"},
+    "docs_earlier_intro": {
+        "en": "Each earlier release this server holds, at its version IRI, with what changed "
+              "in it.",
+        "zh": "本服务器保存的每个早期版本，位于其版本 IRI 处，并附其变更内容。"},
+    "docs_date": {"en": "Date", "zh": "日期"},
+    "docs_changes": {"en": "Changes", "zh": "变更"},
+    "docs_first_release": {"en": "first release", "zh": "首个版本"},
+    "docs_no_changes": {"en": "no changes", "zh": "无变更"},
 })
 
 
@@ -103,7 +121,8 @@ def _data() -> dict[str, Any]:
                      counts=docs.counts(store),
                      graphs=docs.graph_sizes(store), labels=docs.labels_of(store),
                      definitions=docs.definitions_of(store),
-                     downloads={d.name: d for d in docs.downloads(release.path.parent)})
+                     downloads={d.name: d for d in docs.downloads(release.path.parent)},
+                     earlier=held_releases())
         cache["citation"] = docs.citation(cache["header"])
     return cache
 
@@ -117,7 +136,36 @@ def _helpers(data: dict[str, Any], lang: str) -> dict[str, Any]:
         return pick_label(values, lang)
 
     return {"label": label, "text": text, "curie": shorten,
-            "definition": lambda iri: text(data["definitions"].get(iri, {}))}
+            "definition": lambda iri: text(data["definitions"].get(iri, {})),
+            "changes": lambda release: change_summary(release, lang),
+            "version_iri": version_iri, "version_path": version_path}
+
+
+def held_releases() -> list[EarlierRelease]:
+    """The earlier releases this server holds (``HODO_RELEASES``), newest first, without the
+    release it serves as the current one."""
+    served = get_release().version
+    return [r for r in _held(app_state().settings.releases) if r.version != served]
+
+
+@lru_cache(maxsize=4)
+def _held(folder: Path | None) -> tuple[EarlierRelease, ...]:
+    """The releases in ``folder``, read once: a release never changes once published."""
+    return tuple(earlier_releases(folder))
+
+
+def change_summary(release: EarlierRelease, lang: str) -> str:
+    """What changed in a release, in words: the count of each kind of change."""
+    if release.first:
+        return translate("docs_first_release", lang)
+    parts = [f"{translate('diff_' + kind.key, lang)}: {release.counts[kind.key]}"
+             for kind in KINDS if release.counts.get(kind.key)]
+    return "; ".join(parts) or translate("docs_no_changes", lang)
+
+
+def version_path(version: str, name: str) -> str:
+    """Where a file of the release ``version`` is served."""
+    return url_for("deref.resource", local=f"releases/{version}/{name}")
 
 
 @bp.get("/ontology")
@@ -144,8 +192,18 @@ def downloads_json() -> Response:
               "listedSha256": d.listed_sha256, "verified": d.verified,
               "description": d.description}
              for d in data["downloads"].values()]
+    earlier = [{"version": r.version, "date": r.date,
+                "versionIRI": str(version_iri(r.version)),
+                "url": url_for("deref.resource", local=f"releases/{r.version}/hodo.owl",
+                               _external=True),
+                "changelog": url_for("deref.resource",
+                                     local=f"releases/{r.version}/{CHANGELOG_FILE}",
+                                     _external=True),
+                "first": r.first, "changes": r.counts}
+               for r in data["earlier"]]
     return jsonify({"version": head.version, "versionIRI": head.version_iri,
-                    "ontology": head.iri, "license": head.license, "files": files})
+                    "ontology": head.iri, "license": head.license, "files": files,
+                    "earlierReleases": earlier})
 
 
 @bp.get("/downloads/<name>")

@@ -230,7 +230,8 @@ def _pages() -> dict[str, Any]:
         "/downloads": {"get": _op("The release files, with checksums", "Downloads", html,
                                   [LANG])},
         "/downloads.json": {"get": _op("The release files for programs: name, URL, media type, "
-                                       "size and SHA-256", "Downloads",
+                                       "size and SHA-256; and the earlier releases held, with "
+                                       "their dates and changelogs", "Downloads",
                                        {"200": _answer("The list", JSON)})},
         "/downloads/{name}": {"get": _op("One release file, with an ETag", "Downloads", {
             "200": _answer("The file", *RELEASE_FILE_TYPES),

@@ -35,6 +35,7 @@ from hodo.core.i18n import add_messages, choose_language, translate
 from hodo.core.lifetime import die_with_parent
 from hodo.core.rdfinput import INPUT_FORMATS, InputError, format_for, parse_document
 from hodo.engine.workers import SlowSlots, cap_address_space
+from hodo.pipeline import diff
 from hodo.pipeline.reason import ReasonerOutOfMemory, ReasonerUnavailable, limit_reasoner
 from hodo.pipeline.validate import REPORT_FORMATS, Check, format_html_fragment, validate
 from hodo.web.bodies import request_body
@@ -109,6 +110,12 @@ add_messages({
     "validate_by_extension": {"en": "(from the file name)", "zh": "（根据文件名判断）"},
     "validate_reason": {"en": "Run the OWL reasoner (slower)", "zh": "运行 OWL 推理机（较慢）"},
     "validate_submit": {"en": "Validate", "zh": "校验"},
+    "validate_diff_title": {"en": "What your data would change in HODO",
+                            "zh": "您的数据将对 HODO 作出的变更"},
+    "validate_diff_intro": {
+        "en": "Your data merged with this release of HODO, compared with the release alone: "
+              "terms and findings it adds or changes.",
+        "zh": "将您的数据与本版 HODO 合并后，与原版本比较：所新增或变更的术语与研究发现。"},
     "validate_limits": {
         "en": "Up to {limit} bytes; {seconds:g} seconds at most.",
         "zh": "最多 {limit} 字节；最长 {seconds:g} 秒。",
@@ -177,10 +184,13 @@ class Outcome:
     unavailable: str | None = None
     out_of_memory: bool = False
     failure: str | None = None
+    changes: dict[str, Any] | None = None
 
 
 def run_job(base: Graph, job: Job) -> Outcome:
-    """Parse, merge with ``base`` and validate; render the report (runs in the child)."""
+    """Parse, merge with ``base`` and validate; render the report, and for a page what the
+    data changes in the release (runs in the child)."""
+    before = diff.snapshot(base) if job.report_format == "html" else None
     try:
         parse_document(job.data, BY_NAME[job.format_name], job.name, base)
     except InputError as error:
@@ -192,10 +202,11 @@ def run_job(base: Graph, job: Job) -> Outcome:
         return Outcome(out_of_memory=True)
     except ReasonerUnavailable as error:
         return Outcome(unavailable=str(error))
-    if job.report_format == "html":
+    if before is not None:
         body = format_html_fragment(report, base, job.lang)
-    else:
-        body = REPORT_FORMATS[job.report_format].write(report, base, job.lang)
+        changes = diff.to_json_data(diff.compare(before, diff.snapshot(base)))
+        return Outcome(body=body, conforms=report.conforms, changes=changes)
+    body = REPORT_FORMATS[job.report_format].write(report, base, job.lang)
     return Outcome(body=body, conforms=report.conforms)
 
 
@@ -393,12 +404,21 @@ def _validate(data: bytes, fmt: str, name: str, report_format: str, lang: str,
 def _page(lang: str, limits: Limits, outcome: Outcome | None = None,
           pasted: str = "") -> Response:
     """The form (with what was pasted, to edit and resubmit) and the report, if there is one."""
+    changes = _changes(outcome.changes, lang) if outcome and outcome.changes else {}
     body = render_template("validate.html", lang=lang, formats=INPUT_FORMATS,
                            s=lambda key, **v: say(key, lang, **v), limit=limits.max_bytes,
                            timeout=limits.timeout, report=outcome.body if outcome else None,
-                           pasted=pasted)
+                           pasted=pasted, **changes)
     conforms = outcome.conforms if outcome else None
     return _response(body, "text/html", lang, conforms)
+
+
+def _changes(data: dict[str, Any], lang: str) -> dict[str, Any]:
+    """What the page's list of changes needs: the diff the child sent, and its words."""
+    changes = diff.from_json_data(data)
+    return {"changes": changes, "dw": lambda key, **v: diff.word(key, lang, **v),
+            "change_name": lambda iri: diff.name_of(changes, iri, lang),
+            "change_detail": lambda change: diff.detail(change, lang)}
 
 
 def _response(body: str, media: str, lang: str, conforms: bool | None) -> Response:

@@ -1,0 +1,189 @@
+"""Releases with a history: two releases built from copies of the sources, the second after one
+small edit; its changelog lists exactly that edit, and a server holding both serves each at its
+version IRI and lists the earlier one on /downloads."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from rdflib import Graph, URIRef
+from rdflib.namespace import OWL
+
+from hodo.core import paths
+from hodo.core.release import (
+    CHANGELOG_FILE,
+    CHANGELOG_JSON,
+    CHECKSUMS_FILE,
+    ONTOLOGY_IRI,
+    earlier_releases,
+    read_checksums,
+    version_iri,
+)
+from hodo.pipeline.build import build, previous_release
+from hodo.pipeline.sources import InputError
+from hodo.web import create_app
+
+FIRST, SECOND = "0.1.0", "0.9.0"
+#: The one edit between the two releases: a new English label of one term.
+TERM = "https://w3id.org/hodo/HODO_0000100"
+OLD_LABEL, NEW_LABEL = '"mechanism"@en', '"biological mechanism"@en'
+
+
+@dataclass(frozen=True)
+class History:
+    releases: Path  # the folder of earlier releases, holding the first
+    dist: Path  # the second, current release
+
+
+def sources(tmp: Path, version: str, date: str, edit: bool) -> Path:
+    """A copy of ontology/ with the header's version and date set (and the one edit)."""
+    copy = tmp / f"ontology-{version}"
+    shutil.copytree(paths.ONTOLOGY_DIR, copy)
+    edited = copy / "hodo-edit.ttl"
+    text = edited.read_text(encoding="utf-8")
+    text = text.replace('owl:versionInfo "0.1.0"', f'owl:versionInfo "{version}"')
+    text = text.replace('dcterms:date "2026-12-05"', f'dcterms:date "{date}"')
+    if edit:
+        assert text.count(f"rdfs:label {OLD_LABEL}") == 1
+        text = text.replace(f"rdfs:label {OLD_LABEL}", f"rdfs:label {NEW_LABEL}")
+    edited.write_text(text, encoding="utf-8")
+    return copy
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> History:
+    tmp = tmp_path_factory.mktemp("history")
+    releases = tmp / "releases"
+    build(releases / FIRST, sources(tmp, FIRST, "2026-12-05", edit=False))
+    previous = previous_release(releases, SECOND)
+    assert previous == releases / FIRST
+    build(tmp / "dist", sources(tmp, SECOND, "2026-12-06", edit=True), previous=previous)
+    return History(releases, tmp / "dist")
+
+
+pytestmark = pytest.mark.slow
+
+
+def test_first_release_says_it_is_the_first(history: History) -> None:
+    first = history.releases / FIRST
+    assert "This is the first release of HODO" in (first / CHANGELOG_FILE).read_text("utf-8")
+    data = json.loads((first / CHANGELOG_JSON).read_text(encoding="utf-8"))
+    assert data["first"] is True and data["changes"] == []
+    assert {CHANGELOG_FILE, CHANGELOG_JSON} <= set(read_checksums(first))
+
+
+def test_changelog_lists_exactly_the_edit(history: History) -> None:
+    data = json.loads((history.dist / CHANGELOG_JSON).read_text(encoding="utf-8"))
+    assert data["first"] is False
+    assert (data["old"], data["new"]) == ({"version": FIRST, "date": "2026-12-05"},
+                                          {"version": SECOND, "date": "2026-12-06"})
+    assert [(c["kind"], c["iri"], c["detail"], c["old"], c["new"]) for c in data["changes"]] == [
+        ("term_relabelled", TERM, "en", ["mechanism"], ["biological mechanism"])]
+    text = (history.dist / CHANGELOG_FILE).read_text(encoding="utf-8")
+    items = [line for line in text.splitlines() if line.startswith("- ")]
+    assert items == ["- ~ hodo:HODO_0000100 biological mechanism: \\[en\\] mechanism → "
+                     "biological mechanism"]
+    # the newest release first, then the history the previous changelog carried
+    assert text.index(f"## HODO {SECOND} (2026-12-06)") < text.index(f"## HODO {FIRST}")
+
+
+def test_second_release_names_its_prior_version(history: History) -> None:
+    graph = Graph().parse(history.dist / "hodo.nt", format="nt")
+    assert graph.value(ONTOLOGY_IRI, OWL.versionIRI) == version_iri(SECOND)
+    assert graph.value(ONTOLOGY_IRI, OWL.priorVersion) == version_iri(FIRST)
+    assert version_iri(SECOND) == URIRef(f"https://w3id.org/hodo/releases/{SECOND}/hodo.owl")
+
+
+def test_a_previous_release_of_the_same_version_is_refused(history: History,
+                                                           tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="raise owl:versionInfo"):
+        build(tmp_path / "out", sources(tmp_path, FIRST, "2026-12-07", edit=False),
+              previous=history.releases / FIRST)
+
+
+@pytest.fixture(scope="module")
+def app(history: History) -> Flask:
+    return create_app({"TESTING": True, "HODO_DIST": history.dist,
+                       "HODO_RELEASES": history.releases})
+
+
+@pytest.fixture()
+def client(app: Flask) -> Iterator[FlaskClient]:
+    with app.test_client() as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize("version", [FIRST, SECOND])
+@pytest.mark.parametrize("name", ["hodo.ttl", CHANGELOG_FILE, CHECKSUMS_FILE])
+def test_each_release_is_served_at_its_version(client: FlaskClient, history: History,
+                                               version: str, name: str) -> None:
+    folder = history.releases / FIRST if version == FIRST else history.dist
+    response = client.get(f"/releases/{version}/{name}")
+    assert response.status_code == 200
+    assert response.data == (folder / name).read_bytes()
+
+
+@pytest.mark.parametrize("version", [FIRST, SECOND])
+def test_version_iri_negotiates_its_own_release(client: FlaskClient, history: History,
+                                                version: str) -> None:
+    folder = history.releases / FIRST if version == FIRST else history.dist
+    response = client.get(f"/releases/{version}/hodo.owl", headers={"Accept": "text/turtle"})
+    assert response.status_code == 200
+    assert response.data == (folder / "hodo.ttl").read_bytes()
+    rdfxml = client.get(f"/releases/{version}/hodo.owl", headers={"Accept": "*/*"})
+    assert rdfxml.data == (folder / "hodo.owl").read_bytes()
+
+
+def test_a_browser_at_an_earlier_version_iri_goes_to_its_row(client: FlaskClient) -> None:
+    response = client.get(f"/releases/{FIRST}/hodo.owl?lang=zh", headers={"Accept": "text/html"})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/downloads?lang=zh#release-{FIRST}")
+
+
+@pytest.mark.parametrize("path", [f"/releases/{FIRST}/nothing.ttl", "/releases/0.0.1/hodo.ttl",
+                                  f"/releases/{FIRST}/..", f"/releases/{FIRST}/hodo.ttl/x"])
+def test_what_no_release_holds_is_not_found(client: FlaskClient, path: str) -> None:
+    assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("en", ["Earlier releases", "Terms relabelled"]), ("zh", ["早期版本", "首个版本"])])
+def test_downloads_lists_the_earlier_release(client: FlaskClient, lang: str,
+                                             words: list[str]) -> None:
+    text = client.get(f"/downloads?lang={lang}").get_data(as_text=True)
+    assert f'id="release-{FIRST}"' in text and f'id="release-{SECOND}"' not in text
+    assert '<time datetime="2026-12-05">2026-12-05</time>' in text
+    assert f'href="/releases/{FIRST}/{CHANGELOG_FILE}"' in text
+    assert f"https://w3id.org/hodo/releases/{FIRST}/hodo.owl" in text
+    assert words[0] in text
+    # the current release's own changelog is one of its files
+    assert f'href="/downloads/{CHANGELOG_FILE}"' in text
+
+
+def test_downloads_json_lists_the_earlier_release(client: FlaskClient) -> None:
+    body = client.get("/downloads.json").get_json()
+    assert body["version"] == SECOND
+    (earlier,) = body["earlierReleases"]
+    assert earlier["version"] == FIRST and earlier["date"] == "2026-12-05"
+    assert earlier["first"] is True
+    assert earlier["versionIRI"] == f"https://w3id.org/hodo/releases/{FIRST}/hodo.owl"
+    assert earlier["changelog"].endswith(f"/releases/{FIRST}/{CHANGELOG_FILE}")
+
+
+def test_earlier_releases_newest_first(history: History) -> None:
+    shutil.copytree(history.dist, history.releases / SECOND, dirs_exist_ok=True)
+    try:
+        found = earlier_releases(history.releases)
+        assert [(r.version, r.date) for r in found] == [(SECOND, "2026-12-06"),
+                                                        (FIRST, "2026-12-05")]
+        assert found[0].counts["term_relabelled"] == 1 and not found[0].first
+        assert previous_release(history.releases, SECOND) == history.releases / FIRST
+    finally:
+        shutil.rmtree(history.releases / SECOND)
