@@ -135,12 +135,27 @@ def test_article_pages_unchanged(release: Release, extended_release: Release, pa
     assert pages[0] == pages[1]
 
 
+def test_the_diff_shows_the_new_source_and_one_change_to_the_article(
+        release_dir: Path, extended: BuildReport) -> None:
+    """`hodo diff` before release: the new term and findings are added, and of the article's
+    resources only the contradicted finding changes, by its conflict link."""
+    result = CliRunner().invoke(cli.main, ["diff", str(release_dir), str(extended.out_dir),
+                                           "--format", "json"])
+    assert result.exit_code == 0, result.output
+    changes = json.loads(result.output)["changes"]
+    added_terms = {c["iri"] for c in changes if c["kind"] == "term_added"}
+    assert str(HODO["HODO_0009001"]) in added_terms
+    assert {c["iri"] for c in changes if c["kind"] == "finding_added"} == {
+        str(HODO["finding-2001"]), str(HODO["finding-2002"])}
+    article = [c for c in changes if c["kind"] not in ("term_added", "finding_added")]
+    assert [(c["kind"], c["iri"]) for c in article] == [("finding_changed", str(CONTRADICTED))]
+    assert article[0]["detail"] and article[0]["new"] == ["hodo:finding-2001"]
+    assert not any(c["kind"] in ("term_removed", "finding_removed", "term_obsoleted")
+                   for c in changes)
+
+
 @pytest.mark.server
 def test_second_source_served(release_dir: Path, extended: BuildReport) -> None:
-    # ---- DIFF STEP (to be added with `hodo diff`): compare the article's release
-    # (`release_dir`) with this one (`extended.out_dir`); the second source's document, term,
-    # findings and quantities must show as added, finding-0330's conflict link as the one change
-    # to the article's resources, and nothing else. ----
     with serving(extended.out_dir) as server:
         page = server.request("GET", "/finding-2001?lang=en", headers={"Accept": "text/html"})
         assert page.status == 200
