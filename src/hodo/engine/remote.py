@@ -697,8 +697,7 @@ def _send(connections: _Connections, method: str, iri: str, body: bytes,
     separator = "&" if "?" in connections.path else "?"
     target = f"{connections.path}{separator}graph={quote(iri, safe='')}"
     try:
-        if credentials is not None:
-            headers = {**headers, **_login(connections, method, target, credentials)}
+        headers = {**headers, **_login(connections, method, target, credentials)}
         reply = connections.request(method, target, body, headers, PUBLISH_TIMEOUT)
     except BackendError as error:
         raise BackendError(f"{connections.url}: {error}", error.status) from None
@@ -708,14 +707,30 @@ def _send(connections: _Connections, method: str, iri: str, body: bytes,
 
 
 def _login(connections: _Connections, method: str, target: str,
-           credentials: Credentials) -> dict[str, str]:
-    """The ``Authorization`` header for ``method`` on ``target``, from the challenge to a HEAD
-    of it (none when there is none). Asked with a HEAD, not with the graph itself: Virtuoso
-    answers a PUT's 401 and closes before it has read the body, which then breaks off."""
+           credentials: Credentials | None) -> dict[str, str]:
+    """The ``Authorization`` header for ``method`` on ``target`` (none when the server asks
+    for none), the credentials tried first on a HEAD.
+
+    Asked and tried with a HEAD, never with the graph itself: Virtuoso answers a PUT's 401
+    and closes the connection before it has read the body, which then breaks off.
+
+    Raises:
+        BackendError: the server wants credentials it was not given, or refuses them.
+    """
     reply = connections.request("HEAD", target, b"", {}, PUBLISH_TIMEOUT)
     challenge = reply.headers.get("www-authenticate")
-    answer = credentials.answer(challenge, method, target) if reply.status == 401 and (
-        challenge) else None
+    if reply.status != 401 or not challenge:
+        return {}
+    if credentials is None:
+        raise BackendError(f"the server refused: 401 {_refusal(reply, None)}")
+    trial = credentials.answer(challenge, "HEAD", target)
+    if trial is None:
+        raise BackendError(f"the server asks for a login HODO does not speak: {challenge}")
+    reply = connections.request("HEAD", target, b"", {"Authorization": trial}, PUBLISH_TIMEOUT)
+    if reply.status == 401:
+        raise BackendError(f"the server refused the login: 401 {_refusal(reply, credentials)}")
+    reply = connections.request("HEAD", target, b"", {}, PUBLISH_TIMEOUT)  # a fresh nonce
+    answer = credentials.answer(reply.headers.get("www-authenticate", ""), method, target)
     return {"Authorization": answer} if answer else {}
 
 
@@ -726,4 +741,4 @@ def _refusal(reply: _Reply, credentials: Credentials | None) -> str:
         return line
     hint = ("the user or password is wrong" if credentials is not None else
             "it asks for a user and password: give --user (and $HODO_PUBLISH_PASSWORD)")
-    return f"{line} ({hint})" if line else hint
+    return f"{line} ({hint})" if line else f"({hint})"
