@@ -81,7 +81,7 @@ def check(query: str, *, base_iri: str | None, protocol_dataset: bool) -> None:
         if not iri.startswith(ALLOWED_FUNCTIONS):
             raise QueryError(f"the function <{iri}> is not allowed on this endpoint: its "
                              "SPARQL server would run it as one of its own procedures; only "
-                             "SPARQL's functions and XML Schema casts are", "extension")
+                             "SPARQL's functions and XML Schema casts are", "invalid")
     if protocol_dataset and "from" in keywords(query):
         raise QueryError("give the dataset either as default-graph-uri / named-graph-uri or "
                          "as FROM / FROM NAMED, not both: this endpoint's SPARQL server would "
