@@ -278,8 +278,9 @@ class RemoteStore:
                named_graphs: Iterable[Any] | None, base_iri: str | None,
                substitutions: Mapping[ox.Variable, Any] | None,
                max_bytes: int | None) -> Result:
+        known = self._virtuoso is not None
         prefix, accept, kind = "", ACCEPT, None
-        if self.virtuoso:
+        if self._virtuoso:
             kind = virtuoso.form(query)
             prefix, accept = virtuoso.pragmas(kind), virtuoso.accept(kind)
         if base_iri is not None:
@@ -291,6 +292,10 @@ class RemoteStore:
         except BackendError:
             self._healthy_until = 0.0  # /health asks again rather than repeat a good answer
             raise
+        if self._virtuoso and not known:
+            # the first answer of all says Virtuoso: ask again, in its dialect
+            return self._query(query, union, default_graph, named_graphs, base_iri,
+                               substitutions, max_bytes)
         if self._virtuoso:
             return self._virtuoso_result(reply)
         if reply.status == 400:
