@@ -434,9 +434,10 @@ def test_backend_down_while_serving_is_502(release_dir: Path, tmp_path: Path, en
 
 
 @pytest.mark.server
-def test_slow_backend_is_504(release_dir: Path, oxigraph: str) -> None:
+@pytest.mark.parametrize("backend", ["oxigraph"], indirect=True)
+def test_slow_backend_is_504(release_dir: Path, oxigraph: str, backend: Backend,
+                             published: dict[str, int]) -> None:
     """A proxy in front of the real server that stalls on one marked query."""
-    publish_release(release_dir, oxigraph + "/store")
     release_event = threading.Event()
 
     def forward(request: BaseHTTPRequestHandler, body: bytes) -> None:
