@@ -31,7 +31,7 @@ from hodo.web import create_app
 from tests.support.backends import Backend, backend_server
 from tests.support.net import fake_server
 from tests.support.server import serving
-from tests.test_remote import get
+from tests.test_remote import _serve_exit, get
 
 VIRTRDF = "http://www.openlinksw.com/schemas/virtrdf#"
 ROUND_TRIP_GRAPH = "https://w3id.org/hodo/graph/ontology"
@@ -300,6 +300,30 @@ def test_an_answer_virtuoso_cut_short_is_refused_whole(headers: dict[str, str],
         store = RemoteStore(url + "/sparql", timeout=5)
         with pytest.raises(error, match=words):
             store.query("SELECT ?s WHERE { ?s ?p ?o }")
+
+
+@pytest.mark.server
+def test_serve_refuses_a_virtuoso_that_cuts_the_release_short(release_dir: Path,
+                                                              release: Release) -> None:
+    """Debian's ResultSetMaxRows (10,000) is less than the release's statements: the search
+    index's read of them all comes back cut, and ``hodo serve`` says so rather than serve
+    part of the release."""
+    version = (b'<?xml version="1.0"?><sparql xmlns="http://www.w3.org/2005/sparql-results#">'
+               b'<head><variable name="v"/></head><results><result><binding name="v"><literal>'
+               + release.version.encode() + b"</literal></binding></result></results></sparql>")
+
+    def handle(request: BaseHTTPRequestHandler, body: bytes) -> None:
+        if b"hasVersion" in urllib.parse.unquote_to_bytes(body):
+            virtuoso_reply(200, version, virtuoso.RESULTS_TYPE)(request, body)
+        else:
+            virtuoso_reply(200, ROWS, virtuoso.RESULTS_TYPE,
+                           {"X-SPARQL-MaxRows": "10000"})(request, body)
+
+    with fake_server(handle) as url:
+        done = _serve_exit(release_dir, url + "/sparql")
+    assert done.returncode == 2
+    assert "ResultSetMaxRows" in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1
 
 
 def test_virtuoso_blank_node_labels_are_read() -> None:

@@ -628,7 +628,7 @@ class Credentials:
     ``/sparql-graph-crud-auth`` asks, or Basic); never sent unasked."""
 
     user: str
-    password: str
+    password: str = dataclass_field(repr=False)
 
     def answer(self, challenge: str, method: str, target: str) -> str | None:
         """The ``Authorization`` header for a ``WWW-Authenticate`` challenge; None for a scheme
