@@ -11,7 +11,7 @@ does about each, so that ``hodo serve --backend`` gives the answers the embedded
   but the XML Schema casts, and, where the request names its dataset, may not name one in the
   query too (:func:`check`);
 - **asks for one format per query form**: Virtuoso answers a CONSTRUCT asked for as SPARQL JSON
-  with an error half-way through a 200 (:func:`accept`);
+  with a 500 after half a JSON document (:func:`accept`);
 - **describes as Oxigraph does**: DESCRIBE is the concise bounded description
   (``define sql:describe-mode "CBD"``), not Virtuoso's default (:func:`pragmas`);
 - **reads its answers back into the release's terms**: blank nodes labelled ``nodeID://b1``
