@@ -740,8 +740,9 @@ def _login(connections: _Connections, method: str, target: str,
 
 
 def _refusal(reply: _Reply, credentials: Credentials | None) -> str:
-    """The server's one line, and what to do when it wants credentials it did not get."""
-    line = reply.first_line()
+    """The server's one line (Virtuoso's without its SQL state), and what to do when it wants
+    credentials it did not get."""
+    line = virtuoso.failure(reply.status, reply.first_line())[1]
     if reply.status != 401:
         return line
     hint = ("the user or password is wrong" if credentials is not None else
