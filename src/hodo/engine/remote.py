@@ -8,6 +8,10 @@ The union default graph never depends on how the server is set up: a query over 
 names HODO's graphs with ``default-graph-uri`` and ``named-graph-uri``. Results come back as
 real pyoxigraph results (solutions parsed from SPARQL JSON or XML; triples re-read through a
 small in-memory store), so every caller handles them as it handles the embedded store's.
+
+A server that says it is Virtuoso (its ``Server`` header) is spoken to in its dialect, which
+``hodo.engine.virtuoso`` describes: stricter checks before sending, one format per query form,
+its blank node labels and errors read back into HODO's.
 """
 
 from __future__ import annotations
@@ -654,8 +658,8 @@ class Credentials:
             fields["response"] = _md5(f"{ha1}:{nonce}:{ha2}")
         if "opaque" in params:
             fields["opaque"] = params["opaque"]
-        quoted = ("qop", "nc")
-        return "Digest " + ", ".join(f"{k}={v}" if k in quoted else f'{k}="{v}"'
+        bare = ("qop", "nc")  # tokens; every other field is a quoted string
+        return "Digest " + ", ".join(f"{k}={v}" if k in bare else f'{k}="{v}"'
                                      for k, v in fields.items())
 
 
