@@ -14,6 +14,8 @@ from flask.testing import FlaskClient
 
 from hodo.engine.store import Release, load_release
 from hodo.pipeline.build import BuildReport, build
+from tests.support import virtuoso
+from tests.support.backends import Backend, backend_server
 from tests.support.net import Listener
 
 
@@ -80,3 +82,21 @@ def listener() -> Iterator[Listener]:
     recording = Listener()
     yield recording
     recording.close()
+
+
+@pytest.fixture(scope="session")
+def virtuoso_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty Virtuoso database, made once (the slow part of Virtuoso's start-up) and copied
+    for each server (tests/support/virtuoso.py); skips when Virtuoso is not installed."""
+    folder = tmp_path_factory.mktemp("virtuoso-template")
+    virtuoso.make_template(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def virtuoso_backend(virtuoso_template: Path,
+                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    """One Virtuoso server for the session, on loopback, its database a copy of the template."""
+    with backend_server("virtuoso", tmp_path_factory.mktemp("virtuoso"),
+                        virtuoso_template) as server:
+        yield server

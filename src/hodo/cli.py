@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 the data has problems (violations, inconsistency), 2 un
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from hodo.core.i18n import translate
 from hodo.core.rdfinput import parse_path
 from hodo.core.settings import Settings
 from hodo.engine.query import NotAcceptable, execute
-from hodo.engine.remote import publish_release
+from hodo.engine.remote import Credentials, publish_release
 from hodo.engine.store import load_files, load_release, one_line
 from hodo.pipeline import diff as release_diff
 from hodo.pipeline import imports as imp
@@ -322,15 +323,25 @@ def load(files: Sequence[Path], store_dir: Path, replace: bool, dist: Path | Non
 @main.command()
 @click.option("--to", "url", required=True, metavar="URL",
               help="The Graph Store Protocol endpoint of the server (e.g. "
-                   "http://127.0.0.1:7878/store for the Oxigraph server).")
+                   "http://127.0.0.1:7878/store for the Oxigraph server, "
+                   "http://127.0.0.1:8890/sparql-graph-crud-auth for Virtuoso).")
 @click.option("--token", envvar="HODO_PUBLISH_TOKEN", default=None,
               help="Bearer token for the server (or $HODO_PUBLISH_TOKEN).")
+@click.option("--user", envvar="HODO_PUBLISH_USER", default=None,
+              help="User to answer the server's login challenge with (HTTP Digest or Basic, "
+                   "as Virtuoso asks), with the password in $HODO_PUBLISH_PASSWORD.")
 @dist_option
-def publish(url: str, token: str | None, dist: Path | None) -> None:
+def publish(url: str, token: str | None, user: str | None, dist: Path | None) -> None:
     """Push the release's named graphs to a remote SPARQL server through the Graph Store
     Protocol (one PUT per graph, replacing it), so that `hodo serve --backend` can use it."""
+    credentials = None
+    if user:
+        password = os.environ.get("HODO_PUBLISH_PASSWORD")
+        if password is None:
+            fail("--user needs the password in $HODO_PUBLISH_PASSWORD")
+        credentials = Credentials(user, password)
     try:
-        report = publish_release(dist, url, token=token)
+        report = publish_release(dist, url, token=token, credentials=credentials)
     except HodoError as error:
         fail(str(error))
     click.echo(report.describe())

@@ -76,6 +76,11 @@ class Settings:
         "read-only", shown="unset")
     publish_token: str = _setting(
         "", "bearer token `hodo publish` sends to the Graph Store endpoint", shown="unset")
+    publish_user: str = _setting(
+        "", "user `hodo publish` answers the server's login challenge with (HTTP Digest or "
+        "Basic, as Virtuoso asks)", shown="unset")
+    publish_password: str = _setting(
+        "", "password of `HODO_PUBLISH_USER`, kept off the command line", shown="unset")
     graph_store_max_bytes: int = _setting(
         64 * 2**20, "bytes of one document a curator PUTs or POSTs to `/graph-store` (413 "
         "beyond, chunked or not)", minimum=1)

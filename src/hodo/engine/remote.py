@@ -8,10 +8,16 @@ The union default graph never depends on how the server is set up: a query over 
 names HODO's graphs with ``default-graph-uri`` and ``named-graph-uri``. Results come back as
 real pyoxigraph results (solutions parsed from SPARQL JSON or XML; triples re-read through a
 small in-memory store), so every caller handles them as it handles the embedded store's.
+
+A server that says it is Virtuoso (its ``Server`` header) is spoken to in its dialect, which
+``hodo.engine.virtuoso`` describes: stricter checks before sending, one format per query form,
+its blank node labels and errors read back into HODO's.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.client
 import os
 import re
@@ -20,21 +26,26 @@ import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
+from urllib.request import parse_http_list, parse_keqv_list
 
 import pyoxigraph as ox
 
 from hodo.core import paths
 from hodo.core.errors import NotAvailable
 from hodo.core.release import DATASET_FILE, GRAPH_NAMES, graph_iri
+from hodo.engine import virtuoso
 from hodo.engine.lexer import lexemes
 from hodo.engine.query import QueryError, ResultTooLarge
 from hodo.engine.store import Release, ReleaseError, check_release_file
 
 #: HODO's named graphs: the union default graph, and the only graphs ``GRAPH ?g`` sees.
 HODO_GRAPHS = tuple(str(graph_iri(name)) for name in GRAPH_NAMES)
+#: A graph no server holds: the protocol's way to say "an empty default graph".
+EMPTY_GRAPH = str(graph_iri("empty"))
 #: Results as SPARQL JSON or XML; CONSTRUCT and DESCRIBE as N-Triples or Turtle.
 ACCEPT = ("application/sparql-results+json, application/sparql-results+xml;q=0.9, "
           "application/n-triples;q=0.8, text/turtle;q=0.7")
@@ -75,6 +86,7 @@ class _Reply:
     status: int
     media_type: str
     body: bytes
+    headers: Mapping[str, str] = dataclass_field(default_factory=dict)  # names in lower case
 
     def first_line(self) -> str:
         """The server's message, one short line: enough to act on, never a whole page."""
@@ -155,7 +167,8 @@ class _Connections:
                 chunks.append(chunk)
                 _set_timeout(conn, deadline)
             media_type = (response.getheader("Content-Type") or "").split(";")[0]
-            reply = _Reply(response.status, media_type.strip().lower(), b"".join(chunks))
+            reply = _Reply(response.status, media_type.strip().lower(), b"".join(chunks),
+                           {name.lower(): value for name, value in response.getheaders()})
         if response.will_close:
             self._drop(conn)
         return reply
@@ -224,6 +237,25 @@ class RemoteStore:
         self._blank: dict[ox.BlankNode, list[ox.Quad]] | None = None
         self._probing = threading.Lock()
         self._healthy_until = 0.0
+        self._virtuoso: bool | None = None  # known from the server's first answer
+
+    @property
+    def virtuoso(self) -> bool:
+        """Whether the server is Virtuoso (``hodo.engine.virtuoso``), asked once if not known."""
+        if self._virtuoso is None:
+            self._post([("query", "ASK {}")], ACCEPT, self.timeout, 4096)
+        return bool(self._virtuoso)
+
+    def _post(self, form: list[tuple[str, str]], accept: str, timeout: float,
+              max_bytes: int | None) -> _Reply:
+        """One protocol request; the first answer tells which server this is."""
+        reply = self._http.request(
+            "POST", self._http.path, urlencode(form).encode("utf-8"),
+            {"Content-Type": "application/x-www-form-urlencoded", "Accept": accept},
+            timeout, max_bytes)
+        if self._virtuoso is None:
+            self._virtuoso = virtuoso.is_virtuoso(reply.headers.get("server", ""))
+        return reply
 
     def close(self) -> None:
         self._http.close()
@@ -236,9 +268,13 @@ class RemoteStore:
 
         Raises:
             QueryError: the server refused the query (its message, one line).
+            SyntaxError: Virtuoso only: the query is not SPARQL 1.1 (checked before sending).
             BackendError: the server failed or was too slow.
             ValueError: a graph or base IRI is invalid.
         """
+        if self.virtuoso:
+            virtuoso.check(query, base_iri=base_iri,
+                           protocol_dataset=not use_default_graph_as_union)
         return self._query(query, use_default_graph_as_union, default_graph, named_graphs,
                            base_iri, substitutions, self.max_bytes)
 
@@ -246,25 +282,53 @@ class RemoteStore:
                named_graphs: Iterable[Any] | None, base_iri: str | None,
                substitutions: Mapping[ox.Variable, Any] | None,
                max_bytes: int | None) -> Result:
-        prefix = ""
+        known = self._virtuoso is not None
+        prefix, accept, kind = "", ACCEPT, None
+        if self._virtuoso:
+            kind = virtuoso.form(query)
+            prefix, accept = virtuoso.pragmas(kind), virtuoso.accept(kind)
         if base_iri is not None:
-            prefix = f"BASE {ox.NamedNode(base_iri)} "
+            prefix += f"BASE {ox.NamedNode(base_iri)} "
         text = prefix + substitute(query, substitutions or {})
         form = [("query", text), *self._dataset(union, default_graph, named_graphs)]
         try:
-            reply = self._http.request(
-                "POST", self._http.path, urlencode(form).encode("ascii"),
-                {"Content-Type": "application/x-www-form-urlencoded", "Accept": ACCEPT},
-                self.timeout, max_bytes)
+            reply = self._post(form, accept, self.timeout, max_bytes)
         except BackendError:
             self._healthy_until = 0.0  # /health asks again rather than repeat a good answer
             raise
+        if self._virtuoso and not known:
+            # the first answer of all says Virtuoso: ask again, in its dialect
+            return self._query(query, union, default_graph, named_graphs, base_iri,
+                               substitutions, max_bytes)
+        if self._virtuoso:
+            return self._virtuoso_result(reply)
         if reply.status == 400:
             raise QueryError(f"the SPARQL server refused the query: "
                              f"{_unshift(reply.first_line(), len(prefix))}", "invalid")
         if reply.status != 200:
             self._healthy_until = 0.0
             raise BackendError(f"the SPARQL server failed: {reply.status} {reply.first_line()}")
+        return _result(reply)
+
+    def _virtuoso_result(self, reply: _Reply) -> Result:
+        """Virtuoso's answer, or its error, in HODO's terms (``hodo.engine.virtuoso``)."""
+        if reply.status != 200:
+            meaning, message = virtuoso.failure(reply.status, reply.first_line())
+            if meaning == "query":
+                raise QueryError(f"the SPARQL server refused the query: {message}", "invalid")
+            self._healthy_until = 0.0
+            if meaning == "timeout":
+                raise BackendError(f"the SPARQL server gave up on the query at its own time "
+                                   f"limit ({message}); try a smaller query", 504)
+            raise BackendError(f"the SPARQL server failed: {reply.status} {message}")
+        cut = virtuoso.cut_short(reply.headers)
+        if cut is not None:
+            why, message = cut
+            if why == "rows":
+                raise ResultTooLarge(message, "result_rows")
+            raise BackendError(message, 504)
+        if reply.media_type in RESULT_FORMATS:
+            reply = _Reply(reply.status, reply.media_type, virtuoso.solutions(reply.body))
         return _result(reply)
 
     def _dataset(self, union: bool, default_graph: Any,
@@ -276,12 +340,18 @@ class RemoteStore:
             defaults = [_iri(g) for g in _as_list(default_graph)]  # type: ignore[misc]
             named = ([_iri(g) for g in named_graphs]  # type: ignore[misc]
                      if named_graphs is not None else list(self.graphs))
-            defaults = [g for g in defaults if g is not None]
+            # only HODO's graphs: another graph of the server is, as in the embedded store,
+            # a graph the store lacks (Virtuoso holds graphs of its own)
+            defaults = [g if g in self.graphs else EMPTY_GRAPH for g in defaults if g is not None]
+            named = [g if g in self.graphs else EMPTY_GRAPH for g in named if g]
             if not defaults and not named:
                 # no parameter at all would mean the server's own dataset, not an empty one
-                defaults = [str(graph_iri("empty"))]
-        return ([("default-graph-uri", g) for g in defaults if g]
-                + [("named-graph-uri", g) for g in named if g])
+                defaults = [EMPTY_GRAPH]
+            if self._virtuoso and not named:
+                # Virtuoso opens GRAPH ?g to every graph it holds when no named graph is given
+                named = [EMPTY_GRAPH]
+        return ([("default-graph-uri", g) for g in dict.fromkeys(defaults) if g]
+                + [("named-graph-uri", g) for g in dict.fromkeys(named) if g])
 
     def quads_for_pattern(self, subject: Any, predicate: Any, object: Any,
                           graph_name: Any = None) -> Iterator[ox.Quad]:
@@ -354,10 +424,7 @@ class RemoteStore:
 
     def _ask_health(self, timeout: float) -> str | None:
         try:
-            reply = self._http.request(
-                "POST", self._http.path, urlencode([("query", "ASK {}")]).encode("ascii"),
-                {"Content-Type": "application/x-www-form-urlencoded", "Accept": ACCEPT},
-                timeout, 4096)
+            reply = self._post([("query", "ASK {}")], ACCEPT, timeout, 4096)
         except (BackendError, ResultTooLarge) as error:
             return str(error)
         return None if reply.status == 200 else f"it answered {reply.status}"
@@ -559,10 +626,53 @@ def release_graphs(path: Path) -> dict[str, list[ox.Triple]]:
     return graphs
 
 
-def publish_release(dist: Path | None, url: str, *, token: str | None = None) -> PublishReport:
+@dataclass(frozen=True)
+class Credentials:
+    """A user and password, answered to the server's challenge (HTTP Digest, as Virtuoso's
+    ``/sparql-graph-crud-auth`` asks, or Basic); never sent unasked."""
+
+    user: str
+    password: str = dataclass_field(repr=False)
+
+    def answer(self, challenge: str, method: str, target: str) -> str | None:
+        """The ``Authorization`` header for a ``WWW-Authenticate`` challenge; None for a scheme
+        HODO does not speak."""
+        scheme, _, rest = challenge.strip().partition(" ")
+        if scheme.lower() == "basic":
+            pair = f"{self.user}:{self.password}".encode()
+            return "Basic " + base64.b64encode(pair).decode("ascii")
+        if scheme.lower() != "digest":
+            return None
+        params = parse_keqv_list(parse_http_list(rest))
+        if params.get("algorithm", "MD5").upper() != "MD5" or "nonce" not in params:
+            return None
+        realm, nonce = params.get("realm", ""), params["nonce"]
+        ha1 = _md5(f"{self.user}:{realm}:{self.password}")
+        ha2 = _md5(f"{method}:{target}")
+        fields = {"username": self.user, "realm": realm, "nonce": nonce, "uri": target}
+        if "auth" in [q.strip() for q in params.get("qop", "").split(",")]:
+            cnonce = os.urandom(8).hex()
+            fields |= {"qop": "auth", "nc": "00000001", "cnonce": cnonce,
+                       "response": _md5(f"{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}")}
+        else:
+            fields["response"] = _md5(f"{ha1}:{nonce}:{ha2}")
+        if "opaque" in params:
+            fields["opaque"] = params["opaque"]
+        bare = ("qop", "nc")  # tokens; every other field is a quoted string
+        return "Digest " + ", ".join(f"{k}={v}" if k in bare else f'{k}="{v}"'
+                                     for k, v in fields.items())
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def publish_release(dist: Path | None, url: str, *, token: str | None = None,
+                    credentials: Credentials | None = None) -> PublishReport:
     """PUT every named graph of the release to the Graph Store endpoint ``url``.
 
-    Each PUT replaces the graph, so publishing twice leaves the same data.
+    Each PUT replaces the graph, so publishing twice leaves the same data. ``credentials``
+    answer a server that asks for them (Virtuoso's ``/sparql-graph-crud-auth``).
 
     Raises:
         ReleaseError: the release cannot be read.
@@ -581,7 +691,8 @@ def publish_release(dist: Path | None, url: str, *, token: str | None = None) ->
         for iri in sorted({*HODO_GRAPHS, *graphs}):
             triples = graphs.get(iri, [])
             body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
-            _send(connections, "PUT" if triples else "DELETE", iri, body, headers)
+            _send(connections, "PUT" if triples else "DELETE", iri, body, headers,
+                  credentials)
             counts[iri] = len(triples)
     finally:
         connections.close()
@@ -589,14 +700,55 @@ def publish_release(dist: Path | None, url: str, *, token: str | None = None) ->
 
 
 def _send(connections: _Connections, method: str, iri: str, body: bytes,
-          headers: Mapping[str, str]) -> None:
-    """PUT a graph, or DELETE one the release leaves empty (absent already is fine)."""
+          headers: Mapping[str, str], credentials: Credentials | None = None) -> None:
+    """PUT a graph, or DELETE one the release leaves empty (absent already is fine); asked for
+    credentials, answer with them once."""
     separator = "&" if "?" in connections.path else "?"
     target = f"{connections.path}{separator}graph={quote(iri, safe='')}"
     try:
+        headers = {**headers, **_login(connections, method, target, credentials)}
         reply = connections.request(method, target, body, headers, PUBLISH_TIMEOUT)
     except BackendError as error:
         raise BackendError(f"{connections.url}: {error}", error.status) from None
     if reply.status not in (200, 201, 204) and not (method == "DELETE" and reply.status == 404):
         raise BackendError(f"{connections.url}: the server refused graph <{iri}>: "
-                           f"{reply.status} {reply.first_line()}".rstrip())
+                           f"{reply.status} {_refusal(reply, credentials)}".rstrip())
+
+
+def _login(connections: _Connections, method: str, target: str,
+           credentials: Credentials | None) -> dict[str, str]:
+    """The ``Authorization`` header for ``method`` on ``target`` (none when the server asks
+    for none), the credentials tried first on a HEAD.
+
+    Asked and tried with a HEAD, never with the graph itself: Virtuoso answers a PUT's 401
+    and closes the connection before it has read the body, which then breaks off.
+
+    Raises:
+        BackendError: the server wants credentials it was not given, or refuses them.
+    """
+    reply = connections.request("HEAD", target, b"", {}, PUBLISH_TIMEOUT)
+    challenge = reply.headers.get("www-authenticate")
+    if reply.status != 401 or not challenge:
+        return {}
+    if credentials is None:
+        raise BackendError(f"the server refused: 401 {_refusal(reply, None)}")
+    trial = credentials.answer(challenge, "HEAD", target)
+    if trial is None:
+        raise BackendError(f"the server asks for a login HODO does not speak: {challenge}")
+    reply = connections.request("HEAD", target, b"", {"Authorization": trial}, PUBLISH_TIMEOUT)
+    if reply.status == 401:
+        raise BackendError(f"the server refused the login: 401 {_refusal(reply, credentials)}")
+    reply = connections.request("HEAD", target, b"", {}, PUBLISH_TIMEOUT)  # a fresh nonce
+    answer = credentials.answer(reply.headers.get("www-authenticate", ""), method, target)
+    return {"Authorization": answer} if answer else {}
+
+
+def _refusal(reply: _Reply, credentials: Credentials | None) -> str:
+    """The server's one line (Virtuoso's without its SQL state), and what to do when it wants
+    credentials it did not get."""
+    line = virtuoso.failure(reply.status, reply.first_line())[1]
+    if reply.status != 401:
+        return line
+    hint = ("the user or password is wrong" if credentials is not None else
+            "it asks for a user and password: give --user (and $HODO_PUBLISH_PASSWORD)")
+    return f"{line} ({hint})" if line else f"({hint})"
