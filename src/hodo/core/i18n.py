@@ -124,6 +124,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "start_search": {"en": "Search every term by any of its names, in English or Chinese",
                      "zh": "按任一名称以中文或英文搜索所有术语"},
     "start_api": {"en": "The HTTP API, described in OpenAPI", "zh": "以 OpenAPI 描述的 HTTP API"},
+    "menu": {"en": "Menu", "zh": "菜单"},
 }
 
 
