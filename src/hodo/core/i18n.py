@@ -125,6 +125,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                      "zh": "按任一名称以中文或英文搜索所有术语"},
     "start_api": {"en": "The HTTP API, described in OpenAPI", "zh": "以 OpenAPI 描述的 HTTP API"},
     "menu": {"en": "Menu", "zh": "菜单"},
+    # a QC rule's value where a label or tag should be and none is: "(none)", "(none @en)"
+    "report_none": {"en": "(none)", "zh": "（无）"},
+    "report_none_in": {"en": "(none {lang})", "zh": "（无 {lang} 值）"},
 }
 
 
