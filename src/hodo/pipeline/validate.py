@@ -455,6 +455,20 @@ def word(key: str, lang: str) -> str:
     return translate(f"report_{key}", lang)
 
 
+def missing_value(value: str, lang: str) -> str | None:
+    """What a QC rule's "(none)" or "(none @en)" value (nothing where a value should be) says in
+    ``lang``; None for any other value, which is data and is shown as it is.
+
+    >>> missing_value("(none)", "zh"), missing_value("(none @en)", "zh"), missing_value("x", "zh")
+    ('（无）', '（无 @en 值）', None)
+    """
+    if value == "(none)":
+        return word("none", lang)
+    if value.startswith("(none @") and value.endswith(")"):
+        return word("none_in", lang).replace("{lang}", value[len("(none "):-1])
+    return None
+
+
 def rule_name(problem: Problem) -> str:
     """A short name for the shape or QC rule that found a problem."""
     source = problem.source_shape or problem.check
@@ -489,7 +503,8 @@ def format_text(report: ValidationReport, data: Graph, lang: str = "en") -> str:
         lines.append(f"\n{focus or word('whole', lang)}" + (f"  ({name})" if name else ""))
         for problem in problems:
             where = f" [{shorten(problem.path)}]" if problem.path else ""
-            value = (f" {word('value', lang)}: {shorten(problem.value)}"
+            value = (f" {word('value', lang)}: "
+                     f"{missing_value(problem.value, lang) or shorten(problem.value)}"
                      if problem.value else "")
             lines.append(f"  {word(problem.severity.value, lang)} {rule_name(problem)}{where}: "
                          f"{problem.message(lang)}{value}")
@@ -552,6 +567,7 @@ def report_context(report: ValidationReport, data: Graph, lang: str) -> dict[str
         "labels": labels_for(data, {p.focus for p in report.problems}, lang),
         "summary": summary(report, lang), "w": lambda key: word(key, lang),
         "rule_name": rule_name, "shorten": shorten,
+        "missing": lambda value: missing_value(value, lang),
     }
 
 

@@ -28,7 +28,7 @@ from flask import (
 )
 
 from hodo.core import paths
-from hodo.core.i18n import add_messages, translate
+from hodo.core.i18n import MESSAGES, add_messages, in_language, translate
 from hodo.core.namespaces import PREFIXES, sparql_prologue
 from hodo.web.state import state as app_state
 
@@ -135,7 +135,19 @@ def ui_settings(examples: list[Example], lang: str, prologue: str,
         "newTabQuery": prologue + "SELECT * WHERE {\n  ?s ?p ?o\n} LIMIT 10\n",
         "tabs": [{"id": f"example-{e.slug}", "name": tab_name(e.title(lang)), "query": e.text}
                  for e in examples],
+        "words": editor_words(lang),
     }
+
+
+def editor_words(lang: str) -> dict[str, str]:
+    """YASGUI's own English words, each with the page's word for it: the ``yasgui_`` entries of
+    the one table of page words, which the page's script puts in place of YASGUI's.
+
+    >>> editor_words("zh")["Run query"], editor_words("en")["Run query"]
+    ('执行查询', 'Run query')
+    """
+    return {entry["en"]: in_language(entry, lang) for key, entry in MESSAGES.items()
+            if key.startswith("yasgui_")}
 
 
 def tab_name(title: str, limit: int = 32) -> str:
