@@ -213,8 +213,9 @@ def run_query(store: ox.Store, query: str, accept: str | None = None,
 def _execute(app: Flask, store: ox.Store, query: str, accept: str | None,
              format_name: str | None, kwargs: dict[str, Any]) -> QueryResult:
     ops = state(app)
+    limits = ops.settings.limits
     options = {"accept": accept, "format_name": format_name,
-               "limits": dataclasses.asdict(ops.settings.limits), **kwargs}
+               "limits": {"max_rows": limits.max_rows, "max_bytes": limits.max_bytes}, **kwargs}
     if ops.settings.workers == 0 or not isinstance(store, ox.Store):
         # no pool configured, or a remote backend: the query runs on another server,
         # under that client's own deadline, so nothing here needs a process boundary
