@@ -304,7 +304,7 @@ def refuse_by_keywords(words: Collection[str]) -> None:
     Raises:
         QueryError: ``update`` or ``service``.
     """
-    if not words.isdisjoint(UPDATE_WORDS):
+    if not UPDATE_WORDS.isdisjoint(words):
         raise _update_refused()
     if "service" in words:
         raise _service_refused()
@@ -570,7 +570,7 @@ _ROW_MARKS: dict[Any, tuple[tuple[bytes, ...], bool]] = {
     ox.RdfFormat.N_QUADS: ((b"\n",), True),
 }
 #: Lines before the rows: the header of TSV and CSV.
-_HEADER_LINES = {ox.QueryResultsFormat.TSV: 1, ox.QueryResultsFormat.CSV: 1}
+_HEADER_LINES: dict[Any, int] = {ox.QueryResultsFormat.TSV: 1, ox.QueryResultsFormat.CSV: 1}
 
 
 class _Bounded:
