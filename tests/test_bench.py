@@ -101,3 +101,14 @@ def test_every_web_server_choice_answers(quick: dict[str, Any]) -> None:
         assert row["errors"] == 0, row
         assert row["p50_ms"] > 0 and row["rps"] > 0 and row["pss_mib"] > 0
     assert "**Web server.**" in report.render(quick)
+
+
+def test_a_sparql_only_run_keeps_the_other_rows_with_their_date() -> None:
+    from bench.run import keep_rows
+
+    previous = {"date": "then", "queries": [{"name": "ask"}, {"name": "term-page", "title": "T"}]}
+    release = {"queries": [{"name": "ask", "fresh": True}]}
+    keep_rows(release, previous)
+    assert release["queries"] == [{"name": "ask", "fresh": True},
+                                  {"name": "term-page", "title": "T", "date": "then"}]
+    assert "The rows of T were measured on then" in report._kept({"release": release})
