@@ -195,6 +195,19 @@ TRIPLES = 'CONSTRUCT { <urn:s> <urn:p> ?x } WHERE { VALUES ?x { "a,{b;c.d" "e\\n
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "xml", "tsv", "turtle", "ntriples"])
+def test_a_result_of_many_chunks_is_counted_exactly(release: Release, fmt: str) -> None:
+    """The engine writes in 8 KiB chunks: a result at the cap over many of them is whole, one
+    row more is refused."""
+    rows = 3000
+    template = ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT %d" if fmt in ("turtle", "ntriples")
+                else ALL_TRIPLES + " LIMIT %d")
+    capped = execute(release.store, template % rows, format_name=fmt, limits=Limits(rows))
+    assert capped.body == execute(release.store, template % rows, format_name=fmt).body
+    with pytest.raises(ResultTooLarge):
+        execute(release.store, template % (rows + 1), format_name=fmt, limits=Limits(rows))
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "xml", "tsv", "turtle", "ntriples"])
 @pytest.mark.parametrize(("cap", "refused"), [(2, False), (1, True)])
 def test_row_cap_is_exact_whatever_the_values_hold(release: Release, fmt: str, cap: int,
                                                   refused: bool) -> None:

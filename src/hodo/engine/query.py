@@ -586,6 +586,8 @@ class _Bounded:
         self.max_rows = limits.max_rows
         self.max_bytes = limits.max_bytes
         self.rows = -header
+        #: bytes of a chunk's end that may begin a mark finished by the next chunk
+        self.overlap = max(map(len, marks), default=1) - 1
         self.size = 0
         self.tail = b""
         self.chunks: list[bytes] = []
@@ -599,7 +601,7 @@ class _Bounded:
             if self.marks:
                 edge = self.tail + chunk
                 self.rows += sum(edge.count(mark) for mark in self.marks)
-                self.tail = edge[-(max(map(len, self.marks)) - 1):]
+                self.tail = edge[len(edge) - self.overlap:] if self.overlap else b""
             else:
                 self.rows = self.size
             if self.rows > self.max_rows:
