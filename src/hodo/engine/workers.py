@@ -153,44 +153,18 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _receive(fd: int, timeout: float | None = None) -> tuple[dict[str, Any], bytes] | None:
-    """One message, or None at end of file (the other side is gone), when ``timeout``
-    seconds pass before it is whole (the other side is stuck), or when more than one message
-    arrived (the other side does not keep to the protocol: one message, then its answer).
-
-    A message is written in one write, so it is usually read in one read too.
-    """
+    """One message, or None at end of file (the other side is gone) or when ``timeout``
+    seconds pass before it is whole (the other side is stuck)."""
     deadline = None if timeout is None else time.monotonic() + timeout
-    if deadline is not None and not _wait_readable(fd, deadline):
+    head = _read_exactly(fd, _FRAME.size, deadline)
+    if head is None:
         return None
-    data = os.read(fd, _FIRST_READ)
-    if len(data) < _FRAME.size:
-        rest = _read_exactly(fd, _FRAME.size - len(data), deadline) if data else None
-        if rest is None:
-            return None
-        data += rest
-    header_size, body_size = _FRAME.unpack_from(data)
-    whole = _FRAME.size + header_size + body_size
-    if len(data) < whole:
-        rest = _read_exactly(fd, whole - len(data), deadline)
-        if rest is None:
-            return None
-        data += rest
-    elif len(data) > whole:
+    header_size, body_size = _FRAME.unpack(head)
+    header = _read_exactly(fd, header_size, deadline)
+    body = _read_exactly(fd, body_size, deadline) if body_size else b""
+    if header is None or body is None:
         return None
-    view = memoryview(data)
-    header = json.loads(bytes(view[_FRAME.size:_FRAME.size + header_size]))
-    return header, bytes(view[_FRAME.size + header_size:]) if body_size else b""
-
-
-#: What the first read of a message asks for: a query, and most answers, whole.
-_FIRST_READ = 1 << 16
-
-
-def _wait_readable(fd: int, deadline: float) -> bool:
-    """Whether ``fd`` can be read (or is at end of file) before ``deadline``."""
-    poller = select.poll()
-    poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
-    return bool(poller.poll(max(deadline - time.monotonic(), 0) * 1000))
+    return json.loads(header), body
 
 
 def _read_exactly(fd: int, size: int, deadline: float | None = None) -> bytes | None:
