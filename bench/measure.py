@@ -61,10 +61,12 @@ def geomean(values: list[float | None]) -> float | None:
     return round(math.exp(sum(math.log(v) for v in present) / len(present)), 3)
 
 
-def measure_release(dist: Path, settings: Settings, logs: Path) -> dict[str, Any]:
-    """Everything of the release part, as the JSON's ``release`` section."""
+def measure_release(dist: Path, settings: Settings, logs: Path, hodo_only_too: bool = True
+                    ) -> dict[str, Any]:
+    """Everything of the release part, as the JSON's ``release`` section; without
+    ``hodo_only_too``, the SPARQL queries both servers answer only."""
     pool = release_pool(dist)
-    mix = sparql_mix() + hodo_only()
+    mix = sparql_mix() + (hodo_only() if hodo_only_too else [])
     with tempfile.TemporaryDirectory(prefix="hodo-bench-") as tmp:
         store = Path(tmp) / "oxigraph"
         log("oxigraph load dist/hodo.nq")

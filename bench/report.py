@@ -185,7 +185,17 @@ def _mix_table(results: dict[str, Any]) -> str:
             f"Oxigraph figure. Their distinct requests cycle through {pool['pages']} pages "
             f"(the {pool['terms']} HODO classes with both labels and a parent, in English and "
             "Chinese) and through words and prefixes of their labels; in the throughput "
-            "phase the pages repeat once the pool is spent.")
+            "phase the pages repeat once the pool is spent." + _kept(results))
+
+
+def _kept(results: dict[str, Any]) -> str:
+    """When rows were kept from an earlier run (``--sparql-only``), which and from when."""
+    kept = {q["title"]: q["date"] for q in results["release"]["queries"] if q.get("date")}
+    if not kept:
+        return ""
+    return (" The rows of " + ", ".join(kept) + " were measured on "
+            + ", ".join(sorted(set(kept.values()))) + " (a later `--sparql-only` run "
+            "measured the SPARQL rows anew and kept them).")
 
 
 def _geomeans(results: dict[str, Any]) -> str:

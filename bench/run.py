@@ -58,6 +58,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="leave docs/performance.md as it is")
     parser.add_argument("--no-release", action="store_true",
                         help="skip the release part (with --scale/--real: scale only)")
+    parser.add_argument("--sparql-only", action="store_true",
+                        help="in the release part, only the SPARQL queries both servers answer; "
+                             "the rows of HODO's own endpoints keep their last numbers")
     parser.add_argument("--wsgi", action="store_true",
                         help="also compare HTTP servers and web worker counts for HODO")
     parser.add_argument("--pages", action="store_true",
@@ -119,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"note": NOTE, "machine": machine(), "quick": args.quick,
                                "settings": settings.__dict__ | {"hodo_env": servers.RATE_ENV}}
     if not args.no_release:
-        results["release"] = measure_release(args.dist, settings, logs)
+        results["release"] = measure_release(args.dist, settings, logs,
+                                             hodo_only_too=not args.sparql_only)
         results["release"]["date"] = results["machine"]["date"]
     if args.wsgi:
         from bench.wsgi import measure_wsgi
@@ -141,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         for part in ("release", "wsgi", "scale", "pages", "proxy"):
             if part not in results and part in previous:
                 results[part] = previous[part]
+        if args.sparql_only and "release" in previous:
+            keep_rows(results["release"], previous["release"])
     path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     log(f"wrote {path} in {results['elapsed_s']} s")
     if "scale" in results:
@@ -167,6 +173,11 @@ def pages_only(args: argparse.Namespace, out: Path, logs: Path) -> int:
     results["pages"] = measure_pages_part(args.dist, logs)
     path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     log(f"wrote the page weight into {path}")
+    if not args.no_render and out.resolve() == RESULTS.resolve():
+        report.write_block(results)
+    return 0
+
+
 def run_proxy(args: argparse.Namespace, out: Path, settings: Settings, logs: Path) -> int:
     """``--proxy``: measure that part alone and merge it into the JSON already there."""
     from bench.proxy import measure_proxy
@@ -181,6 +192,15 @@ def run_proxy(args: argparse.Namespace, out: Path, settings: Settings, logs: Pat
     if not args.no_render and out.resolve() == RESULTS.resolve():
         report.write_block(results)
     return 0
+
+
+def keep_rows(release: dict[str, Any], previous: dict[str, Any]) -> None:
+    """Rows measured before and not this time (HODO's own endpoints, with ``--sparql-only``)
+    stay, marked with the date they were measured on."""
+    measured = {q["name"] for q in release["queries"]}
+    for row in previous["queries"]:
+        if row["name"] not in measured:
+            release["queries"].append({**row, "date": row.get("date", previous.get("date"))})
 
 
 def render_outputs(results: dict[str, Any], out: Path) -> bool:

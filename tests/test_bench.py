@@ -132,3 +132,14 @@ def test_pages_option_measures_only_pages_and_keeps_the_rest(
     merged = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
     assert {k: v for k, v in merged.items() if k != "pages"} == kept
     _check_pages(merged["pages"])
+
+
+def test_a_sparql_only_run_keeps_the_other_rows_with_their_date() -> None:
+    from bench.run import keep_rows
+
+    previous = {"date": "then", "queries": [{"name": "ask"}, {"name": "term-page", "title": "T"}]}
+    release = {"queries": [{"name": "ask", "fresh": True}]}
+    keep_rows(release, previous)
+    assert release["queries"] == [{"name": "ask", "fresh": True},
+                                  {"name": "term-page", "title": "T", "date": "then"}]
+    assert "The rows of T were measured on then" in report._kept({"release": release})

@@ -35,8 +35,10 @@ from hodo.engine.query import (
     QueryError,
     _allow_nesting,
     execute,
+    keywords,
     normalise,
     precheck,
+    read,
     refuse_unsafe,
     refuse_unsafe_update,
 )
@@ -409,6 +411,29 @@ def test_the_checks_never_crash(text: str) -> None:
     reading = rdflib_reading(text)
     if reading is not None and reading.unsafe():
         assert refusal is not None, text
+
+
+@given(st.one_of(st.text(max_size=200), SPARQLISH, generated_queries().map(lambda g: g.text)))
+@BOUNDED
+@example("SELECT * WHERE { \\u005Cu0053ERVICE <http://127.0.0.1:9/> {} }")
+@example("(" * 65)
+@example("ASK { " + "?s <p:a>/" * 501 + "<p:b> ?o }")
+def test_one_reading_finds_what_the_separate_checks_find(text: str) -> None:
+    """``read`` (what the endpoint runs once per query) refuses what ``precheck`` refuses,
+    for the same reason, and finds the same keywords and normal form."""
+    try:
+        precheck(text)
+        expected = None
+    except QueryError as error:
+        expected = error.reason
+    try:
+        reading = read(text)
+    except QueryError as error:
+        assert error.reason == expected, text
+        return
+    assert expected is None, text
+    assert reading.keywords == keywords(text), text
+    assert reading.normal == normalise(text), text
 
 
 # --------------------------------------------------------------------------------------------

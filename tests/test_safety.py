@@ -187,6 +187,40 @@ def test_row_cap_counts_rows_not_lines(release: Release, cap: int, refused: bool
     assert capped.body == execute(release.store, MULTILINE, format_name="json").body
 
 
+#: Two rows whose values hold what JSON and CSV rows begin with: the bound the written bytes
+#: give passes the cap, and the exact count must then decide.
+MARKERS = 'SELECT ?x WHERE { VALUES ?x { "a,{b,{c[{d" """e\\r\\nf\ng""" } }'
+#: Two triples; a literal long enough that the bytes pass a cap of two.
+TRIPLES = 'CONSTRUCT { <urn:s> <urn:p> ?x } WHERE { VALUES ?x { "a,{b;c.d" "e\\nf. ;" } }'
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "xml", "tsv", "turtle", "ntriples"])
+def test_a_result_of_many_chunks_is_counted_exactly(release: Release, fmt: str) -> None:
+    """The engine writes in 8 KiB chunks: a result at the cap over many of them is whole, one
+    row more is refused."""
+    rows = 3000
+    template = ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT %d" if fmt in ("turtle", "ntriples")
+                else ALL_TRIPLES + " LIMIT %d")
+    capped = execute(release.store, template % rows, format_name=fmt, limits=Limits(rows))
+    assert capped.body == execute(release.store, template % rows, format_name=fmt).body
+    with pytest.raises(ResultTooLarge):
+        execute(release.store, template % (rows + 1), format_name=fmt, limits=Limits(rows))
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "xml", "tsv", "turtle", "ntriples"])
+@pytest.mark.parametrize(("cap", "refused"), [(2, False), (1, True)])
+def test_row_cap_is_exact_whatever_the_values_hold(release: Release, fmt: str, cap: int,
+                                                  refused: bool) -> None:
+    query = TRIPLES if fmt in ("turtle", "ntriples") else MARKERS
+    if refused:
+        with pytest.raises(ResultTooLarge) as caught:
+            execute(release.store, query, format_name=fmt, limits=Limits(max_rows=cap))
+        assert caught.value.reason == "result_rows"
+        return
+    capped = execute(release.store, query, format_name=fmt, limits=Limits(max_rows=cap))
+    assert capped.body == execute(release.store, query, format_name=fmt).body
+
+
 # --------------------------------------------------------------------------------------------
 # The worker pool, forked from this process
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -94,19 +94,34 @@ def precheck(query: str) -> None:
     """
     if len(query.encode("utf-8", "surrogatepass")) > MAX_QUERY_BYTES:
         raise QueryError(f"query longer than {MAX_QUERY_BYTES} bytes", "too_large")
+    _check_nesting(query)
+    if operators(query) > MAX_OPERATORS:
+        raise _too_complex()
+
+
+#: Every character that is not a bracket: dropped before the nesting is measured.
+_NOT_BRACKETS = re.compile(r"[^(){}\[\]]+")
+
+
+def _check_nesting(query: str) -> None:
+    """Refuse brackets nested deeper than MAX_NESTING, counted in the raw text (in strings,
+    IRIs and comments too: no reading of it can nest deeper than that)."""
     depth = deepest = 0
-    for char in query:
+    for char in _NOT_BRACKETS.sub("", query):
         if char in "({[":
             depth += 1
-            deepest = max(deepest, depth)
-        elif char in ")}]":
+            if depth > deepest:
+                deepest = depth
+        else:
             depth -= 1
     if deepest > MAX_NESTING:
         raise QueryError(f"query nests deeper than {MAX_NESTING} levels", "too_deep")
-    if operators(query) > MAX_OPERATORS:
-        raise QueryError(f"query holds more than {MAX_OPERATORS} operators and pattern keywords "
-                         "(||, &&, +, /, |, OPTIONAL, MINUS, UNION ...); split it, or use "
-                         "VALUES for long lists of alternatives", "too_complex")
+
+
+def _too_complex() -> QueryError:
+    return QueryError(f"query holds more than {MAX_OPERATORS} operators and pattern keywords "
+                      "(||, &&, +, /, |, OPTIONAL, MINUS, UNION ...); split it, or use "
+                      "VALUES for long lists of alternatives", "too_complex")
 
 
 def operators(query: str) -> int:
@@ -150,13 +165,20 @@ def keywords(query: str) -> frozenset[str]:
     """
     found: set[str] = set()
     for text in _readings(query):
-        for match in lexemes(text):
-            word, name = match.group("word"), match.group("pname")
-            token = (word or name or "").lower()
-            if word:
-                found.add(token)
-            found.update(keyword for keyword in _GLUED if token.startswith(keyword))
+        found |= _words_of(text)
     return frozenset(found)
+
+
+def _words_of(text: str) -> set[str]:
+    """The keywords of one reading of a query (see ``keywords``)."""
+    found: set[str] = set()
+    for match in lexemes(text):
+        word, name = match.group("word"), match.group("pname")
+        token = (word or name or "").lower()
+        if word:
+            found.add(token)
+        found.update(keyword for keyword in _GLUED if token.startswith(keyword))
+    return found
 
 
 #: Keywords pyoxigraph reads without a break after them ("SERVICESILENT<x>", "servicep0:x",
@@ -211,6 +233,87 @@ _CLOSED_STRING = re.compile(r"""
     "{3}(?:[^"\\]|\\.|"(?!""))*"{3} | '{3}(?:[^'\\]|\\.|'(?!''))*'{3}
   | "(?:[^"\\\n\r]|\\.)*" | '(?:[^'\\\n\r]|\\.)*'
 """, re.VERBOSE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one reading of a query's text finds: what the checks, the result cache and the
+    query worker need, so that the lexer goes over the text once (twice when it holds
+    ``\\u`` escapes: the keywords of the unescaped text count too).
+
+    ``keywords`` is ``keywords(text)``, ``normal`` is ``normalise(text)``; ``read`` has also
+    checked what ``precheck`` checks.
+    """
+
+    text: str
+    keywords: frozenset[str]
+    normal: str
+
+
+def read(query: str) -> Reading:
+    """``precheck``, ``keywords`` and ``normalise`` in one pass of the lexer.
+
+    >>> reading = read("SELECT  * # all\\nWHERE { ?s ex:from 'a  b' }")
+    >>> reading.normal, sorted(reading.keywords)
+    ("SELECT * WHERE { ?s ex:from 'a  b' }", ['select', 'where'])
+
+    Raises:
+        QueryError: as ``precheck`` does (``too_large``, ``too_deep``, ``too_complex``).
+    """
+    if len(query) * 4 > MAX_QUERY_BYTES and (
+            len(query.encode("utf-8", "surrogatepass")) > MAX_QUERY_BYTES):
+        raise QueryError(f"query longer than {MAX_QUERY_BYTES} bytes", "too_large")
+    _check_nesting(query)
+    found: set[str] = set()
+    parts: list[str] = []
+    count = 0
+    normal_open = True
+    for match in lexemes(query):
+        token = match.group(0)
+        word, name = match.group("word"), match.group("pname")
+        if word or name:
+            lowered = token.lower()
+            if word:
+                found.add(lowered)
+                if lowered in _PATTERN_WORDS:
+                    count += 1
+            if lowered.startswith(_GLUED):
+                found.update(keyword for keyword in _GLUED if lowered.startswith(keyword))
+        elif token in _OPERATOR_CHARS:
+            count += 1
+        if not normal_open:
+            continue
+        if token in _WHITE_SPACE_CHARS or token[0] == "#":
+            if parts and parts[-1] != " ":
+                parts.append(" ")
+        elif token[0] in "\"'" and not _CLOSED_STRING.fullmatch(token):
+            parts.append(query[match.start():])
+            normal_open = False
+        else:
+            parts.append(token)
+    if count > MAX_OPERATORS:
+        raise _too_complex()
+    if "\\" in query:
+        found |= _words_of(_ESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), query))
+    return Reading(query, frozenset(found), "".join(parts).strip(_WHITE_SPACE))
+
+
+def refuse_by_keywords(words: Collection[str]) -> None:
+    """What ``refuse_unsafe`` refuses on the keywords alone: updates and SERVICE.
+
+    Raises:
+        QueryError: ``update`` or ``service``.
+    """
+    if not UPDATE_WORDS.isdisjoint(words):
+        raise _update_refused()
+    if "service" in words:
+        raise _service_refused()
+
+
+def needs_parse(query: str) -> bool:
+    """Whether ``refuse_unsafe`` would parse the query: the letters "service" or "from" occur
+    in it, as written or unescaped. Where they do not, the keywords alone decide."""
+    return any(_NEEDS_PARSE.search(text) for text in _readings(query))
 
 
 def refuse_unsafe(query: str, allowed_graphs: Collection[str] = (), *,
@@ -369,27 +472,29 @@ def execute(store: ox.Store, query: str, accept: str | None = None,
             allowed_graphs: Collection[str] = (),
             default_graph: Sequence[str] | None = None,
             named_graphs: Sequence[str] | None = None,
-            base_iri: str | None = None) -> QueryResult:
+            base_iri: str | None = None, checked: bool = False) -> QueryResult:
     """Run a SPARQL query over the union of HODO's graphs and serialise the result.
 
     ``default_graph`` and ``named_graphs`` are the protocol's ``default-graph-uri`` and
     ``named-graph-uri``: when either is given they are the whole dataset, and any FROM or
     FROM NAMED of the query is overridden (so it is not refused either).
 
+    ``checked``: the caller has already read this very text with ``read`` and refused it by
+    its keywords (``refuse_by_keywords``), so only what needs rdflib's parse is left to do
+    here, where the text holds the letters of SERVICE or FROM; a query worker is sent queries
+    so checked, and keeps the parse (the slow, untrusted part) inside its box.
+
     Raises:
         QueryError: refused or malformed query, or (ResultTooLarge) a result over a cap.
         NotAcceptable: no acceptable format for this kind of result.
     """
-    precheck(query)
+    if not checked:
+        precheck(query)
     protocol_dataset = default_graph is not None or named_graphs is not None
-    refuse_unsafe(query, allowed_graphs, protocol_dataset=protocol_dataset)
+    if not checked or needs_parse(query):
+        refuse_unsafe(query, allowed_graphs, protocol_dataset=protocol_dataset)
     try:
-        if protocol_dataset:
-            result = store.query(query, base_iri=base_iri,
-                                 default_graph=_nodes(default_graph or ()),
-                                 named_graphs=_nodes(named_graphs or ()))
-        else:
-            result = store.query(query, base_iri=base_iri, use_default_graph_as_union=True)
+        result = _run(store, query, base_iri, default_graph, named_graphs)
     except ValueError as error:
         raise QueryError(f"invalid graph IRI or base IRI: {_short(error)}", "invalid") from None
     except SyntaxError as error:
@@ -399,14 +504,22 @@ def execute(store: ox.Store, query: str, accept: str | None = None,
     offers = offers_for(kind)
     chosen = _choose(offers, accept, format_name)
     try:
-        body = _serialize(result, chosen, limits)
+        body = _serialize(result, chosen, limits, lambda: _run(store, query, base_iri,
+                                                                default_graph, named_graphs))
     except (OSError, ValueError, SyntaxError) as error:
         raise QueryError(f"query failed: {_short(error)}", "failed") from None
     if limits.max_bytes is not None and len(body) > limits.max_bytes:
-        raise ResultTooLarge(f"the result is larger than {limits.max_bytes} bytes, the cap of "
-                             "this endpoint; ask for less (LIMIT, fewer variables)",
-                             "result_bytes")
+        raise _too_many_bytes(limits)
     return QueryResult(body, chosen)
+
+
+def _run(store: ox.Store, query: str, base_iri: str | None,
+         default_graph: Sequence[str] | None, named_graphs: Sequence[str] | None) -> Result:
+    """The engine's answer over the protocol's dataset, or over the union of every graph."""
+    if default_graph is not None or named_graphs is not None:
+        return store.query(query, base_iri=base_iri, default_graph=_nodes(default_graph or ()),
+                           named_graphs=_nodes(named_graphs or ()))
+    return store.query(query, base_iri=base_iri, use_default_graph_as_union=True)
 
 
 def _nodes(iris: Sequence[str]) -> list[Any]:
@@ -416,20 +529,107 @@ def _nodes(iris: Sequence[str]) -> list[Any]:
 Result = ox.QuerySolutions | ox.QueryTriples | ox.QueryBoolean
 
 
-def _serialize(result: Result, chosen: Format, limits: Limits) -> bytes:
-    """The result in ``chosen``; with a row cap, rows are written only up to just past it."""
-    if limits.max_rows is None or isinstance(result, ox.QueryBoolean):
+def _serialize(result: Result, chosen: Format, limits: Limits,
+               rerun: Callable[[], Result] | None = None) -> bytes:
+    """The result in ``chosen``, written once by the engine, no Python per row.
+
+    The bytes written bound the rows from above (``_ROW_MARKS``): the writer is stopped as
+    soon as the bound passes the row cap, or the bytes pass the byte cap. Where the bound is
+    exact, that is the answer; where it only bounds (a value may hold the marker), the query
+    is run again (``rerun``) and its rows counted exactly before it is refused.
+
+    Raises:
+        ResultTooLarge: more rows or bytes than the caps.
+    """
+    if isinstance(result, ox.QueryBoolean) or (limits.max_rows is None
+                                                and limits.max_bytes is None):
         return result.serialize(format=chosen.oxigraph) or b""  # type: ignore[arg-type]
+    marks, exact = _ROW_MARKS.get(chosen.oxigraph, ((), False))
+    sink = _Bounded(marks, limits, _HEADER_LINES.get(chosen.oxigraph, 0))
+    try:
+        result.serialize(output=sink, format=chosen.oxigraph)  # type: ignore[call-overload,arg-type]
+    except OverflowError as stop:
+        if str(stop) == "bytes":
+            raise _too_many_bytes(limits) from None
+        if exact or rerun is None or limits.max_rows is None:
+            raise _too_many_rows(limits.max_rows or 0) from None
+        return _serialize_counted(rerun(), chosen, limits)
+    return b"".join(sink.chunks)
+
+
+#: Per format: the byte strings of which every row writes one (a value may write more, but
+#: never fewer), and whether their count is exactly the rows. TSV and N-Triples escape line
+#: breaks, XML escapes "<"; JSON and CSV write a value's text as it is, so there the count
+#: only bounds. Formats not named count bytes: every triple takes at least one.
+_ROW_MARKS: dict[Any, tuple[tuple[bytes, ...], bool]] = {
+    ox.QueryResultsFormat.TSV: ((b"\n",), True),
+    ox.QueryResultsFormat.XML: ((b"<result>",), True),
+    ox.QueryResultsFormat.JSON: ((b"[{", b",{"), False),
+    ox.QueryResultsFormat.CSV: ((b"\n",), False),
+    ox.RdfFormat.N_TRIPLES: ((b"\n",), True),
+    ox.RdfFormat.N_QUADS: ((b"\n",), True),
+}
+#: Lines before the rows: the header of TSV and CSV.
+_HEADER_LINES: dict[Any, int] = {ox.QueryResultsFormat.TSV: 1, ox.QueryResultsFormat.CSV: 1}
+
+
+class _Bounded:
+    """A sink for the engine's writer that keeps the chunks and stops it (``OverflowError``)
+    once the bytes pass ``limits.max_bytes`` or the row bound passes ``limits.max_rows``.
+
+    The writer hands over buffered chunks (8 KiB), so this runs per chunk, not per row; a
+    marker split between two chunks is counted once, on the joined edge.
+    """
+
+    def __init__(self, marks: tuple[bytes, ...], limits: Limits, header: int = 0) -> None:
+        self.marks = marks
+        self.max_rows = limits.max_rows
+        self.max_bytes = limits.max_bytes
+        self.rows = -header
+        #: bytes of a chunk's end that may begin a mark finished by the next chunk
+        self.overlap = max(map(len, marks), default=1) - 1
+        self.size = 0
+        self.tail = b""
+        self.chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        chunk = bytes(data)
+        self.size += len(chunk)
+        if self.max_bytes is not None and self.size > self.max_bytes:
+            raise OverflowError("bytes")
+        if self.max_rows is not None:
+            if self.marks:
+                edge = self.tail + chunk
+                self.rows += sum(edge.count(mark) for mark in self.marks)
+                self.tail = edge[len(edge) - self.overlap:] if self.overlap else b""
+            else:
+                self.rows = self.size
+            if self.rows > self.max_rows:
+                raise OverflowError("rows")
+        self.chunks.append(chunk)
+        return len(chunk)
+
+    def flush(self) -> None:
+        """Nothing to flush: the chunks are kept in memory."""
+
+
+def _serialize_counted(result: Result, chosen: Format, limits: Limits) -> bytes:
+    """The exact count, for a result whose bound passed the row cap: solutions through SPARQL
+    TSV (which writes one line per row), triples one by one."""
+    assert limits.max_rows is not None
     if isinstance(result, ox.QueryTriples):
         rows = list(islice(result, limits.max_rows + 1))
         if len(rows) > limits.max_rows:
             raise _too_many_rows(limits.max_rows)
-        return ox.serialize(rows, format=chosen.oxigraph) or b""  # type: ignore[arg-type]
-    tsv = _capped_tsv(result, limits.max_rows)
-    if chosen.oxigraph == ox.QueryResultsFormat.TSV:
-        return tsv
-    replayed = ox.parse_query_results(tsv, ox.QueryResultsFormat.TSV)
-    return replayed.serialize(format=chosen.oxigraph) or b""  # type: ignore[arg-type]
+        body = ox.serialize(rows, format=chosen.oxigraph) or b""  # type: ignore[arg-type]
+    else:
+        assert isinstance(result, ox.QuerySolutions)
+        tsv = _capped_tsv(result, limits.max_rows)
+        replayed = ox.parse_query_results(tsv, ox.QueryResultsFormat.TSV)
+        body = replayed.serialize(format=chosen.oxigraph) or b""  # type: ignore[arg-type]
+    if limits.max_bytes is not None and len(body) > limits.max_bytes:
+        raise _too_many_bytes(limits)
+    return body
 
 
 class _RowCap:
@@ -468,6 +668,12 @@ def _capped_tsv(result: ox.QuerySolutions, max_rows: int) -> bytes:
     except OverflowError:
         raise _too_many_rows(max_rows) from None
     return b"".join(sink.chunks)
+
+
+def _too_many_bytes(limits: Limits) -> ResultTooLarge:
+    return ResultTooLarge(f"the result is larger than {limits.max_bytes} bytes, the cap of "
+                          "this endpoint; ask for less (LIMIT, fewer variables)",
+                          "result_bytes")
 
 
 def _too_many_rows(max_rows: int) -> ResultTooLarge:

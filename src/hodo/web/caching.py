@@ -118,9 +118,10 @@ class ResultCache(_LRU):
         return entry
 
 
-def cacheable_query(query: str) -> bool:
-    """Whether a query gives the same answer every time it runs on the same data."""
-    return not keywords(query) & VOLATILE_FUNCTIONS
+def cacheable_query(query: str, words: frozenset[str] | None = None) -> bool:
+    """Whether a query gives the same answer every time it runs on the same data; ``words``:
+    its ``keywords``, when they are known already."""
+    return not (keywords(query) if words is None else words) & VOLATILE_FUNCTIONS
 
 
 #: What an entry costs besides its strings: the objects that hold it, roughly.

@@ -28,8 +28,8 @@ from hodo.engine.query import (
     QueryError,
     QueryResult,
     execute,
-    normalise,
-    precheck,
+    read,
+    refuse_by_keywords,
 )
 from hodo.engine.remote import RemoteStore
 from hodo.engine.workers import PoolSettings, SlowSlots, Unavailable, WorkerPool
@@ -182,10 +182,15 @@ def run_query(store: ox.Store, query: str, accept: str | None = None,
     metrics = ops.metrics
     metrics.add("in_flight")
     try:
-        precheck(query)  # nothing too large or deep reaches a parser, even in a worker
-        if not caching.cacheable_query(query):
+        # one reading of the text: nothing too large, deep or complex reaches a parser, even
+        # in a worker; updates and SERVICE are refused by their keywords; the cache keys on
+        # its normal form; the worker is left only the parse, where the letters call for it
+        reading = read(query)
+        refuse_by_keywords(reading.keywords)
+        kwargs = {**kwargs, "checked": True}
+        if not caching.cacheable_query(query, reading.keywords):
             return _execute(app, store, query, accept, format_name, kwargs)
-        key = _cache_key(app, query, accept, format_name, kwargs)
+        key = _cache_key(app, reading.normal, accept, format_name, kwargs)
         cache = caching.state(app).results
         cached = cache.get(key)
         if cached is not None:
@@ -208,8 +213,9 @@ def run_query(store: ox.Store, query: str, accept: str | None = None,
 def _execute(app: Flask, store: ox.Store, query: str, accept: str | None,
              format_name: str | None, kwargs: dict[str, Any]) -> QueryResult:
     ops = state(app)
+    limits = ops.settings.limits
     options = {"accept": accept, "format_name": format_name,
-               "limits": dataclasses.asdict(ops.settings.limits), **kwargs}
+               "limits": {"max_rows": limits.max_rows, "max_bytes": limits.max_bytes}, **kwargs}
     if ops.settings.workers == 0 or not isinstance(store, ox.Store):
         # no pool configured, or a remote backend: the query runs on another server,
         # under that client's own deadline, so nothing here needs a process boundary
@@ -218,13 +224,13 @@ def _execute(app: Flask, store: ox.Store, query: str, accept: str | None,
     return pool_for(app, store).run(query, _plain(options), ops.slots)
 
 
-def _cache_key(app: Flask, query: str, accept: str | None, format_name: str | None,
+def _cache_key(app: Flask, normal: str, accept: str | None, format_name: str | None,
                kwargs: dict[str, Any]) -> tuple[Any, ...]:
-    """What a result depends on: the query's normal form, the format asked for, the dataset,
-    the base IRI, and the release and store generation being served."""
+    """What a result depends on: the query's normal form (``normalise``), the format asked
+    for, the dataset, the base IRI, and the release and store generation being served."""
     options = tuple(sorted((k, tuple(v) if isinstance(v, list | tuple | set | frozenset)
                             else v) for k, v in kwargs.items()))
-    return (normalise(query), accept or "", format_name or "", options,
+    return (normal, accept or "", format_name or "", options,
             app_state(app).release.version, state(app).generation)
 
 

@@ -281,7 +281,7 @@ def answer_headers(app: Flask, result: QueryResult, cacheable: bool, if_none_mat
         headers.append(("Cache-Control", "no-store"))
     elif cacheable:
         headers.append(("Cache-Control", freshness("/sparql", app)))
-        if parse_etags(if_none_match).contains(result.etag):
+        if if_none_match and parse_etags(if_none_match).contains(result.etag):
             return 304, headers[1:], b""
     headers.append(("Content-Length", str(len(result.body))))
     return 200, headers, result.body
