@@ -8,7 +8,9 @@ HODO records the article's abbreviations (HO, PBC, OP ...) as exact synonyms, so
 synonym match ranks just below an exact label match. Terms that the release carries only as
 ancestors of the terms it uses (``oboInOwl:inSubset`` the ancestor subset) are still found, but
 ranked after every other match unless a name matches exactly: they are context, not what a
-reader is looking for, but a reader who types one's exact name wants it.
+reader is looking for, but a reader who types one's exact name wants it. The labels the
+mappings graph gives the targets of HODO's mappings (MeSH, DOID ... terms HODO does not
+otherwise describe) are for a client following a mapping, not names to search: they are left out.
 
 Past substrings, a name matches when it holds every word of the query in any order, plurals
 and simple endings aside (``osteoporotic fractures`` finds "osteoporotic fracture", ``bone
@@ -42,6 +44,8 @@ from hodo.core.namespaces import (
 
 LABEL = RDFS_NS + "label"
 SUBCLASS = RDFS_NS + "subClassOf"
+#: The graph of the SKOS mappings and their targets' labels, which search leaves out.
+MAPPINGS_GRAPH = BASE + "graph/mappings"
 SUBPROPERTY = RDFS_NS + "subPropertyOf"
 IN_SUBSET = OBO_IN_OWL_NS + "inSubset"
 ANCESTOR_SUBSET = BASE + "subsets/ancestor"
@@ -221,7 +225,8 @@ class SearchIndex:
         ancestor: set[str] = set()
         for quad in store.quads_for_pattern(None, None, None, None):
             subject, predicate, obj = quad.subject, quad.predicate.value, quad.object
-            if not isinstance(subject, ox.NamedNode):
+            if not isinstance(subject, ox.NamedNode) or getattr(
+                    quad.graph_name, "value", None) == MAPPINGS_GRAPH:
                 continue
             if predicate in NAME_KINDS and isinstance(obj, ox.Literal):
                 names[subject.value].add((obj.value, obj.language, NAME_KINDS[predicate]))
