@@ -41,11 +41,12 @@ from hodo.core.namespaces import (
     RDFS_NS,
     SKOS_NS,
 )
+from hodo.core.release import graph_iri
 
 LABEL = RDFS_NS + "label"
 SUBCLASS = RDFS_NS + "subClassOf"
 #: The graph of the SKOS mappings and their targets' labels, which search leaves out.
-MAPPINGS_GRAPH = BASE + "graph/mappings"
+MAPPINGS_GRAPH = str(graph_iri("mappings"))
 SUBPROPERTY = RDFS_NS + "subPropertyOf"
 IN_SUBSET = OBO_IN_OWL_NS + "inSubset"
 ANCESTOR_SUBSET = BASE + "subsets/ancestor"
