@@ -148,9 +148,11 @@ def _is_short_error(reply: Reply, status: int, media_type: str = "text/plain") -
         assert len(reply.text.strip().splitlines()) == 1, reply.text
 
 
-def _kill_mid_query(server: Server) -> tuple[Reply, int]:
-    """Send ENDLESS, wait until a query worker is seen computing it, SIGKILL that worker;
-    the query's reply and the killed worker's pid."""
+def _kill_mid_query(server: Server, meanwhile: Callable[[], object] | None = None
+                    ) -> tuple[Reply, int]:
+    """Send ENDLESS, wait until a query worker is seen computing it, SIGKILL that worker
+    (then call ``meanwhile``, while the query is still being answered); the query's reply
+    and the killed worker's pid."""
     replies: list[Reply] = []
     idle = {pid: _cpu_ticks(pid) or 0 for pid in _query_workers(server)}
     thread = threading.Thread(target=lambda: replies.append(server.query(ENDLESS, timeout=60)))
@@ -163,6 +165,8 @@ def _kill_mid_query(server: Server) -> tuple[Reply, int]:
 
         pid = _poll(busy, "a query worker running the query")
         os.kill(pid, signal.SIGKILL)
+        if meanwhile is not None:
+            meanwhile()
     finally:
         thread.join(timeout=BOUND)
     assert replies, "no reply to the query whose worker was killed"
@@ -930,11 +934,13 @@ def test_an_address_that_cannot_be_had_is_refused_with_one_line(release_dir: Pat
 
 def test_a_stopped_spawner_costs_one_503_and_is_replaced(release_dir: Path,
                                                          tmp_path: Path) -> None:
-    """SIGSTOP the spawner: the query that needs it is answered 503 with Retry-After once
-    the spawner's time is up, /health answers meanwhile, and the spawner is killed and forked
-    anew, so that queries work again without SIGCONT (and after it). The new spawner was
-    forked by a request thread, so it cannot ask to die with it: it goes when its socket to
-    the web worker closes, which killing the main process then shows."""
+    """SIGSTOP the spawner: queries go on being answered by its workers, which no query
+    asks it about. The query that needs it (its worker was killed, and only the spawner can
+    reap it) is answered 503 with Retry-After once the spawner's time is up, /health answers
+    meanwhile, and the spawner is killed and forked anew, so that queries work again without
+    SIGCONT (and after it). The new spawner was forked by a request thread, so it cannot ask
+    to die with it: it goes when its socket to the web worker closes, which killing the main
+    process then shows."""
     spawner_timeout = PoolSettings().spawner_timeout
     with serving(release_dir, tmp_path / "server.log", workers=1,
                  query_workers=str(QUERY_WORKERS)) as server:
@@ -942,15 +948,13 @@ def test_a_stopped_spawner_costs_one_503_and_is_replaced(release_dir: Path,
                            "the spawner and its query workers")
         os.kill(stopped, signal.SIGSTOP)
         try:
-            replies: list[Reply] = []
-            thread = threading.Thread(target=lambda: replies.append(
-                server.query(GRAPH_COUNTS.format(nonce=next(_nonces)), timeout=BOUND)))
-            thread.start()
-            health = server.request("GET", "/health", timeout=BOUND)
-            assert health.status == 200 and health.seconds < 2, health
-            thread.join(timeout=BOUND + 5)
-            assert replies, "no reply to the query"
-            reply = replies[0]
+            started = time.monotonic()
+            assert _graph_counts(server)
+            assert time.monotonic() - started < spawner_timeout  # nothing waited for it
+            health: list[Reply] = []
+            reply, _ = _kill_mid_query(
+                server, lambda: health.append(server.request("GET", "/health", timeout=BOUND)))
+            assert health[0].status == 200 and health[0].seconds < 2, health
             _is_short_error(reply, 503)
             assert int(reply.headers["retry-after"]) >= 1
             assert "spawner did not answer" in reply.text and "replaced" in reply.text

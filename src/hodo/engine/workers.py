@@ -154,37 +154,62 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _receive(fd: int, timeout: float | None = None) -> tuple[dict[str, Any], bytes] | None:
     """One message, or None at end of file (the other side is gone) or when ``timeout``
-    seconds pass before it is whole (the other side is stuck)."""
+    seconds pass before it is whole (the other side is stuck).
+
+    The first read asks for up to ``_FIRST_READ`` bytes, so that a whole small message (most
+    answers) comes in one system call; then exactly what is missing. Only one message is ever
+    in flight on a pipe (a query, then its answer), so nothing of the next one is taken; bytes
+    past the message announced mean the other side broke the protocol, and count as its end.
+    """
     deadline = None if timeout is None else time.monotonic() + timeout
-    head = _read_exactly(fd, _FRAME.size, deadline)
-    if head is None:
-        return None
-    header_size, body_size = _FRAME.unpack(head)
-    header = _read_exactly(fd, header_size, deadline)
-    body = _read_exactly(fd, body_size, deadline) if body_size else b""
-    if header is None or body is None:
-        return None
-    return json.loads(header), body
-
-
-def _read_exactly(fd: int, size: int, deadline: float | None = None) -> bytes | None:
-    """Blocking reads, each waited for with poll when there is a deadline: the descriptor stays
-    blocking, so a message larger than the socket buffer arrives in pieces without an error."""
-    chunks = bytearray()
     poller = None
     if deadline is not None:
         poller = select.poll()
         poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
-    while len(chunks) < size:
+    data = _read_into(fd, bytearray(), _FRAME.size, _FIRST_READ, poller, deadline)
+    if data is None:
+        return None
+    header_size, body_size = _FRAME.unpack_from(data)
+    whole = _FRAME.size + header_size + body_size
+    data = _read_into(fd, data, whole, 0, poller, deadline)
+    if data is None or len(data) != whole:
+        return None
+    view = memoryview(data)
+    header = json.loads(view[_FRAME.size:_FRAME.size + header_size].tobytes())
+    return header, view[_FRAME.size + header_size:].tobytes()
+
+
+#: What the first read of a message asks for: the frame, and all of a small message.
+_FIRST_READ = 64 * 2**10
+
+
+def _read_into(fd: int, data: bytearray, size: int, ask: int, poller: Any,
+               deadline: float | None) -> bytearray | None:
+    """Read until ``data`` holds at least ``size`` bytes, asking for at least ``ask`` at a
+    time (and never more than ``size`` needs when ``ask`` is 0); None at end of file or
+    past ``deadline``. The descriptor stays blocking, each read waited for with ``poller``
+    when there is a deadline, so a message larger than the socket buffer arrives in pieces
+    without an error."""
+    while len(data) < size:
         if poller is not None and deadline is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not poller.poll(remaining * 1000):
                 return None
-        chunk = os.read(fd, min(size - len(chunks), 1 << 20))
+        chunk = os.read(fd, min(max(size - len(data), ask), 1 << 20))
         if not chunk:
             return None
-        chunks += chunk
-    return bytes(chunks)
+        data += chunk
+    return data
+
+
+def _read_exactly(fd: int, size: int, deadline: float | None = None) -> bytes | None:
+    """``size`` bytes (the spawner's fixed-size commands), or None at end of file."""
+    poller = None
+    if deadline is not None:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    data = _read_into(fd, bytearray(), size, 0, poller, deadline)
+    return None if data is None else bytes(data)
 
 
 # --------------------------------------------------------------------------------------------
@@ -415,10 +440,8 @@ def _answer(store: ox.Store, header: dict[str, Any], fd: int = CHILD_FD) -> None
 
 _COMMAND = struct.Struct("!ci")
 _STATUS = struct.Struct("!i")
-#: what the spawner answers for a worker it does not know (or when it is gone), and for one
-#: that still runs
+#: what the spawner answers for a worker it does not know (or when it is gone)
 UNKNOWN = -1
-RUNNING = -2
 
 
 class SpawnerGone(OSError):
@@ -485,15 +508,15 @@ class Spawner:
                                                                          else errno.EAGAIN))
         return pid, socket.socket(fileno=fds[0])
 
-    def status(self, pid: int, wait: bool) -> int:
-        """How a worker it forked ended (its wait status, and it is reaped), or ``RUNNING``
-        (only when ``wait`` is false), or ``UNKNOWN`` (not its worker, or the spawner is gone).
+    def status(self, pid: int) -> int:
+        """How a worker it forked ended, once it has (its wait status; it is reaped), or
+        ``UNKNOWN`` (not its worker, or the spawner is gone).
 
         Raises:
             SpawnerStuck: it did not answer in time.
         """
         try:
-            data, fds = self._ask(b"W" if wait else b"P", pid)
+            data, fds = self._ask(b"W", pid)
         except SpawnerStuck:
             raise
         except SpawnerGone:
@@ -589,8 +612,7 @@ def _spawner_main(control: socket.socket, store: ox.Store, settings: PoolSetting
             if command == b"F":
                 _fork_for(control, store, settings, children)
             else:
-                answer = _wait_for(pid, children, block=command == b"W")
-                control.sendall(_STATUS.pack(answer))
+                control.sendall(_STATUS.pack(_wait_for(pid, children)))
     except BaseException:
         status = 70
     for pid in children:  # the owner is gone: so are its workers
@@ -622,16 +644,14 @@ def _fork_for(control: socket.socket, store: ox.Store, settings: PoolSettings,
     parent.close()
 
 
-def _wait_for(pid: int, children: set[int], block: bool) -> int:
-    """A worker's wait status (it is reaped), or RUNNING, or UNKNOWN."""
+def _wait_for(pid: int, children: set[int]) -> int:
+    """A worker's wait status, once it has ended (it is reaped), or UNKNOWN."""
     if pid not in children:
         return UNKNOWN
     try:
-        done, status = os.waitpid(pid, 0 if block else os.WNOHANG)
+        _, status = os.waitpid(pid, 0)
     except ChildProcessError:
-        done, status = pid, UNKNOWN
-    if done == 0:
-        return RUNNING
+        status = UNKNOWN
     children.discard(pid)
     return status
 
@@ -799,11 +819,7 @@ class WorkerPool:
             if self._closed:
                 raise Unavailable("the server is shutting down", "busy")
             child = self._idle.pop()
-            try:
-                running = self._is_running(child)
-            except SpawnerStuck as error:
-                raise _stuck(error) from None
-            if not running:  # died while idle (killed from outside)
+            if not self._is_running(child):  # died while idle (killed from outside)
                 self._on_restart("crash")
                 try:
                     child = self._spawn()
@@ -814,30 +830,18 @@ class WorkerPool:
             return child
 
     def _is_running(self, child: _Child) -> bool:
-        """Whether an idle child still runs; one that does not is forgotten.
+        """Whether an idle child still runs; one that does not is reaped and forgotten.
 
-        Raises:
-            SpawnerStuck: its spawner did not answer; it was replaced, and the child, which
-                died with it, is forgotten.
+        An idle child writes nothing, so its pipe turns readable only when it has died (the
+        kernel closes its end as it exits, before it can be reaped) or broke the protocol:
+        one poll of the pipe tells, where asking its spawner cost a round trip to another
+        process on every query. A child found so is killed (if it still runs) and reaped; a
+        spawner that does not answer then is replaced, as ``_reap`` does.
         """
-        if child.spawner is not None:
-            try:
-                if child.spawner.status(child.pid, wait=False) == RUNNING:
-                    return True
-            except SpawnerStuck:
-                self._children.pop(child.pid, None)
-                child.sock.close()
-                self._replace_spawner(child.spawner)
-                raise
-        else:
-            try:
-                pid, _ = os.waitpid(child.pid, os.WNOHANG)
-            except ChildProcessError:
-                pid = child.pid
-            if pid == 0:
-                return True
-        self._children.pop(child.pid, None)
-        child.sock.close()
+        if not _readable(child.sock, 0):
+            return True
+        self._kill(child)
+        self._reap(child)
         return False
 
     def _wait(self, child: _Child, started: float, slots: SlowSlots | None
@@ -900,11 +904,11 @@ class WorkerPool:
         child.sock.close()
         if child.spawner is not None:
             try:
-                status = child.spawner.status(child.pid, wait=True)
+                status = child.spawner.status(child.pid)
             except SpawnerStuck:
                 self._replace_spawner(child.spawner)
                 return "its spawner did not answer and was replaced"
-            if status in (UNKNOWN, RUNNING):
+            if status == UNKNOWN:
                 return "it exited"
         else:
             try:
