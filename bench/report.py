@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from bench import proxy
+
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 START = "<!-- bench:start: written by `make bench` (bench/run.py); do not edit by hand -->"
 END = "<!-- bench:end -->"
@@ -46,9 +48,7 @@ def render(results: dict[str, Any]) -> str:
     if "pages" in results:
         parts.append(_pages_section(results["pages"]))
     if "proxy" in results:
-        from bench.proxy import section
-
-        parts.append(section(results["proxy"]))
+        parts.append(proxy.section(results["proxy"]))
     return "\n\n".join(p for p in parts if p)
 
 

@@ -24,8 +24,12 @@ from typing import Any
 
 import pyoxigraph
 
-from bench import report, servers
+from bench import report, scale, servers
 from bench.measure import Settings, log, measure_release
+from bench.pageweight import measure_pages
+from bench.proxy import measure_proxy
+from bench.wsgi import measure_wsgi
+from hodo.cli import serve
 
 ROOT = servers.ROOT
 RESULTS = ROOT / "bench" / "results"
@@ -76,8 +80,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def serve_default_workers() -> int:
     """``hodo serve --workers``'s default, read from the command itself."""
-    from hodo.cli import serve
-
     return next(int(p.default) for p in serve.params  # type: ignore[arg-type]
                 if p.name == "workers")
 
@@ -126,13 +128,9 @@ def main(argv: list[str] | None = None) -> int:
                                              hodo_only_too=not args.sparql_only)
         results["release"]["date"] = results["machine"]["date"]
     if args.wsgi:
-        from bench.wsgi import measure_wsgi
-
         results["wsgi"] = measure_wsgi(args.dist, settings, logs)
         results["wsgi"]["date"] = results["machine"]["date"]
     if args.scale or args.real:
-        from bench import scale
-
         results["scale"] = scale.measure_scale(
             [int(p) for p in args.scale.split(",") if p], [r for r in args.real.split(",") if r],
             args.dist, settings, logs, args.quick)
@@ -158,8 +156,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def measure_pages_part(dist: Path, logs: Path) -> dict[str, Any]:
     """Page weight (``bench.pageweight``), stamped with when and at which commit."""
-    from bench.pageweight import measure_pages
-
     m = machine()
     return measure_pages(dist, logs) | {"date": m["date"], "git_commit": m["git_commit"]}
 
@@ -180,8 +176,6 @@ def pages_only(args: argparse.Namespace, out: Path, logs: Path) -> int:
 
 def run_proxy(args: argparse.Namespace, out: Path, settings: Settings, logs: Path) -> int:
     """``--proxy``: measure that part alone and merge it into the JSON already there."""
-    from bench.proxy import measure_proxy
-
     path = out / "latest.json"
     results = load_results(out) if path.is_file() else {
         "note": NOTE, "machine": machine(), "quick": args.quick,
