@@ -237,17 +237,10 @@ def embedded_client(release: Release) -> FlaskClient:
     return create_app({"TESTING": True}, release=release).test_client()
 
 
-#: A Virtuoso 7.2 bug (measured): a path to a constant (``?sec dcterms:isPartOf+ <article>``)
-#: joined with an OPTIONAL of two statements gives no rows at all, so the article page lacks
-#: the sentence ledger. docs/serving.md lists it.
-LEDGER_BUG = pytest.mark.xfail(strict=True, reason="Virtuoso 7.2 answers a transitive path to "
-                               "a constant joined with a two-statement OPTIONAL with no rows")
-
-
 @pytest.mark.parametrize("path", [
     "/HODO_0000001", "/HODO_0000001.ttl", "/finding-0001", "/HODO_0000110", "/HODO_0000206",
     "/ontology", "/search?q=%E8%82%9D%E6%80%A7%E9%AA%A8%E7%97%85", "/api/term/HODO_0000001",
-    pytest.param("/article", marks=LEDGER_BUG),
+    "/article",
 ])
 @pytest.mark.server
 def test_pages_from_virtuoso_equal_the_embedded_ones(virtuoso_client: FlaskClient,

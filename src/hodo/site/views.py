@@ -635,9 +635,14 @@ def sections(store: ox.Store, iri: str) -> tuple[Section, ...]:
     return tuple(sorted(made, key=_reading_order))
 
 
+#: The sections under a document, at any depth.
+_UNDER = "SELECT ?a ?sec WHERE { ?sec dcterms:isPartOf+ ?a }"
+
+#: Every ledger sentence with what HODO made of it. It does not follow the path to the
+#: document itself: Virtuoso 7.2 answers that path joined with these OPTIONALs with no rows
+#: (docs/serving.md), so ``sentences`` keeps the rows of the sections ``_UNDER`` finds.
 _LEDGER = """
-SELECT ?a ?sec ?s ?pos ?text ?f ?fl ?neg ?hedged ?why ?whyl ?r ?rl WHERE {
-  ?sec dcterms:isPartOf+ ?a .
+SELECT ?sec ?s ?pos ?text ?f ?fl ?neg ?hedged ?why ?whyl ?r ?rl WHERE {
   ?s dcterms:isPartOf ?sec ; schema:position ?pos .
   OPTIONAL { ?s schema:text ?text }
   OPTIONAL { ?f prov:wasDerivedFrom ?s ; a hodo:HODO_0000110 .
@@ -651,7 +656,9 @@ SELECT ?a ?sec ?s ?pos ?text ?f ?fl ?neg ?hedged ?why ?whyl ?r ?rl WHERE {
 
 def sentences(store: ox.Store, article: ox.NamedNode) -> dict[str, tuple[LedgerLine, ...]]:
     """The ledger's sentences of every section under ``article``, by section, in order."""
-    rows = _run(store, _LEDGER, a=article)
+    under = {row["sec"].value for row in _run(store, _UNDER, a=article)}  # type: ignore[union-attr]
+    rows = [row for row in _run(store, _LEDGER)
+            if row["sec"].value in under]  # type: ignore[union-attr]
     labels = _Labels()
     for row in rows:
         for term, label in (("f", "fl"), ("why", "whyl"), ("r", "rl")):
