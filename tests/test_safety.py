@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -25,11 +26,14 @@ from hodo.engine.query import (
 )
 from hodo.engine.store import Release
 from hodo.engine.workers import (
+    _FRAME,
     PoolSettings,
     SlowSlots,
     TaskRefused,
     Unavailable,
     WorkerPool,
+    _receive,
+    _send,
     run_boxed,
 )
 from tests.support.queries import BOMB, FAST, SERVICE_SPELLINGS, SLOW
@@ -537,3 +541,53 @@ def test_a_boxed_task_ends_on_its_own_clock_whatever_its_parent_does() -> None:
     a little past the deadline."""
     header, _ = run_boxed(lambda: ({"alarm": signal.alarm(0)}, b""), BOX)
     assert 0 < int(header["alarm"]) <= BOX.deadline + 2  # type: ignore[call-overload]
+
+
+# --------------------------------------------------------------------------------------------
+# The framing between a web worker and its query workers
+
+
+def _pipe() -> tuple[int, int]:
+    ours, theirs = socket.socketpair()
+    return ours.detach(), theirs.detach()
+
+
+def test_a_message_is_read_whole_in_one_piece_or_many() -> None:
+    """A small message comes in one read; one larger than the socket's buffer arrives in
+    pieces while the other side is still writing it, and is read whole all the same."""
+    ours, theirs = _pipe()
+    try:
+        _send(theirs, {"format": "json"}, b"small")
+        assert _receive(ours, 5.0) == ({"format": "json"}, b"small")
+        big = os.urandom(3 * 2**20)
+        writer = threading.Thread(target=_send, args=(theirs, {"n": 1}, big))
+        writer.start()
+        assert _receive(ours, 5.0) == ({"n": 1}, big)
+        writer.join()
+    finally:
+        os.close(ours)
+        os.close(theirs)
+
+
+@pytest.mark.parametrize("damage", ["surplus", "cut", "silent"])
+def test_a_broken_message_is_no_message(damage: str) -> None:
+    """Bytes past the length announced (the other side broke the protocol), a message cut off
+    by the other side's end, and one that does not come within the time given: each is None,
+    which the pool takes for its worker's crash, never a message read in part."""
+    ours, theirs = _pipe()
+    closed = False
+    try:
+        frame = _FRAME.pack(2, 3) + b"{}" + b"abc"
+        if damage == "surplus":
+            os.write(theirs, frame + b"more")
+        elif damage == "cut":
+            os.write(theirs, frame[:-1])
+            os.close(theirs)
+            closed = True
+        started = time.monotonic()
+        assert _receive(ours, 0.3) is None
+        assert time.monotonic() - started < 2
+    finally:
+        os.close(ours)
+        if not closed:
+            os.close(theirs)

@@ -202,13 +202,9 @@ def _read_into(fd: int, data: bytearray, size: int, ask: int, poller: Any,
     return data
 
 
-def _read_exactly(fd: int, size: int, deadline: float | None = None) -> bytes | None:
+def _read_exactly(fd: int, size: int) -> bytes | None:
     """``size`` bytes (the spawner's fixed-size commands), or None at end of file."""
-    poller = None
-    if deadline is not None:
-        poller = select.poll()
-        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
-    data = _read_into(fd, bytearray(), size, 0, poller, deadline)
+    data = _read_into(fd, bytearray(), size, 0, None, None)
     return None if data is None else bytes(data)
 
 
