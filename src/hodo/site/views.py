@@ -638,11 +638,13 @@ def sections(store: ox.Store, iri: str) -> tuple[Section, ...]:
 #: The sections under a document, at any depth.
 _UNDER = "SELECT ?a ?sec WHERE { ?sec dcterms:isPartOf+ ?a }"
 
-#: Every ledger sentence with what HODO made of it. It does not follow the path to the
-#: document itself: Virtuoso 7.2 answers that path joined with these OPTIONALs with no rows
-#: (docs/serving.md), so ``sentences`` keeps the rows of the sections ``_UNDER`` finds.
+#: The ledger's sentences of the sections named in its VALUES (``%s``: N-Triples forms of
+#: IRIs, which cannot hold a quote, a brace or white space), with what HODO made of each. The
+#: sections are not found by the path to the document in the same query: Virtuoso 7.2 answers
+#: that path joined with these OPTIONALs with one or two rows (docs/serving.md).
 _LEDGER = """
 SELECT ?sec ?s ?pos ?text ?f ?fl ?neg ?hedged ?why ?whyl ?r ?rl WHERE {
+  VALUES ?sec { %s }
   ?s dcterms:isPartOf ?sec ; schema:position ?pos .
   OPTIONAL { ?s schema:text ?text }
   OPTIONAL { ?f prov:wasDerivedFrom ?s ; a hodo:HODO_0000110 .
@@ -656,9 +658,11 @@ SELECT ?sec ?s ?pos ?text ?f ?fl ?neg ?hedged ?why ?whyl ?r ?rl WHERE {
 
 def sentences(store: ox.Store, article: ox.NamedNode) -> dict[str, tuple[LedgerLine, ...]]:
     """The ledger's sentences of every section under ``article``, by section, in order."""
-    under = {row["sec"].value for row in _run(store, _UNDER, a=article)}  # type: ignore[union-attr]
-    rows = [row for row in _run(store, _LEDGER)
-            if row["sec"].value in under]  # type: ignore[union-attr]
+    under = sorted({str(row["sec"]) for row in _run(store, _UNDER, a=article)
+                    if isinstance(row["sec"], ox.NamedNode)})
+    if not under:
+        return {}
+    rows = _run(store, _LEDGER % " ".join(under))
     labels = _Labels()
     for row in rows:
         for term, label in (("f", "fl"), ("why", "whyl"), ("r", "rl")):
