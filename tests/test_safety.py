@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from hodo.core.slots import ProcessSlots
 from hodo.engine.query import (
     MAX_NESTING,
     MAX_QUERY_BYTES,
@@ -28,7 +29,6 @@ from hodo.engine.store import Release
 from hodo.engine.workers import (
     _FRAME,
     PoolSettings,
-    SlowSlots,
     TaskRefused,
     Unavailable,
     WorkerPool,
@@ -301,7 +301,7 @@ def test_memory_bomb_is_contained(pool: WorkerPool) -> None:
 
 
 def test_slow_queries_beyond_the_slots_are_stopped(release: Release) -> None:
-    slots = SlowSlots(1)
+    slots = ProcessSlots(1)
     held = slots.claim()
     assert held is not None and slots.claim() is None
     workers = WorkerPool(release.store, PoolSettings(size=1, deadline=5, slow_after=0.2))
@@ -319,7 +319,7 @@ def test_slow_queries_beyond_the_slots_are_stopped(release: Release) -> None:
 
 
 def test_a_slot_of_a_dead_process_is_taken_back() -> None:
-    slots = SlowSlots(1)
+    slots = ProcessSlots(1)
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child only claims and exits
         slots.claim()

@@ -42,6 +42,7 @@ import pyoxigraph as ox
 from hodo.core.errors import NotAvailable
 from hodo.core.formats import BY_NAME
 from hodo.core.lifetime import die_with_parent, forked_by_a_lasting_thread
+from hodo.core.slots import ProcessSlots
 from hodo.engine import query
 from hodo.engine.query import Limits, NotAcceptable, QueryError, QueryResult, execute
 
@@ -78,62 +79,14 @@ class PoolSettings:
     size: int = 1
     deadline: float = 10.0
     memory_bytes: int = 512 * 2**20
-    #: A query still running after this many seconds counts as slow (see ``SlowSlots``).
+    #: A query still running after this many seconds counts as slow: it must then
+    #: hold one of the slow-query slots every web worker shares (``ProcessSlots``).
     slow_after: float = 1.0
     #: How long a request waits for an idle child before it is answered 503.
     queue_timeout: float = 5.0
     #: How long the spawner may take over one exchange (fork a worker, say how one ended)
     #: before it is taken for stuck, killed and forked anew.
     spawner_timeout: float = 3.0
-
-
-class SlowSlots:
-    """Cross-process admission control: only so many slow queries may run at once.
-
-    Made before the web server forks, so all its workers share the table. A query that runs
-    past ``slow_after`` must take a slot; when none is free it is stopped, so that slow
-    queries can never hold every worker and fast ones always find one. A slot whose holder
-    process died is taken back. The validation service keeps its own table of this kind.
-    """
-
-    def __init__(self, count: int) -> None:
-        import multiprocessing
-
-        context = multiprocessing.get_context("fork")
-        self.count = count
-        self._pids = context.RawArray("i", max(count, 1))
-        self._lock = context.Lock()
-
-    def claim(self) -> int | None:
-        """A slot index, or None when every slot is held by a live process."""
-        if self.count <= 0 or not self._lock.acquire(timeout=1):
-            return None
-        try:
-            for index in range(self.count):
-                pid = self._pids[index]
-                if pid == 0 or not _alive(pid):
-                    self._pids[index] = os.getpid()
-                    return index
-            return None
-        finally:
-            self._lock.release()
-
-    def release(self, index: int) -> None:
-        self._pids[index] = 0
-
-    def held(self) -> int:
-        """How many slots are held now (for metrics)."""
-        return sum(1 for index in range(self.count) if self._pids[index] != 0)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # --------------------------------------------------------------------------------------------
@@ -761,7 +714,7 @@ class WorkerPool:
             if old is self._spawner and not self._closed:
                 self._spawner = Spawner(self.store, self.settings)
 
-    def run(self, query: str, kwargs: dict[str, Any], slots: SlowSlots | None = None
+    def run(self, query: str, kwargs: dict[str, Any], slots: ProcessSlots | None = None
             ) -> QueryResult:
         """Run ``execute(store, query, **kwargs)`` in a child, within the deadline.
 
@@ -840,7 +793,7 @@ class WorkerPool:
         self._reap(child)
         return False
 
-    def _wait(self, child: _Child, started: float, slots: SlowSlots | None
+    def _wait(self, child: _Child, started: float, slots: ProcessSlots | None
               ) -> tuple[dict[str, Any], bytes]:
         settings = self.settings
         if _readable(child.sock, min(settings.slow_after, settings.deadline)):

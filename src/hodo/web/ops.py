@@ -22,6 +22,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from hodo.core.settings import Settings, defaults
+from hodo.core.slots import ProcessSlots
 from hodo.engine.query import (
     Limits,
     NotAcceptable,
@@ -32,7 +33,7 @@ from hodo.engine.query import (
     refuse_by_keywords,
 )
 from hodo.engine.remote import RemoteStore
-from hodo.engine.workers import PoolSettings, SlowSlots, Unavailable, WorkerPool
+from hodo.engine.workers import PoolSettings, Unavailable, WorkerPool
 from hodo.web import caching
 from hodo.web.errors import error_response
 from hodo.web.metrics import RESTARTED_BY, Metrics, RateLimiter, route_of
@@ -91,7 +92,7 @@ class OpsState:
     settings: OpsSettings
     metrics: Metrics
     limiter: RateLimiter
-    slots: SlowSlots
+    slots: ProcessSlots
     pool: WorkerPool | None = None
     pool_lock: threading.Lock = field(default_factory=threading.Lock)
     #: Bumped by every change to the store (curator mode): cached results of older ones lapse.
@@ -103,7 +104,7 @@ def init_app(app: Flask) -> None:
     settings = ops_settings(app_state(app).settings)
     app_state(app).ops = OpsState(
         settings, Metrics(), RateLimiter(settings.rate_per_minute, settings.rate_burst),
-        SlowSlots(settings.slow_slots))
+        ProcessSlots(settings.slow_slots))
     app.register_blueprint(bp)
 
 

@@ -34,7 +34,8 @@ from hodo.core.formats import BY_NAME
 from hodo.core.i18n import add_messages, choose_language, translate
 from hodo.core.lifetime import die_with_parent
 from hodo.core.rdfinput import INPUT_FORMATS, InputError, format_for, parse_document
-from hodo.engine.workers import SlowSlots, cap_address_space
+from hodo.core.slots import ProcessSlots
+from hodo.engine.workers import cap_address_space
 from hodo.pipeline import diff
 from hodo.pipeline.reason import ReasonerOutOfMemory, ReasonerUnavailable, limit_reasoner
 from hodo.pipeline.validate import REPORT_FORMATS, Check, format_html_fragment, validate
@@ -142,7 +143,7 @@ class ValidationState:
     """The limits, and the slot table every web worker of one server shares."""
 
     limits: Limits
-    slots: SlowSlots
+    slots: ProcessSlots
 
 
 def init_app(app: Flask) -> None:
@@ -150,7 +151,7 @@ def init_app(app: Flask) -> None:
     settings = app_state(app).settings
     limits = Limits(settings.validate_max_bytes, settings.validate_timeout,
                     settings.validate_memory_mb * 2**20)
-    app_state(app).validation = ValidationState(limits, SlowSlots(settings.validate_slots))
+    app_state(app).validation = ValidationState(limits, ProcessSlots(settings.validate_slots))
     app.register_blueprint(bp)
 
 
