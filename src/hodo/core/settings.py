@@ -92,6 +92,12 @@ class Settings:
         2, "query workers per web worker, and under Granian the requests a web worker runs at "
         "once (one in curator mode); 0 runs queries in the web worker, without a deadline or "
         "memory cap (for debugging only)", minimum=0)
+    pin_cores: int = _setting(
+        1, "1 keeps each web worker, with its query workers, to a share of the machine's "
+        "cores of its own (one core each when there are as many cores as web workers), so "
+        "that a query's trip to its worker and back wakes no other core; 0 leaves placement "
+        "to the kernel. Nothing is pinned when there are fewer cores than web workers",
+        minimum=0, maximum=1)
     queue_timeout: float = _setting(
         5.0, "seconds a request waits for a free query worker (503 after)", minimum=0.0)
     slow_query_after: float = _setting(

@@ -15,6 +15,12 @@ in Rust and keeps connections alive, so a cheap request costs a fraction of what
 Python HTTP parsing costs. gunicorn stays available (``hodo serve --server gunicorn``, or
 ``gunicorn server:app``) for deployments that standardise on it.
 
+Each web worker, with the query workers it forks, keeps to a share of the machine's cores of
+its own (``CorePlacement``, ``HODO_PIN_CORES``): a query's trip from a request thread to its
+query worker and back then wakes no other core, and neither process finds its caches emptied
+by the other web worker's. The shares are claimed from a table every web worker sees, so one
+the server replaces takes over the share of the one it replaces.
+
 Every web worker dies with the process that forked it (``hodo.core.lifetime``), and so, down
 the tree, do its spawner and query workers: a ``hodo serve`` killed with SIGKILL leaves nothing
 serving its port. Granian gives each web worker a listening socket with ``SO_REUSEPORT``, which
@@ -29,13 +35,16 @@ import errno
 import math
 import os
 import socket
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Flask
 
 from hodo.core.errors import UsageError
 from hodo.core.lifetime import die_with_parent
+from hodo.core.slots import ProcessSlots
 from hodo.web import ops
+from hodo.web.state import state as app_state
 
 
 class ListenError(UsageError):
@@ -77,6 +86,47 @@ def claim_port(host: str, port: int) -> socket.socket:
     return sock
 
 
+def core_shares(cores: Sequence[int], workers: int) -> list[frozenset[int]]:
+    """``cores`` split into ``workers`` runs of consecutive cores, as equal as can be; none
+    when there are fewer cores than web workers (two sharing a core would gain nothing).
+
+    >>> core_shares([0, 1, 2, 3, 4], 2)
+    [frozenset({0, 1, 2}), frozenset({3, 4})]
+    >>> core_shares([0, 1], 3)
+    []
+    """
+    if workers < 1 or len(cores) < workers:
+        return []
+    size, extra = divmod(len(cores), workers)
+    shares, start = [], 0
+    for index in range(workers):
+        end = start + size + (1 if index < extra else 0)
+        shares.append(frozenset(cores[start:end]))
+        start = end
+    return shares
+
+
+class CorePlacement:
+    """Which share of the cores each web worker keeps to; made before the server forks.
+
+    A web worker claims a free share as it starts, before it starts a thread or forks a
+    process, so everything it runs afterwards inherits the share; a share whose holder died
+    is free again (``ProcessSlots``).
+    """
+
+    def __init__(self, workers: int, enabled: bool = True) -> None:
+        self.shares = core_shares(sorted(os.sched_getaffinity(0)), workers) if enabled else []
+        self.slots = ProcessSlots(len(self.shares))
+
+    def take(self) -> frozenset[int] | None:
+        """Pin this process to a free share; None, changing nothing, when there is none."""
+        index = self.slots.claim() if self.shares else None
+        if index is None:
+            return None
+        os.sched_setaffinity(0, self.shares[index])
+        return self.shares[index]
+
+
 def worker_timeout(app: Flask) -> int:
     """Seconds a web worker may take over one request: longer than its slowest query."""
     settings = ops.state(app).settings
@@ -92,19 +142,21 @@ def run(app: Flask, host: str, port: int, workers: int, server: str = "granian",
         ListenError: the port is in use, or the address cannot be bound.
     """
     held = claimed or claim_port(host, port)
+    placement = CorePlacement(workers, bool(app_state(app).settings.pin_cores))
     try:
         if server == "gunicorn":
-            run_gunicorn(app, held, workers, access_log)
+            run_gunicorn(app, held, workers, access_log, placement)
         else:
-            run_granian(app, host, port, workers, access_log)
+            run_granian(app, host, port, workers, access_log, placement)
     finally:
         held.close()
 
 
-def run_granian(app: Flask, host: str, port: int, workers: int, access_log: bool = False
-                ) -> None:
+def run_granian(app: Flask, host: str, port: int, workers: int, access_log: bool = False,
+                placement: CorePlacement | None = None) -> None:
     """Granian's WSGI interface: ``workers`` processes, each running as many requests at
-    once as it has query workers (``ops.request_threads``)."""
+    once as it has query workers (``ops.request_threads``), each kept to its share of the
+    cores by ``placement``."""
     from granian import Granian
     from granian.constants import Interfaces
 
@@ -114,6 +166,8 @@ def run_granian(app: Flask, host: str, port: int, workers: int, access_log: bool
     def load(target: str) -> Any:
         # in the new worker, before Granian starts its own threads
         die_with_parent(owner)
+        if placement is not None:
+            placement.take()
         ops.prestart(app, threaded=threads > 1)
         return app
 
@@ -124,8 +178,8 @@ def run_granian(app: Flask, host: str, port: int, workers: int, access_log: bool
     server.serve(target_loader=load)
 
 
-def run_gunicorn(app: Flask, claimed: socket.socket, workers: int, access_log: bool = False
-                 ) -> None:
+def run_gunicorn(app: Flask, claimed: socket.socket, workers: int, access_log: bool = False,
+                 placement: CorePlacement | None = None) -> None:
     """gunicorn's sync workers; the release is loaded once, before the workers fork.
 
     They accept from one listening socket, the one ``claim_port`` bound: each takes a
@@ -146,7 +200,7 @@ def run_gunicorn(app: Flask, claimed: socket.socket, workers: int, access_log: b
             if access_log:
                 self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", timeout)
-            self.cfg.set("post_fork", lambda server, worker: die_with_parent(owner))
+            self.cfg.set("post_fork", lambda server, worker: _started(owner, placement))
             # query workers are forked by each web worker once it is up, and killed with it
             self.cfg.set("post_worker_init", lambda worker: ops.prestart(app))
             self.cfg.set("worker_exit", lambda server, worker: ops.shutdown(app))
@@ -155,3 +209,10 @@ def run_gunicorn(app: Flask, claimed: socket.socket, workers: int, access_log: b
             return app
 
     Server().run()
+
+
+def _started(owner: int, placement: CorePlacement | None) -> None:
+    """In a new gunicorn worker: die with the arbiter, keep to a share of the cores."""
+    die_with_parent(owner)
+    if placement is not None:
+        placement.take()
