@@ -29,6 +29,15 @@ def _n(value: Any, digits: int = 2) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _turns(blocks: int | None) -> str:
+    """How the servers took turns in the sequential phase (results before runs were
+    interleaved request by request)."""
+    if not blocks:
+        return "interleaved one after the other"
+    return (f"in {blocks} runs of consecutive requests per server, the servers taking turns "
+            "(so that neither finds its caches emptied by the other's last request)")
+
+
 def _latency(row: dict[str, Any] | None) -> str:
     if not row or "p50_ms" not in row:
         return "–"
@@ -127,7 +136,7 @@ def _intro(results: dict[str, Any]) -> str:
         "answer it; **distinct** makes every request new to every cache (another term, or a "
         "`LIMIT` above the answer's size: same answer, same cost, different text). Latency: "
         f"{s['requests']} sequential requests per query and regime to each server, "
-        "interleaved one after the other, on keep-alive connections where the server keeps "
+        f"{_turns(s.get('blocks'))}, on keep-alive connections where the server keeps "
         f"them ({_reuse(results)}); p50 / p99 in ms. Throughput: "
         f"{s['clients']} client processes for {_n(s['duration'], 1)} s per server, in "
         f"{s['rounds']} rounds alternating the servers. Ratios are HODO / Oxigraph: above 1 "

@@ -25,6 +25,7 @@ from typing import Any
 import pyoxigraph
 
 from bench import report, scale, servers
+from bench.client import BLOCKS
 from bench.measure import Settings, log, measure_release
 from bench.pageweight import measure_pages
 from bench.proxy import measure_proxy
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_proxy(args, out, settings, logs)
     started = time.perf_counter()
     results: dict[str, Any] = {"note": NOTE, "machine": machine(), "quick": args.quick,
-                               "settings": settings.__dict__ | {"hodo_env": servers.RATE_ENV}}
+                               "settings": recorded(settings)}
     if not args.no_release:
         results["release"] = measure_release(args.dist, settings, logs,
                                              hodo_only_too=not args.sparql_only)
@@ -160,12 +161,18 @@ def measure_pages_part(dist: Path, logs: Path) -> dict[str, Any]:
     return measure_pages(dist, logs) | {"date": m["date"], "git_commit": m["git_commit"]}
 
 
+def recorded(settings: Settings) -> dict[str, Any]:
+    """How the numbers were taken, as the JSON keeps it: the settings, the environment HODO
+    ran with, and the runs the sequential phase took turns in."""
+    return settings.__dict__ | {"hodo_env": servers.RATE_ENV, "blocks": BLOCKS}
+
+
 def pages_only(args: argparse.Namespace, out: Path, logs: Path) -> int:
     """``--pages``: measure page weight and put it into the JSON there, the rest untouched."""
     path = out / "latest.json"
     results = load_results(out) if path.is_file() else {
         "note": NOTE, "machine": machine(), "quick": args.quick,
-        "settings": settings_of(args).__dict__ | {"hodo_env": servers.RATE_ENV}}
+        "settings": recorded(settings_of(args))}
     results["pages"] = measure_pages_part(args.dist, logs)
     path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     log(f"wrote the page weight into {path}")
@@ -179,7 +186,7 @@ def run_proxy(args: argparse.Namespace, out: Path, settings: Settings, logs: Pat
     path = out / "latest.json"
     results = load_results(out) if path.is_file() else {
         "note": NOTE, "machine": machine(), "quick": args.quick,
-        "settings": settings.__dict__ | {"hodo_env": servers.RATE_ENV}}
+        "settings": recorded(settings)}
     results["proxy"] = measure_proxy(args.dist, settings, logs) | {"quick": args.quick}
     path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     log(f"wrote {path}")

@@ -10,12 +10,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
-from bench import report
-from bench.queries import hodo_only, sparql_mix
+from bench import client, report
+from bench.queries import Pool, hodo_only, sparql_mix
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -143,3 +143,45 @@ def test_a_sparql_only_run_keeps_the_other_rows_with_their_date() -> None:
     assert release["queries"] == [{"name": "ask", "fresh": True},
                                   {"name": "term-page", "title": "T", "date": "then"}]
     assert "The rows of T were measured on then" in report._kept({"release": release})
+
+
+class _Recorder:
+    """Stands in for ``bench.client.Client``: answers 200 at once, and notes every request."""
+
+    sent: ClassVar[list[tuple[str, str]]] = []
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.connections = 1
+
+    def get(self, path: str, accept: str) -> Any:
+        self.sent.append((self.target.name, path))
+        return client.Reply(200, b"", 0.001)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("regime", ["warm", "distinct"])
+def test_each_server_gets_runs_of_requests_taking_turns(
+        regime: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs, not single requests taking turns: a request to the other server between two of
+    one server's would leave it cold caches; the order turns every round."""
+    monkeypatch.setattr(client, "Client", _Recorder)
+    monkeypatch.setattr(_Recorder, "sent", [])
+    query = next(q for q in sparql_mix() if q.both)
+    targets = [client.Target("hodo", 1), client.Target("oxigraph", 2)]
+    pool = Pool(("http://example.org/a",), ("a",), ("甲",), ("w",))
+    latency = client.sequential(targets, query, pool, regime, 10, 100)
+
+    assert {name: row["n"] for name, row in latency.items()} == {"hodo": 10, "oxigraph": 10}
+    # 10 requests each in 4 runs of 3, 3, 2 and 2, the first server turning every round
+    h, o = "hodo", "oxigraph"
+    assert [name for name, _ in _Recorder.sent] == (
+        [h] * 3 + [o] * 3 + [o] * 3 + [h] * 3 + [h] * 2 + [o] * 2 + [o] * 2 + [h] * 2)
+    per_server = {name: [path for n, path in _Recorder.sent if n == name]
+                  for name in ("hodo", "oxigraph")}
+    texts = [path.split("?", 1)[1] for path in per_server["hodo"]]
+    assert texts == [path.split("?", 1)[1] for path in per_server["oxigraph"]], \
+        "both servers are sent the same texts"
+    assert len(set(texts)) == (1 if regime == "warm" else 10)
