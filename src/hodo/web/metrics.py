@@ -33,6 +33,9 @@ class Metrics:
         names += [("bucket", str(b), "") for b in HISTOGRAM_BUCKETS]
         names += [("bucket", "+Inf", ""), ("duration_sum", "", ""), ("in_flight", "", "")]
         self._index = {name: i for i, name in enumerate(names)}
+        #: Each bucket's bound with its slot, then +Inf's and the sum's: found once, not per query.
+        self._buckets = [(b, self._index[("bucket", str(b), "")]) for b in HISTOGRAM_BUCKETS]
+        self._always = (self._index[("bucket", "+Inf", "")], self._index[("duration_sum", "", "")])
         context = multiprocessing.get_context("fork")
         self._values = context.RawArray("d", len(names))
         self._lock = context.Lock()
@@ -48,14 +51,14 @@ class Metrics:
     def observe(self, seconds: float) -> None:
         """One /sparql request of this duration (cumulative buckets, as Prometheus wants),
         counted under one acquisition of the lock: this runs on every query."""
-        indexes = [self._index[("bucket", str(b), "")] for b in HISTOGRAM_BUCKETS
-                   if seconds <= b]
-        indexes.append(self._index[("bucket", "+Inf", "")])
+        infinite, total = self._always
+        indexes = [index for bound, index in self._buckets if seconds <= bound]
         if self._lock.acquire(timeout=1):
             try:
                 for index in indexes:
                     self._values[index] += 1
-                self._values[self._index[("duration_sum", "", "")]] += seconds
+                self._values[infinite] += 1
+                self._values[total] += seconds
             finally:
                 self._lock.release()
 
