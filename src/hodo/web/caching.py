@@ -293,10 +293,23 @@ class ResponseReplay:
     def _answer(self, environ: dict[str, Any], headers: list[tuple[str, str]], body: bytes
                 ) -> _Answer:
         path = environ.get("PATH_INFO", "")
-        query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
         etag = unquote_etag(next(v for k, v in headers if k.lower() == "etag"))[0] or ""
-        return _Answer(list(headers), body, etag, route_of(path),
-                       path.startswith("/sparql") and "query" in query)
+        query = path.startswith("/sparql") and names_a_query(environ.get("QUERY_STRING", ""))
+        return _Answer(list(headers), body, etag, route_of(path), query)
+
+
+def names_a_query(query_string: str) -> bool:
+    """Whether the parameters hold a ``query``, however its name is written: read at once
+    where it stands as written (most requests), else from the decoded parameters.
+
+    >>> names_a_query("query=ASK%7B%7D"), names_a_query("lang=zh&%71uery=x")
+    (True, True)
+    >>> names_a_query("lang=zh"), names_a_query("xquery=1")
+    (False, False)
+    """
+    if query_string.startswith("query=") or "&query=" in query_string:
+        return True
+    return any(name == "query" for name, _ in parse_qsl(query_string, keep_blank_values=True))
 
 
 #: Headers a 304 leaves out: it has no body.
