@@ -269,11 +269,11 @@ def read(query: str) -> Reading:
     count = 0
     normal_open = True
     for match in lexemes(query):
-        token = match.group(0)
-        word, name = match.group("word"), match.group("pname")
-        if word or name:
+        token = match[0]
+        kind = match.lastgroup  # the one named group of the lexeme's alternative, or None
+        if kind == "word" or kind == "pname":
             lowered = token.lower()
-            if word:
+            if kind == "word":
                 found.add(lowered)
                 if lowered in _PATTERN_WORDS:
                     count += 1
