@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import socket
 import threading
@@ -32,6 +33,7 @@ from hodo.engine.workers import (
     TaskRefused,
     Unavailable,
     WorkerPool,
+    _cap_cpu,
     _receive,
     _send,
     run_boxed,
@@ -291,6 +293,49 @@ def test_a_child_killed_while_idle_is_replaced(pool: WorkerPool) -> None:
     assert _has_ended(victim)
     assert _ask(pool)
     assert victim not in pool.pids()
+
+
+def _cpu_cap(pid: int) -> int:
+    """The soft limit on CPU seconds the kernel holds for ``pid``."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max cpu time"):
+            return int(line.split()[3])
+    raise AssertionError("no CPU limit line")
+
+
+def test_a_query_worker_may_use_little_more_cpu_than_the_deadline(pool: WorkerPool) -> None:
+    """An orphan that outlived its parent is stopped by the kernel a little past the deadline
+    (1.5 s here): the cap is the CPU time already used, plus the deadline, plus 2 s."""
+    assert _ask(pool)
+    (pid,) = pool.pids()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    used = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    assert _cpu_cap(pid) == int(used) + 2 + 2
+
+
+def test_the_cpu_cap_follows_the_time_used_and_is_set_only_when_it_changes() -> None:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            first = _cap_cpu(3.0)
+            same = _cap_cpu(3.0, first)
+            set_first = resource.getrlimit(resource.RLIMIT_CPU)[0]
+            start = int(sum(os.times()[:2]))
+            while int(sum(os.times()[:2])) == start:  # burn up to a second of CPU time
+                pass
+            later = _cap_cpu(3.0, same)
+            set_later = resource.getrlimit(resource.RLIMIT_CPU)[0]
+            os.write(write, json.dumps([start, first, same, set_first, later,
+                                        set_later]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        start, first, same, set_first, later, set_later = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    assert first == same == set_first == start + 3 + 2
+    assert later == set_later == first + 1
 
 
 def test_memory_bomb_is_contained(pool: WorkerPool) -> None:
