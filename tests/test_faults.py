@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterator
 from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
@@ -49,6 +48,7 @@ from tests.support.server import (
     alive,
     descendants,
     oxigraph_server,
+    poll,
     serving,
 )
 from tests.terms import HODO
@@ -65,7 +65,6 @@ LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 #: Bound on anything that should be quick: a hang fails the test instead of stalling the run.
 BOUND = 30.0
 _nonces = iter(range(1, 10**9))
-T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------------------------
@@ -114,16 +113,6 @@ def _comm(pid: int) -> str:
         return ""
 
 
-def _poll(check: Callable[[], T | None], what: str, timeout: float = BOUND) -> T:
-    """``check()``'s first truthy value, polled until ``timeout`` seconds have passed."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout:g} s")
-
-
 def _metric(server: Server, name: str) -> float:
     for line in server.request("GET", "/metrics").text.splitlines():
         if line.startswith(name + " "):
@@ -163,7 +152,7 @@ def _kill_mid_query(server: Server, meanwhile: Callable[[], object] | None = Non
             return next((pid for pid in _query_workers(server)
                          if (_cpu_ticks(pid) or 0) - idle.get(pid, 0) >= 20), None)
 
-        pid = _poll(busy, "a query worker running the query")
+        pid = poll(busy, "a query worker running the query")
         os.kill(pid, signal.SIGKILL)
         if meanwhile is not None:
             meanwhile()
@@ -237,7 +226,7 @@ def workers_server(release_dir: Path, tmp_path_factory: pytest.TempPathFactory
     folder = tmp_path_factory.mktemp("workers")
     with serving(release_dir, folder / "server.log", workers=WEB_WORKERS, query_timeout="60",
                  query_memory_mb="128", query_workers=str(QUERY_WORKERS)) as server:
-        _poll(lambda: _all_query_workers(server), "every query worker forked")
+        poll(lambda: _all_query_workers(server), "every query worker forked")
         yield server, data_hash(server)
 
 
@@ -255,7 +244,7 @@ def test_a_worker_killed_mid_query_is_a_503_and_nothing_is_lost(
     assert _graph_counts(server) == expected_counts
     assert data_hash(server) == started_hash
     assert not _live(killed)
-    _poll(lambda: _all_query_workers(server), "the killed worker replaced")
+    poll(lambda: _all_query_workers(server), "the killed worker replaced")
 
 
 def test_a_worker_that_crashes_again_and_again_is_replaced_each_time(
@@ -284,14 +273,14 @@ def test_a_worker_that_crashes_again_and_again_is_replaced_each_time(
         assert server.query(FAST).status == 200
     assert _metric(server, crashes) == before + 6
     assert _web_workers(server) == web  # the web workers never died
-    workers = _poll(lambda: _all_query_workers(server), "every query worker live")
+    workers = poll(lambda: _all_query_workers(server), "every query worker live")
     assert not killed & workers
     # no zombie, no stray child: exactly the web workers, their spawners and query workers
     spawners = _spawners(server)
     assert len(spawners) == WEB_WORKERS
     assert descendants(server.process.pid) == web | spawners | workers
     for pid, count in descriptors.items():
-        _poll(lambda pid=pid, count=count: len(os.listdir(f"/proc/{pid}/fd")) <= count or None,
+        poll(lambda pid=pid, count=count: len(os.listdir(f"/proc/{pid}/fd")) <= count or None,
               f"web worker {pid} back to its {count} descriptors")
     assert _graph_counts(server) == expected_counts
     assert data_hash(server) == started_hash
@@ -299,7 +288,7 @@ def test_a_worker_that_crashes_again_and_again_is_replaced_each_time(
 
 def _wait_dead(pid: int) -> None:
     """Until ``pid`` is a zombie (dead, not yet reaped by its parent)."""
-    _poll(lambda: (_stat(pid) or ["Z"])[0] == "Z" or None, f"process {pid} dead")
+    poll(lambda: (_stat(pid) or ["Z"])[0] == "Z" or None, f"process {pid} dead")
 
 
 def test_a_worker_that_dies_after_it_was_handed_a_query_is_a_crash_not_a_server_error(
@@ -849,9 +838,9 @@ def _kill_main_and_expect_nothing_left(server: Server, tree: dict[int, str]) -> 
     os.kill(server.process.pid, signal.SIGKILL)
     server.process.wait(timeout=BOUND)
     try:
-        _poll(lambda: not any(alive(pid) for pid in tree) or None,
+        poll(lambda: not any(alive(pid) for pid in tree) or None,
               f"every process of the tree gone ({tree})", timeout=10)
-        _poll(lambda: _refused(server.port), "the port refusing connections", timeout=10)
+        poll(lambda: _refused(server.port), "the port refusing connections", timeout=10)
     finally:
         for pid in tree:
             if alive(pid):
@@ -867,7 +856,7 @@ def test_a_killed_main_process_takes_its_whole_tree_with_it(
     so none goes on serving the port with no parent."""
     with serving(release_dir, tmp_path / "server.log", workers=WEB_WORKERS,
                  args=["--server", server_name], query_workers=str(QUERY_WORKERS)) as server:
-        _poll(lambda: _all_query_workers(server), "every query worker forked")
+        poll(lambda: _all_query_workers(server), "every query worker forked")
         tree = _tree(server)
         names = sorted(tree.values())
         assert names.count(QUERY_WORKER_NAME) == WEB_WORKERS * QUERY_WORKERS, names
@@ -944,7 +933,7 @@ def test_a_stopped_spawner_costs_one_503_and_is_replaced(release_dir: Path,
     spawner_timeout = PoolSettings().spawner_timeout
     with serving(release_dir, tmp_path / "server.log", workers=1,
                  query_workers=str(QUERY_WORKERS)) as server:
-        (stopped,) = _poll(lambda: _spawners(server) if _all_spawned(server) else None,
+        (stopped,) = poll(lambda: _spawners(server) if _all_spawned(server) else None,
                            "the spawner and its query workers")
         os.kill(stopped, signal.SIGSTOP)
         try:
@@ -959,7 +948,7 @@ def test_a_stopped_spawner_costs_one_503_and_is_replaced(release_dir: Path,
             assert int(reply.headers["retry-after"]) >= 1
             assert "spawner did not answer" in reply.text and "replaced" in reply.text
             assert reply.seconds < spawner_timeout + 5, reply.seconds
-            _poll(lambda: not alive(stopped) or None, "the stopped spawner killed")
+            poll(lambda: not alive(stopped) or None, "the stopped spawner killed")
             assert _graph_counts(server)  # without SIGCONT
         finally:
             with suppress(ProcessLookupError):
@@ -968,7 +957,7 @@ def test_a_stopped_spawner_costs_one_503_and_is_replaced(release_dir: Path,
         (replacement,) = _spawners(server)
         assert replacement != stopped
         assert server.request("GET", "/health").status == 200
-        _poll(lambda: _all_spawned(server), "two query workers of the new spawner")
+        poll(lambda: _all_spawned(server), "two query workers of the new spawner")
         _kill_main_and_expect_nothing_left(server, _tree(server))
 
 

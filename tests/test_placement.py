@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,10 +17,9 @@ import pytest
 
 from hodo.core.slots import ProcessSlots
 from hodo.web.wsgi import CorePlacement, core_shares
-from tests.support.server import Server, descendants, serving
+from tests.support.server import Server, descendants, poll, serving
 
 CORES = sorted(os.sched_getaffinity(0))
-BOUND = 30.0
 needs_two_cores = pytest.mark.skipif(len(CORES) < 2, reason="pinning needs two cores or more")
 
 
@@ -181,16 +179,6 @@ def _settled(server: Server, web_workers: int, below: int) -> dict[int, set[int]
     return found
 
 
-def _poll(check: Callable[[], dict[int, set[int]] | None], what: str
-          ) -> dict[int, set[int]]:
-    deadline = time.monotonic() + BOUND
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {BOUND:g} s")
-
-
 def _share_of(pid: int, tree: set[int]) -> frozenset[int]:
     """The one core set every thread of a web worker and of every process below it keeps to."""
     sets = set().union(*(affinity(p) for p in {pid, *tree}))
@@ -204,14 +192,14 @@ def test_hodo_serve_keeps_each_web_worker_and_its_query_workers_to_a_share(
         release_dir: Path, tmp_path: Path) -> None:
     with serving(release_dir, tmp_path / "serve.log", workers=2) as server:
         # a spawner and two query workers below each web worker
-        workers = _poll(lambda: _settled(server, 2, 3), "both web workers started")
+        workers = poll(lambda: _settled(server, 2, 3), "both web workers started")
         shares = {pid: _share_of(pid, tree) for pid, tree in workers.items()}
         assert sorted(shares.values(), key=min) == core_shares(CORES, 2)
         assert server.query("ASK { ?s ?p ?o }").status == 200
 
         killed = min(shares)
         os.kill(killed, signal.SIGKILL)
-        replaced = _poll(lambda: (found := _settled(server, 2, 3)) and killed not in found
+        replaced = poll(lambda: (found := _settled(server, 2, 3)) and killed not in found
                          and found, "the killed web worker replaced")
         (new,) = set(replaced) - set(shares)
         assert _share_of(new, replaced[new]) == shares[killed]
@@ -221,6 +209,6 @@ def test_hodo_serve_keeps_each_web_worker_and_its_query_workers_to_a_share(
 def test_hodo_serve_with_pinning_off_leaves_placement_to_the_kernel(
         release_dir: Path, tmp_path: Path) -> None:
     with serving(release_dir, tmp_path / "serve.log", workers=2, pin_cores="0") as server:
-        workers = _poll(lambda: _settled(server, 2, 3), "both web workers started")
+        workers = poll(lambda: _settled(server, 2, 3), "both web workers started")
         for pid, tree in workers.items():
             assert _share_of(pid, tree) == frozenset(CORES)
