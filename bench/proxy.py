@@ -101,10 +101,11 @@ def reach(config: tuple[str, int], nodes: list[servers.Server], logs: Path
 
 
 def start_nginx(prefix: Path, nodes: list[servers.Server], log_file: Path) -> servers.Server:
-    """``deploy/nginx/proxy.py run`` in front of ``nodes``, with its default workers."""
+    """``deploy/nginx/proxy.py run`` in front of ``nodes``, with its default workers and no
+    per-client query limit: the benchmark is one address, as for the nodes' own limit."""
     port = servers.free_port()
     argv = [sys.executable, str(LAUNCHER), "run", "--prefix", str(prefix), "--listen",
-            f"127.0.0.1:{port}"]
+            f"127.0.0.1:{port}", "--query-rate", "0"]
     argv += [arg for node in nodes for arg in ("--node", f"127.0.0.1:{node.target.port}")]
     started = time.perf_counter()
     with log_file.open("ab") as err:
@@ -193,7 +194,9 @@ def section(proxy: dict[str, Any]) -> str:
         "quick") else ""
     return (f"**Behind a reverse proxy** ({proxy['date']}, commit `{proxy['git_commit']}`, "
             f"`python -m bench --proxy`).{quick} {proxy['nginx']} as "
-            "[deployed](deployment.md) (`deploy/nginx/hodo.conf`, one nginx worker per core) in "
+            "[deployed](deployment.md) (`deploy/nginx/hodo.conf`, one nginx worker per core, "
+            "its per-client query limit off, as the nodes' is raised, since the benchmark is "
+            "one address) in "
             f"front of one and two `hodo serve --workers {proxy['workers']}` nodes, against "
             f"one node asked directly: {load['requests']} sequential requests per request "
             f"and regime for latency, {load['clients']} client processes for "

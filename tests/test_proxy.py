@@ -4,7 +4,8 @@ of two ``hodo serve`` nodes started with HODO_TRUSTED_PROXIES=1, all on loopback
 What the deployment promises, each shown through nginx: release-derived GETs are cached (a
 MISS, then a HIT that no node sees) with their ``Vary`` respected; POSTs and requests carrying
 credentials never come from the cache, nor go into it; each client is still its own client to
-HODO's rate limit, and what a client claims in ``X-Forwarded-*`` is not believed; the
+HODO's rate limit, and held to one allowance of queries across the nodes by nginx's own; what a
+client claims in ``X-Forwarded-*`` is not believed; the
 connections to the nodes are kept alive; and a node killed and restarted under load costs no
 request.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -76,14 +78,17 @@ class Cluster:
         return (self.prefix / "logs" / "access.log").read_text(encoding="utf-8").splitlines()
 
 
-def start_nginx(prefix: Path, nodes: list[Server], workers: str = "1") -> Server:
-    """``deploy/nginx/proxy.py run`` on a free loopback port, once it answers through a node."""
+def start_nginx(prefix: Path, nodes: list[Server], workers: str = "1",
+                query_limit: tuple[str, str] = ("0", "1")) -> Server:
+    """``deploy/nginx/proxy.py run`` on a free loopback port, once it answers through a node;
+    ``query_limit``: its per-client query rate (a minute) and burst, by default none."""
     port = free_port()
     log = prefix.with_name(prefix.name + ".log")
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, str(LAUNCHER), "run", "--prefix", str(prefix), "--listen",
              f"127.0.0.1:{port}", "--workers", workers, "--nginx", NGINX,
+             "--query-rate", query_limit[0], "--query-burst", query_limit[1],
              *(arg for node in nodes for arg in ("--node", f"127.0.0.1:{node.port}"))],
             stdout=out, stderr=out)
     proxy = Server("127.0.0.1", port, process, log)
@@ -109,13 +114,15 @@ def stop_nginx(proxy: Server) -> None:
 
 
 @contextmanager
-def cluster(release: Path, tmp: Path, **settings: str) -> Iterator[Cluster]:
-    """Two nodes (one web worker each) trusting one proxy, nginx in front."""
+def cluster(release: Path, tmp: Path, query_limit: tuple[str, str] = ("0", "1"),
+            **settings: str) -> Iterator[Cluster]:
+    """Two nodes (one web worker each) trusting one proxy, nginx in front (with
+    ``query_limit``, as ``start_nginx``)."""
     nodes: list[Server] = []
     try:
         for _ in range(2):
             nodes.append(start_server(release, workers=1, trusted_proxies="1", **settings))
-        proxy = start_nginx(tmp / "nginx", nodes)
+        proxy = start_nginx(tmp / "nginx", nodes, query_limit=query_limit)
         try:
             yield Cluster(proxy, nodes, tmp / "nginx")
         finally:
@@ -133,22 +140,29 @@ def two(release_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 # ---- the recipe itself ------------------------------------------------------------------------
 
-def test_launcher_renders_a_configuration_nginx_accepts(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("limit", "expected"), [
+    ([], "limit_req zone=hodo_queries burst=60 nodelay;"),
+    (["--query-rate", "0"], "no per-client query limit here")], ids=["query-limit", "none"])
+def test_launcher_renders_a_configuration_nginx_accepts(
+        tmp_path: Path, limit: list[str], expected: str) -> None:
     rendered = subprocess.run(
         [sys.executable, str(LAUNCHER), "render", "--listen", "8080", "--node", "10.0.0.11:8000",
-         "--node", "10.0.0.12:8000"], capture_output=True, text=True, check=True).stdout
+         "--node", "10.0.0.12:8000", *limit], capture_output=True, text=True, check=True).stdout
     assert "server 10.0.0.11:8000" in rendered and "server 10.0.0.12:8000" in rendered
-    assert "@" not in rendered.replace("at signs", "")
+    assert not re.search(r"@[A-Z_]+@", rendered), "a field left unfilled"
+    assert expected in rendered
     checked = subprocess.run(
         [sys.executable, str(LAUNCHER), "run", "--check", "--prefix", str(tmp_path), "--node",
-         "127.0.0.1:9", "--nginx", NGINX], capture_output=True, text=True, check=False)
+         "127.0.0.1:9", "--nginx", NGINX, *limit], capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stderr
     assert "test is successful" in checked.stderr
 
 
 @pytest.mark.parametrize("args", [["--node", "no-port"], ["--listen", "a b", "--node", "h:1"],
-                                  ["--cache-size", "lots", "--node", "h:1"], []],
-                         ids=["node", "listen", "cache-size", "no-node"])
+                                  ["--cache-size", "lots", "--node", "h:1"], [],
+                                  ["--query-rate", "-1", "--node", "h:1"],
+                                  ["--query-burst", "0", "--node", "h:1"]],
+                         ids=["node", "listen", "cache-size", "no-node", "rate", "burst"])
 def test_launcher_refuses_bad_options_in_one_line(args: list[str]) -> None:
     done = subprocess.run([sys.executable, str(LAUNCHER), "render", *args],
                           capture_output=True, text=True, check=False)
@@ -331,6 +345,35 @@ def test_the_rate_limit_sees_each_client_not_nginx(release_dir: Path, tmp_path: 
                    for node in limited.nodes) == 6
         log = [line.split()[0] for line in limited.access_log() if "POST /sparql" in line]
         assert Counter(log) == {"127.0.0.2": 8, "127.0.0.3": 2}
+
+
+def test_the_proxy_holds_each_client_to_one_allowance_across_the_nodes(
+        release_dir: Path, tmp_path: Path) -> None:
+    """Nodes with no limit of their own, nginx allowing each client one query a minute and a
+    burst of two more (three at once).
+    Its requests spread over two nodes, client A still gets three queries in all, not three per
+    node: the fourth, by GET or POST, is refused at the proxy (429, one line, Retry-After) and
+    reaches no node. Its other requests (the query page, a term page) are not queries and pass;
+    client B has an allowance of its own."""
+    with cluster(release_dir, tmp_path, query_limit=("1", "2"), **UNLIMITED) as limited:
+        proxy = limited.proxy
+        a, b = "127.0.0.2", "127.0.0.3"
+        assert [proxy.query(fresh_query(), source=a).status for _ in range(3)] == [200] * 3
+        refused = [proxy.query(fresh_query(), source=a),
+                   proxy.request("GET", sparql_get(fresh_query()), source=a)]
+        for reply in refused:
+            assert reply.status == 429
+            assert reply.headers["content-type"].startswith("text/plain")
+            assert reply.text.count("\n") == 1 and "too many queries" in reply.text
+            assert int(reply.headers["retry-after"]) == 60
+        assert limited.answered_by_nodes() == 3, "a refused query reached a node"
+        refusals = [line for line in limited.access_log() if '" 429 ' in line]
+        assert len(refusals) == 2 and all("node=-" in line for line in refusals), refusals
+        page = proxy.request("GET", "/sparql", headers={"Accept": "text/html"}, source=a)
+        assert page.status == 200 and "text/html" in page.headers["content-type"]
+        assert proxy.request("GET", "/", headers={"Accept": "text/html"},
+                             source=a).status == 200
+        assert proxy.query(fresh_query(), source=b).status == 200
 
 
 def send_query(server: Server, source: str, headers: dict[str, str]) -> int:

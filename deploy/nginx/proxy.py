@@ -16,6 +16,7 @@ only, so any Python 3 runs it. Bad options: one line on stderr, exit code 2.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import pwd
 import re
@@ -57,6 +58,34 @@ def upstream_servers(nodes: Sequence[str], fail_timeout: int = 2) -> str:
                      for node in nodes)
 
 
+def query_limit(rate: int, burst: int) -> dict[str, str]:
+    """The fields of the per-client query limit: ``rate`` queries a minute per client address,
+    across every node, ``burst`` of them at once; none at all when ``rate`` is 0."""
+    if rate < 0 or burst < 1:
+        raise UsageError(f"--query-rate must be 0 or more and --query-burst 1 or more, not "
+                         f"{rate} and {burst}")
+    if rate == 0:
+        return {"QUERY_LIMIT_ZONE": "# no per-client query limit here (--query-rate 0): each "
+                                    "node's own applies",
+                "QUERY_LIMIT": "    # no per-client query limit here (--query-rate 0)"}
+    wait = math.ceil(60 / rate)
+    return {
+        "QUERY_LIMIT_ZONE": f"limit_req_zone $hodo_query_client zone=hodo_queries:10m "
+                            f"rate={rate}r/m;",
+        "QUERY_LIMIT": "\n".join([
+            f"    # at most {rate} queries a minute per client address, {burst} at once; over",
+            "    # that, 429 in one line with Retry-After, as a node answers",
+            f"    limit_req zone=hodo_queries burst={burst} nodelay;",
+            "    limit_req_status 429;",
+            "    error_page 429 @hodo_limited;",
+            "    location @hodo_limited {",
+            "        default_type text/plain;",
+            f"        add_header Retry-After {wait} always;",
+            f'        return 429 "too many queries from this address: at most {rate} a minute; '
+            f'try again in {wait} s\\n";',
+            "    }"])}
+
+
 def site(args: argparse.Namespace) -> str:
     """``hodo.conf`` for these options."""
     if not (ADDRESS.match(args.listen) or PORT_ONLY.match(args.listen)):
@@ -77,7 +106,8 @@ def site(args: argparse.Namespace) -> str:
     return fill(SITE.read_text(encoding="utf-8"), {
         "LISTEN": args.listen, "SERVER_NAME": args.server_name,
         "SERVERS": upstream_servers(args.node), "CACHE_PATH": str(args.cache),
-        "CACHE_SIZE": args.cache_size, "ACCESS_LOG": str(args.access_log)})
+        "CACHE_SIZE": args.cache_size, "ACCESS_LOG": str(args.access_log),
+        **query_limit(args.query_rate, args.query_burst)})
 
 
 def main_config(prefix: Path, workers: str) -> str:
@@ -134,6 +164,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                          Path("/var/cache/nginx/hodo"), help="the cache folder")
         sub.add_argument("--access-log", type=Path, default=None if name == "run" else
                          Path("/var/log/nginx/hodo.access.log"), help="the access log")
+        sub.add_argument("--query-rate", type=int, default=600,
+                         help="queries a minute per client address, across every node "
+                         "(default 600, as HODO_RATE_LIMIT; 0: no limit here)")
+        sub.add_argument("--query-burst", type=int, default=60,
+                         help="queries a client may send at once (default 60)")
     run = commands.choices["run"]
     run.add_argument("--prefix", type=Path, required=True,
                      help="nginx's own folder: configuration, cache, temporary files, logs")
