@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+from hodo.web.ops import EXPOSED_HEADERS
 from tests.support.net import free_port
 from tests.support.server import Reply, Server, start_server, stop_server
 
@@ -140,17 +141,23 @@ def two(release_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 # ---- the recipe itself ------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("limit", "expected"), [
-    ([], "limit_req zone=hodo_queries burst=60 nodelay;"),
-    (["--query-rate", "0"], "no per-client query limit here")], ids=["query-limit", "none"])
+@pytest.mark.parametrize(("limit", "expected", "cors"), [
+    ([], "limit_req zone=hodo_queries burst=60 nodelay;", "*"),
+    (["--query-rate", "0"], "no per-client query limit here", None),
+    (["--cors-origin", "https://example.org:8443"], "Vary Origin", "https://example.org:8443"),
+    (["--cors-origin", ""], "add_header Content-Security-Policy", None)],
+    ids=["query-limit", "none", "one-origin", "no-cors"])
 def test_launcher_renders_a_configuration_nginx_accepts(
-        tmp_path: Path, limit: list[str], expected: str) -> None:
+        tmp_path: Path, limit: list[str], expected: str, cors: str | None) -> None:
     rendered = subprocess.run(
         [sys.executable, str(LAUNCHER), "render", "--listen", "8080", "--node", "10.0.0.11:8000",
          "--node", "10.0.0.12:8000", *limit], capture_output=True, text=True, check=True).stdout
     assert "server 10.0.0.11:8000" in rendered and "server 10.0.0.12:8000" in rendered
     assert not re.search(r"@[A-Z_]+@", rendered), "a field left unfilled"
     assert expected in rendered
+    origins = re.findall(r'Access-Control-Allow-Origin "([^"]*)"', rendered)
+    assert origins == ([cors] if cors else [])
+    assert ("Vary Origin" in rendered) == (cors not in (None, "*"))
     checked = subprocess.run(
         [sys.executable, str(LAUNCHER), "run", "--check", "--prefix", str(tmp_path), "--node",
          "127.0.0.1:9", "--nginx", NGINX, *limit], capture_output=True, text=True, check=False)
@@ -161,8 +168,10 @@ def test_launcher_renders_a_configuration_nginx_accepts(
 @pytest.mark.parametrize("args", [["--node", "no-port"], ["--listen", "a b", "--node", "h:1"],
                                   ["--cache-size", "lots", "--node", "h:1"], [],
                                   ["--query-rate", "-1", "--node", "h:1"],
-                                  ["--query-burst", "0", "--node", "h:1"]],
-                         ids=["node", "listen", "cache-size", "no-node", "rate", "burst"])
+                                  ["--query-burst", "0", "--node", "h:1"],
+                                  ["--cors-origin", 'x" always; evil', "--node", "h:1"]],
+                         ids=["node", "listen", "cache-size", "no-node", "rate", "burst",
+                              "cors-origin"])
 def test_launcher_refuses_bad_options_in_one_line(args: list[str]) -> None:
     done = subprocess.run([sys.executable, str(LAUNCHER), "render", *args],
                           capture_output=True, text=True, check=False)
@@ -366,6 +375,11 @@ def test_the_proxy_holds_each_client_to_one_allowance_across_the_nodes(
             assert reply.headers["content-type"].startswith("text/plain")
             assert reply.text.count("\n") == 1 and "too many queries" in reply.text
             assert int(reply.headers["retry-after"]) == 60
+            # as a node's own 429: readable by a query page on another origin, and safe
+            assert reply.headers["access-control-allow-origin"] == "*"
+            assert reply.headers["access-control-expose-headers"] == EXPOSED_HEADERS
+            assert reply.headers["x-content-type-options"] == "nosniff"
+            assert "default-src 'none'" in reply.headers["content-security-policy"]
         assert limited.answered_by_nodes() == 3, "a refused query reached a node"
         refusals = [line for line in limited.access_log() if '" 429 ' in line]
         assert len(refusals) == 2 and all("node=-" in line for line in refusals), refusals

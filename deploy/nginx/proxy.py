@@ -34,6 +34,10 @@ FIELD = re.compile(r"@([A-Z_]+)@")
 ADDRESS = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$")
 PORT_ONLY = re.compile(r"^\d{1,5}$")
 SIZE = re.compile(r"^\d+[kmgKMG]?$")
+ORIGIN = re.compile(r"^(?:\*|https?://[A-Za-z0-9.-]+(?::\d{1,5})?)?$")
+#: What a node lets scripts of other origins read of an answer (``hodo.web.ops``; a test
+#: checks the two agree).
+EXPOSED = "Retry-After, Content-Language, Content-Location, Link, ETag"
 
 
 class UsageError(Exception):
@@ -58,12 +62,20 @@ def upstream_servers(nodes: Sequence[str], fail_timeout: int = 2) -> str:
                      for node in nodes)
 
 
-def query_limit(rate: int, burst: int) -> dict[str, str]:
+def query_limit(rate: int, burst: int, cors_origin: str = "*") -> dict[str, str]:
     """The fields of the per-client query limit: ``rate`` queries a minute per client address,
-    across every node, ``burst`` of them at once; none at all when ``rate`` is 0."""
+    across every node, ``burst`` of them at once; none at all when ``rate`` is 0.
+
+    The refusal carries the headers a node's own 429 carries: ``cors_origin`` as
+    ``Access-Control-Allow-Origin`` (as ``HODO_CORS_ORIGIN``; empty for none), so that a query
+    page on another origin can read it, and the security headers.
+    """
     if rate < 0 or burst < 1:
         raise UsageError(f"--query-rate must be 0 or more and --query-burst 1 or more, not "
                          f"{rate} and {burst}")
+    if not ORIGIN.match(cors_origin):
+        raise UsageError(f"--cors-origin must be *, an origin such as https://example.org, or "
+                         f"empty, not {cors_origin!r}")
     if rate == 0:
         return {"QUERY_LIMIT_ZONE": "# no per-client query limit here (--query-rate 0): each "
                                     "node's own applies",
@@ -81,9 +93,26 @@ def query_limit(rate: int, burst: int) -> dict[str, str]:
             "    location @hodo_limited {",
             "        default_type text/plain;",
             f"        add_header Retry-After {wait} always;",
+            *_refusal_headers(cors_origin),
             f'        return 429 "too many queries from this address: at most {rate} a minute; '
             f'try again in {wait} s\\n";',
             "    }"])}
+
+
+def _refusal_headers(cors_origin: str) -> list[str]:
+    """``add_header`` lines of the proxy's own refusal (an ``add_header`` in a location drops
+    the server's, so each is said here)."""
+    cors = [] if not cors_origin else [
+        f'        add_header Access-Control-Allow-Origin "{cors_origin}" always;',
+        f'        add_header Access-Control-Expose-Headers "{EXPOSED}" always;']
+    if cors_origin not in ("", "*"):
+        cors.append("        add_header Vary Origin always;")
+    return [*cors,
+            "        add_header Content-Security-Policy \"default-src 'none'; "
+            "frame-ancestors 'none'\" always;",
+            "        add_header X-Content-Type-Options nosniff always;",
+            "        add_header Referrer-Policy strict-origin-when-cross-origin always;",
+            "        add_header X-Frame-Options DENY always;"]
 
 
 def site(args: argparse.Namespace) -> str:
@@ -107,7 +136,7 @@ def site(args: argparse.Namespace) -> str:
         "LISTEN": args.listen, "SERVER_NAME": args.server_name,
         "SERVERS": upstream_servers(args.node), "CACHE_PATH": str(args.cache),
         "CACHE_SIZE": args.cache_size, "ACCESS_LOG": str(args.access_log),
-        **query_limit(args.query_rate, args.query_burst)})
+        **query_limit(args.query_rate, args.query_burst, args.cors_origin)})
 
 
 def main_config(prefix: Path, workers: str) -> str:
@@ -169,6 +198,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                          "(default 600, as HODO_RATE_LIMIT; 0: no limit here)")
         sub.add_argument("--query-burst", type=int, default=60,
                          help="queries a client may send at once (default 60)")
+        sub.add_argument("--cors-origin", default="*",
+                         help="Access-Control-Allow-Origin of the proxy's own refusals, as the "
+                         "nodes' HODO_CORS_ORIGIN (default *; empty for none)")
     run = commands.choices["run"]
     run.add_argument("--prefix", type=Path, required=True,
                      help="nginx's own folder: configuration, cache, temporary files, logs")
