@@ -11,11 +11,13 @@ import http.client
 import math
 import multiprocessing
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
 from bench.queries import Pool, Query
+from hodo.web.wsgi import consecutive_runs
 
 
 @dataclass(frozen=True)
@@ -114,19 +116,9 @@ def sequential(targets: list[Target], query: Query, pool: Pool, regime: str, n: 
             for name, values in times.items()}
 
 
-def _blocks(n: int, count: int) -> list[range]:
-    """``range(n)`` cut into ``count`` consecutive runs, as equal as can be.
-
-    >>> _blocks(10, 4)
-    [range(0, 3), range(3, 6), range(6, 8), range(8, 10)]
-    """
-    size, extra = divmod(n, count)
-    runs, start = [], 0
-    for index in range(count):
-        end = start + size + (1 if index < extra else 0)
-        runs.append(range(start, end))
-        start = end
-    return [run for run in runs if run]
+def _blocks(n: int, count: int) -> list[Sequence[int]]:
+    """``range(n)`` cut into ``count`` consecutive runs as equal as can be, none empty."""
+    return [run for run in consecutive_runs(range(n), count) if run]
 
 
 def _count(statuses: dict[str, int], status: int) -> None:

@@ -36,7 +36,7 @@ import math
 import os
 import socket
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask
 
@@ -45,6 +45,8 @@ from hodo.core.lifetime import die_with_parent
 from hodo.core.slots import ProcessSlots
 from hodo.web import ops
 from hodo.web.state import state as app_state
+
+T = TypeVar("T")
 
 
 class ListenError(UsageError):
@@ -97,13 +99,23 @@ def core_shares(cores: Sequence[int], workers: int) -> list[frozenset[int]]:
     """
     if workers < 1 or len(cores) < workers:
         return []
-    size, extra = divmod(len(cores), workers)
-    shares, start = [], 0
-    for index in range(workers):
+    return [frozenset(run) for run in consecutive_runs(cores, workers)]
+
+
+def consecutive_runs(items: Sequence[T], count: int) -> list[Sequence[T]]:
+    """``items`` cut into ``count`` consecutive runs whose lengths differ by one at most, the
+    longer first (an empty run where there are fewer items than runs).
+
+    >>> consecutive_runs(range(10), 4)
+    [range(0, 3), range(3, 6), range(6, 8), range(8, 10)]
+    """
+    size, extra = divmod(len(items), count)
+    runs, start = [], 0
+    for index in range(count):
         end = start + size + (1 if index < extra else 0)
-        shares.append(frozenset(cores[start:end]))
+        runs.append(items[start:end])
         start = end
-    return shares
+    return runs
 
 
 class CorePlacement:
