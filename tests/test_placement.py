@@ -188,18 +188,21 @@ def _share_of(pid: int, tree: set[int]) -> frozenset[int]:
 
 @pytest.mark.server
 @needs_two_cores
+@pytest.mark.parametrize(("args", "below"), [([], 3), (["--server", "gunicorn"], 2)],
+                         ids=["granian", "gunicorn"])
 def test_hodo_serve_keeps_each_web_worker_and_its_query_workers_to_a_share(
-        release_dir: Path, tmp_path: Path) -> None:
-    with serving(release_dir, tmp_path / "serve.log", workers=2) as server:
-        # a spawner and two query workers below each web worker
-        workers = poll(lambda: _settled(server, 2, 3), "both web workers started")
+        release_dir: Path, tmp_path: Path, args: list[str], below: int) -> None:
+    """Under Granian a spawner and two query workers are below each web worker; under
+    gunicorn, whose web workers run one request at a time, the two query workers alone."""
+    with serving(release_dir, tmp_path / "serve.log", workers=2, args=args) as server:
+        workers = poll(lambda: _settled(server, 2, below), "both web workers started")
         shares = {pid: _share_of(pid, tree) for pid, tree in workers.items()}
         assert sorted(shares.values(), key=min) == core_shares(CORES, 2)
         assert server.query("ASK { ?s ?p ?o }").status == 200
 
         killed = min(shares)
         os.kill(killed, signal.SIGKILL)
-        replaced = poll(lambda: (found := _settled(server, 2, 3)) and killed not in found
+        replaced = poll(lambda: (found := _settled(server, 2, below)) and killed not in found
                          and found, "the killed web worker replaced")
         (new,) = set(replaced) - set(shares)
         assert _share_of(new, replaced[new]) == shares[killed]
