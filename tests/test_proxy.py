@@ -361,15 +361,19 @@ def test_the_proxy_holds_each_client_to_one_allowance_across_the_nodes(
     """Nodes with no limit of their own, nginx allowing each client one query a minute and a
     burst of two more (three at once).
     Its requests spread over two nodes, client A still gets three queries in all, not three per
-    node: the fourth, by GET or POST, is refused at the proxy (429, one line, Retry-After) and
-    reaches no node. Its other requests (the query page, a term page) are not queries and pass;
+    node: the fourth, by GET or POST, or with the parameter's name percent-encoded, is refused
+    at the proxy (429, one line, Retry-After) and reaches no node. Its other requests (the
+    query page, a term page) are not queries and pass;
     client B has an allowance of its own."""
     with cluster(release_dir, tmp_path, query_limit=("1", "2"), **UNLIMITED) as limited:
         proxy = limited.proxy
         a, b = "127.0.0.2", "127.0.0.3"
         assert [proxy.query(fresh_query(), source=a).status for _ in range(3)] == [200] * 3
+        # the name percent-encoded: what nginx cannot read counts as a query
+        encoded = "/sparql?%71uery=" + urllib.parse.quote(fresh_query())
         refused = [proxy.query(fresh_query(), source=a),
-                   proxy.request("GET", sparql_get(fresh_query()), source=a)]
+                   proxy.request("GET", sparql_get(fresh_query()), source=a),
+                   proxy.request("GET", encoded, source=a)]
         for reply in refused:
             assert reply.status == 429
             assert reply.headers["content-type"].startswith("text/plain")
@@ -382,9 +386,10 @@ def test_the_proxy_holds_each_client_to_one_allowance_across_the_nodes(
             assert "default-src 'none'" in reply.headers["content-security-policy"]
         assert limited.answered_by_nodes() == 3, "a refused query reached a node"
         refusals = [line for line in limited.access_log() if '" 429 ' in line]
-        assert len(refusals) == 2 and all("node=-" in line for line in refusals), refusals
-        page = proxy.request("GET", "/sparql", headers={"Accept": "text/html"}, source=a)
-        assert page.status == 200 and "text/html" in page.headers["content-type"]
+        assert len(refusals) == 3 and all("node=-" in line for line in refusals), refusals
+        for path in ("/sparql", "/sparql?lang=zh"):
+            page = proxy.request("GET", path, headers={"Accept": "text/html"}, source=a)
+            assert page.status == 200 and "text/html" in page.headers["content-type"]
         assert proxy.request("GET", "/", headers={"Accept": "text/html"},
                              source=a).status == 200
         assert proxy.query(fresh_query(), source=b).status == 200
