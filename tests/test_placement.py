@@ -128,6 +128,20 @@ def test_each_web_worker_takes_a_share_of_its_own_and_a_replacement_the_one_free
     assert frozenset(_said(pipe)) == taken[0], "the freed share was not taken over"
 
 
+def test_the_shares_are_cut_from_the_cores_the_server_may_use(children: list[int]) -> None:
+    """A server started on fewer cores (a container's CPU set, ``taskset``) shares out those
+    alone; with fewer of them than web workers it pins nothing."""
+    def restricted() -> None:
+        os.sched_setaffinity(0, {CORES[-1]})
+        one, two = CorePlacement(1), CorePlacement(2)
+        if one.shares != [frozenset({CORES[-1]})] or two.shares != []:
+            os._exit(3)
+
+    pid, pipe = _forked(restricted)
+    children.append(pid)
+    assert _said(pipe) == {CORES[-1]}
+
+
 def test_with_pinning_off_a_web_worker_stays_where_it_was(children: list[int]) -> None:
     placement = CorePlacement(len(CORES), enabled=False)
     assert placement.shares == []
