@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from bench.queries import Pool, Query
-from hodo.web.wsgi import consecutive_runs
+from hodo.core.slots import consecutive_runs
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,9 @@ class Job:
 
 
 def _load_worker(pipe: Connection, pool: Pool) -> None:
-    """A client process: run jobs received on ``pipe``, answer (ok, errors) for each."""
+    """A client process: say it is ready, then run jobs received on ``pipe``, answer
+    (ok, errors) for each."""
+    pipe.send("ready")
     while True:
         job = pipe.recv()
         if job is None:
@@ -193,6 +195,10 @@ class LoadPool:
             child.close()
             self.pipes.append(parent)
             self.procs.append(proc)
+        # a job's time starts when it is sent: a process still starting would miss its share
+        for pipe in self.pipes:
+            if pipe.recv() != "ready":
+                raise RuntimeError("a load client did not start")
 
     def run(self, target: Target, query: Query, regime: str, seconds: float,
             first: int) -> dict[str, Any]:

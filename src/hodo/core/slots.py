@@ -4,13 +4,18 @@ Made before the web server forks, so that every web worker, and every process th
 the same table. A slot whose holder died is free again, so a process killed while it held one
 (a query worker stopped at its deadline, a web worker the server replaced) never keeps it.
 Used to admit only so many slow queries or validations at once, and to give each web worker
-its own share of the machine's cores.
+its own share of the machine's cores, cut by ``consecutive_runs`` (which the benchmark also
+uses to cut its requests into runs: this module imports nothing heavy).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class ProcessSlots:
@@ -54,3 +59,19 @@ def alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def consecutive_runs(items: Sequence[T], count: int) -> list[Sequence[T]]:
+    """``items`` cut into ``count`` consecutive runs whose lengths differ by one at most, the
+    longer first (an empty run where there are fewer items than runs).
+
+    >>> consecutive_runs(range(10), 4)
+    [range(0, 3), range(3, 6), range(6, 8), range(8, 10)]
+    """
+    size, extra = divmod(len(items), count)
+    runs, start = [], 0
+    for index in range(count):
+        end = start + size + (1 if index < extra else 0)
+        runs.append(items[start:end])
+        start = end
+    return runs

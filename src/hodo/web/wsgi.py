@@ -36,17 +36,15 @@ import math
 import os
 import socket
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Flask
 
 from hodo.core.errors import UsageError
 from hodo.core.lifetime import die_with_parent
-from hodo.core.slots import ProcessSlots
+from hodo.core.slots import ProcessSlots, consecutive_runs
 from hodo.web import ops
 from hodo.web.state import state as app_state
-
-T = TypeVar("T")
 
 
 class ListenError(UsageError):
@@ -100,22 +98,6 @@ def core_shares(cores: Sequence[int], workers: int) -> list[frozenset[int]]:
     if workers < 1 or len(cores) < workers:
         return []
     return [frozenset(run) for run in consecutive_runs(cores, workers)]
-
-
-def consecutive_runs(items: Sequence[T], count: int) -> list[Sequence[T]]:
-    """``items`` cut into ``count`` consecutive runs whose lengths differ by one at most, the
-    longer first (an empty run where there are fewer items than runs).
-
-    >>> consecutive_runs(range(10), 4)
-    [range(0, 3), range(3, 6), range(6, 8), range(8, 10)]
-    """
-    size, extra = divmod(len(items), count)
-    runs, start = [], 0
-    for index in range(count):
-        end = start + size + (1 if index < extra else 0)
-        runs.append(items[start:end])
-        start = end
-    return runs
 
 
 class CorePlacement:
