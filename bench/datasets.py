@@ -13,15 +13,13 @@ import random
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from bench.queries import Pool
-
-if TYPE_CHECKING:
-    from hodo.pipeline.imports import TermRecord
+from hodo.pipeline.imports import SCOPE_PROPERTIES, TermRecord, iri_of, read_cellxgene
 
 BASE = "https://w3id.org/hodo/bench/"
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
@@ -149,14 +147,12 @@ def real(name: str, folder: Path, cache: Path) -> tuple[Path, int, Pool]:
 
 
 def _write_real(name: str, path: Path, meta: Path, whl: Path) -> None:
-    from hodo.pipeline.imports import iri_of, read_cellxgene
-
     source = read_cellxgene(whl, name.upper())
     count, picks = 0, []
     with path.open("w", encoding="utf-8") as out:
         for curie in sorted(source.terms):
             term = source.terms[curie]
-            count += _write_term(out, term, str(iri_of(curie)), iri_of)
+            count += _write_term(out, term, str(iri_of(curie)))
             if term.parents and not term.deprecated:
                 picks.append((str(iri_of(curie)), term.label))
     step = max(1, len(picks) // 200)
@@ -168,12 +164,13 @@ def _write_real(name: str, path: Path, meta: Path, whl: Path) -> None:
     meta.write_text(json.dumps({"triples": count, "pool": asdict(pool)}), encoding="utf-8")
 
 
-def _write_term(out: TextIO, term: TermRecord, iri: str, iri_of: Callable[[str], object]
-                ) -> int:
+def _write_term(out: TextIO, term: TermRecord, iri: str) -> int:
+    """One term's lines: its synonyms under the oboInOwl property of their scope."""
     lines = [f"<{iri}> {RDF_TYPE} {OWL_CLASS} .", f"<{iri}> {LABEL} {literal(term.label, 'en')} ."]
     if term.definition:
         lines.append(f"<{iri}> {DEFINITION} {literal(term.definition, 'en')} .")
-    lines += [f"<{iri}> {SYNONYM} {literal(s, 'en')} ." for s in term.synonyms]
+    lines += [f"<{iri}> <{SCOPE_PROPERTIES[s.scope or 'RELATED']}> {literal(s.text, 'en')} ."
+              for s in term.synonyms]
     lines += [f"<{iri}> {SUBCLASS} <{iri_of(p)}> ." for p in term.parents]
     if term.deprecated:
         lines.append(f'<{iri}> {DEPRECATED} "true"^^<http://www.w3.org/2001/XMLSchema#boolean> .')

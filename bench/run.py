@@ -139,13 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     results["pages"] = measure_pages_part(args.dist, logs)
     results["elapsed_s"] = round(time.perf_counter() - started, 1)
     path = out / "latest.json"
-    if path.is_file():  # a part not measured this time keeps its last numbers
-        previous = load_results(out)
-        for part in ("release", "wsgi", "scale", "pages", "proxy"):
-            if part not in results and part in previous:
-                results[part] = previous[part]
-        if args.sparql_only and "release" in previous:
-            keep_rows(results["release"], previous["release"])
+    if path.is_file():
+        keep_unmeasured(results, load_results(out), sparql_only=args.sparql_only)
     path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     log(f"wrote {path} in {results['elapsed_s']} s")
     if "scale" in results:
@@ -153,6 +148,20 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_render and out.resolve() == RESULTS.resolve():
         report.write_block(results)
     return 0
+
+
+def keep_unmeasured(results: dict[str, Any], previous: dict[str, Any], *,
+                    sparql_only: bool) -> None:
+    """A part not measured this time keeps its last numbers; so does the stamp of when and at
+    which commit the release part was measured (the header of the docs block), when the
+    release part is one of them."""
+    for part in ("release", "wsgi", "scale", "pages", "proxy"):
+        if part not in results and part in previous:
+            results[part] = previous[part]
+            if part == "release" and "machine" in previous:
+                results["machine"] = previous["machine"]
+    if sparql_only and "release" in previous:
+        keep_rows(results["release"], previous["release"])
 
 
 def measure_pages_part(dist: Path, logs: Path) -> dict[str, Any]:

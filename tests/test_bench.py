@@ -6,6 +6,7 @@ and ratios that follow from the figures it reports.
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -143,6 +144,34 @@ def test_a_sparql_only_run_keeps_the_other_rows_with_their_date() -> None:
     assert release["queries"] == [{"name": "ask", "fresh": True},
                                   {"name": "term-page", "title": "T", "date": "then"}]
     assert "The rows of T were measured on then" in report._kept({"release": release})
+
+
+def test_a_run_without_the_release_part_keeps_the_release_stamp() -> None:
+    from bench.run import keep_unmeasured
+
+    previous = {"machine": {"date": "then", "git_commit": "old"}, "release": {"queries": []},
+                "scale": {"date": "then"}}
+    results = {"machine": {"date": "now", "git_commit": "new"}, "scale": {"date": "now"}}
+    keep_unmeasured(results, previous, sparql_only=False)
+    assert results == {"machine": {"date": "then", "git_commit": "old"},
+                       "release": {"queries": []}, "scale": {"date": "now"}}
+    measured = {"machine": {"date": "now"}, "release": {"queries": []}}
+    keep_unmeasured(measured, previous, sparql_only=False)
+    assert measured["machine"] == {"date": "now"} and measured["scale"] == {"date": "then"}
+
+
+def test_a_real_ontologys_synonyms_keep_their_scope() -> None:
+    from bench.datasets import _write_term
+    from hodo.pipeline.imports import Synonym, TermRecord
+
+    out = io.StringIO()
+    term = TermRecord("MONDO:0005015", "diabetes mellitus", synonyms=(
+        Synonym("diabetes", "EXACT"), Synonym("DM", "RELATED"), Synonym("sugar", None)))
+    assert _write_term(out, term, "http://example.org/t") == 5
+    oboinowl = "http://www.geneontology.org/formats/oboInOwl#"
+    assert f'<{oboinowl}hasExactSynonym> "diabetes"@en .' in out.getvalue()
+    assert f'<{oboinowl}hasRelatedSynonym> "DM"@en .' in out.getvalue()
+    assert f'<{oboinowl}hasRelatedSynonym> "sugar"@en .' in out.getvalue()
 
 
 class _Recorder:
