@@ -5,6 +5,7 @@ layer by babelon. The files are the ones the build writes into the release."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from rdflib.namespace import RDF, RDFS
 
 from hodo.cli import main
 from hodo.core.namespaces import BIOLINK, HODO, OBAN, PREFIXES, shorten
-from hodo.core.release import EXPORT_FILES, read_checksums
+from hodo.core.release import EXPORT_FILES, ReleaseError, read_checksums
 from hodo.engine.store import Release
 from hodo.pipeline.babelon import TERM_TYPES
 from hodo.pipeline.exports import read_release
@@ -32,6 +33,7 @@ from hodo.pipeline.kgx import (
     read_predicates,
 )
 from hodo.pipeline.nanopubs import NANOPUBS_FILE, NP
+from hodo.web import create_app
 from tests.support.biolink_offline import offline_kgx
 from tests.support.biolink_schema import camel, predicate_table, schema, snake
 
@@ -310,6 +312,25 @@ def test_nanopub_keeps_negation_and_sources(nanopub_dataset: Dataset) -> None:
     finding = HODO["finding-0211"]
     assert (finding, BIOLINK.negated, None) in assertion
     assert (URIRef(iri + "#assertion"), None, HODO["article-reference-6"]) in provenance
+
+
+def test_the_server_reads_the_nanopublications_at_start_up(release: Release,
+                                                          tmp_path: Path) -> None:
+    """A nanopublication file the server cannot read stops it when it starts, naming the file,
+    rather than failing the first visitor who asks for one."""
+    (tmp_path / NANOPUBS_FILE).write_text("<finding> <says> .\n", encoding="utf-8")
+    elsewhere = dataclasses.replace(release, path=tmp_path / "hodo.nq")
+    with pytest.raises(ReleaseError, match=rf"{NANOPUBS_FILE}: cannot read the nanopublications"):
+        create_app({"TESTING": True}, release=elsewhere)
+    (tmp_path / NANOPUBS_FILE).unlink()  # a release without the file offers none
+    with create_app({"TESTING": True}, release=elsewhere).test_client() as client:
+        assert client.get("/np/finding-0101").status_code == 404
+
+
+def test_a_nanopublication_answers_from_the_start_up_read(client: FlaskClient) -> None:
+    response = client.get("/np/finding-0211.nq")
+    assert response.status_code == 200 and response.mimetype == "application/n-quads"
+    assert b"<https://w3id.org/hodo/np/finding-0211#assertion>" in response.data
 
 
 # --- Babelon ------------------------------------------------------------------------------------

@@ -4,24 +4,29 @@ version IRI and lists the earlier one on /downloads."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL
 
+from hodo.cli import main
 from hodo.core import paths
 from hodo.core.release import (
     CHANGELOG_FILE,
     CHANGELOG_JSON,
     CHECKSUMS_FILE,
     ONTOLOGY_IRI,
+    ReleaseError,
     earlier_releases,
     read_checksums,
     version_iri,
@@ -29,6 +34,7 @@ from hodo.core.release import (
 from hodo.pipeline.build import build, previous_release
 from hodo.pipeline.sources import InputError
 from hodo.web import create_app
+from tests.support.net import free_port
 
 FIRST, SECOND = "0.1.0", "0.9.0"
 #: The one edit between the two releases: a new English label of one term.
@@ -187,3 +193,74 @@ def test_earlier_releases_newest_first(history: History) -> None:
         assert previous_release(history.releases, SECOND) == history.releases / FIRST
     finally:
         shutil.rmtree(history.releases / SECOND)
+
+
+# ---- an earlier release is served only when it is what it says it is ---------------------------
+
+def _misnamed(first: Path) -> str:
+    first.rename(first.with_name("0.2.0"))
+    return "is named 0.2.0, but the release in it is version 0.1.0"
+
+
+def _changed(first: Path) -> str:
+    with (first / "hodo.ttl").open("ab") as stream:
+        stream.write(b"\n")
+    return "hodo.ttl: its SHA-256 is not the one SHA256SUMS lists"
+
+
+def _missing(first: Path) -> str:
+    (first / "hodo.obo").unlink()
+    return "hodo.obo: listed in SHA256SUMS but not in the release"
+
+
+def _outside(first: Path) -> str:
+    secret = first.parent.parent / "secret.txt"
+    secret.write_text("not a release file", encoding="utf-8")
+    digest = hashlib.sha256(secret.read_bytes()).hexdigest()
+    with (first / CHECKSUMS_FILE).open("a", encoding="utf-8") as sums:
+        sums.write(f"{digest}  ../../secret.txt\n")
+    return "secret.txt: listed in SHA256SUMS but not in the release"
+
+
+def _unversioned(first: Path) -> str:
+    (first / "hodo.nq").unlink()
+    return "hodo.nq: release file not found"
+
+
+def _unreadable_sums(first: Path) -> str:
+    (first / CHECKSUMS_FILE).write_text("not a checksum\n", encoding="utf-8")
+    return "SHA256SUMS: cannot be read: line 1"
+
+
+@pytest.mark.parametrize("spoil", [_misnamed, _changed, _missing, _outside, _unversioned,
+                                   _unreadable_sums], ids=lambda spoil: spoil.__name__[1:])
+def test_an_earlier_release_that_cannot_be_verified_stops_the_server(
+        history: History, tmp_path: Path, spoil: Callable[[Path], str]) -> None:
+    releases = tmp_path / "releases"
+    shutil.copytree(history.releases / FIRST, releases / FIRST)
+    message = spoil(releases / FIRST)
+    with pytest.raises(ReleaseError, match=re.escape(message)):
+        create_app({"TESTING": True, "HODO_DIST": history.dist, "HODO_RELEASES": releases})
+    # and from the command line: one line, exit code 2, before anything listens
+    result = CliRunner().invoke(main, ["serve", "--dist", str(history.dist), "--port",
+                                       str(free_port())], env={"HODO_RELEASES": str(releases)})
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_an_earlier_release_serves_what_was_verified_at_start_up(
+        client: FlaskClient, history: History) -> None:
+    """A file added to an earlier release's folder, and to its list, after the server started
+    was never verified: it is not served."""
+    first = history.releases / FIRST
+    sums = (first / CHECKSUMS_FILE).read_bytes()
+    added = first / "added.ttl"
+    try:
+        added.write_bytes(b"# added later\n")
+        digest = hashlib.sha256(added.read_bytes()).hexdigest()
+        (first / CHECKSUMS_FILE).write_bytes(sums + f"{digest}  added.ttl\n".encode())
+        assert client.get(f"/releases/{FIRST}/added.ttl").status_code == 404
+        assert client.get(f"/releases/{FIRST}/hodo.ttl").status_code == 200
+    finally:
+        (first / CHECKSUMS_FILE).write_bytes(sums)
+        added.unlink(missing_ok=True)

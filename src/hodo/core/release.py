@@ -6,12 +6,15 @@ The build writes a release (``hodo.pipeline.build``); the engine loads and serve
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import URIRef
 
+from hodo.core.errors import NotAvailable
 from hodo.core.namespaces import BASE, HODO
 
 ONTOLOGY_IRI = URIRef(BASE + "hodo.owl")
@@ -38,6 +41,12 @@ EXPORT_FILES = ("hodo_nodes.tsv", "hodo_edges.tsv", "hodo_nodes.jsonl", "hodo_ed
 #: The SHACL shapes travel with the release, each as ``shapes-<file>``, so a downloaded release
 #: can be validated by the very shapes it was checked with.
 SHAPES_PREFIX = "shapes-"
+#: The one statement of a release's version in its ``hodo.nq``, read without parsing the rest.
+VERSION_SUBJECT = "<https://w3id.org/hodo/dataset> <http://purl.org/dc/terms/hasVersion> "
+
+
+class ReleaseError(NotAvailable):
+    """The release is missing or unreadable; the message names the file."""
 
 
 def read_checksums(dist: Path) -> dict[str, str]:
@@ -86,7 +95,8 @@ class EarlierRelease:
     """A release kept in the folder of earlier releases: ``<folder>/<version>/``.
 
     ``date`` and ``counts`` (changes of each kind since the release before it) come from its
-    ``changelog.json``; a release without one has neither.
+    ``changelog.json``; a release without one has neither. ``files`` are those it may serve:
+    what its ``SHA256SUMS`` lists, and that list.
     """
 
     version: str
@@ -94,24 +104,83 @@ class EarlierRelease:
     date: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     first: bool = False
-
-    @property
-    def files(self) -> frozenset[str]:
-        """The files it may serve: those its ``SHA256SUMS`` lists, and that list."""
-        try:
-            return frozenset([*read_checksums(self.path), CHECKSUMS_FILE])
-        except (OSError, UnicodeDecodeError, ValueError):
-            return frozenset()
+    files: frozenset[str] = frozenset()
 
 
 def earlier_releases(folder: Path | None) -> list[EarlierRelease]:
     """The releases in ``folder``, newest first (by date, then version); each is a subfolder
-    named by its version that holds a ``SHA256SUMS``. None or a missing folder holds none."""
+    named by its version that holds a ``SHA256SUMS``. None or a missing folder holds none.
+
+    Nothing is checked but the changelog's form: a server uses :func:`verified_releases`.
+    """
     if folder is None or not folder.is_dir():
         return []
     found = [_earlier(path) for path in folder.iterdir()
              if path.is_dir() and (path / CHECKSUMS_FILE).is_file()]
     return sorted(found, key=lambda r: (r.date, _version_key(r.version)), reverse=True)
+
+
+def verified_releases(folder: Path | None) -> tuple[EarlierRelease, ...]:
+    """The releases in ``folder`` as :func:`earlier_releases` lists them, each checked whole:
+    a server serves an earlier release's files under its version IRI, so what it cannot
+    verify it must not serve.
+
+    Raises:
+        ReleaseError: a release's ``hodo.nq`` states another version than its folder's name,
+            or states none; its ``SHA256SUMS`` cannot be read; a file it lists is missing or
+            has another digest. The message names the folder or the file.
+    """
+    return tuple(_verified(release) for release in earlier_releases(folder))
+
+
+def _verified(release: EarlierRelease) -> EarlierRelease:
+    stated = stated_version(release.path / DATASET_FILE)
+    if stated != release.version:
+        raise ReleaseError(f"{release.path}: the folder is named {release.version}, but the "
+                           f"release in it is version {stated}; name it by its version")
+    try:
+        listed = read_checksums(release.path)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ReleaseError(f"{release.path / CHECKSUMS_FILE}: cannot be read: {error}") from None
+    for name, digest in listed.items():
+        path = release.path / name
+        if Path(name).name != name or not path.is_file():
+            raise ReleaseError(f"{path}: listed in {CHECKSUMS_FILE} but not in the release")
+        if _sha256(path) != digest:
+            raise ReleaseError(f"{path}: its SHA-256 is not the one {CHECKSUMS_FILE} lists")
+    return EarlierRelease(release.version, release.path, release.date, release.counts,
+                          release.first, frozenset([*listed, CHECKSUMS_FILE]))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def stated_version(path: Path) -> str:
+    """The version a release's ``hodo.nq`` states, read from its one version statement, not
+    the whole file.
+
+    Raises:
+        ReleaseError: the file is missing, unreadable, or states no version.
+    """
+    try:
+        with path.open(encoding="utf-8") as lines:
+            line = next((line for line in lines if line.startswith(VERSION_SUBJECT)), None)
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8"
+        raise ReleaseError(f"{path}: release file not found or unreadable ({reason}); "
+                           "run `hodo build` first") from None
+    if line is None:
+        raise ReleaseError(f"{path}: not a HODO release (no dataset version)")
+    try:
+        quad = next(iter(ox.parse(line, format=ox.RdfFormat.N_QUADS)))
+    except (SyntaxError, StopIteration):
+        raise ReleaseError(f"{path}: unreadable dataset version: {line.strip()}") from None
+    return str(quad.object.value)
 
 
 def _earlier(path: Path) -> EarlierRelease:

@@ -36,11 +36,11 @@ import pyoxigraph as ox
 
 from hodo.core import paths
 from hodo.core.errors import NotAvailable
-from hodo.core.release import DATASET_FILE, GRAPH_NAMES, graph_iri
+from hodo.core.release import DATASET_FILE, GRAPH_NAMES, ReleaseError, graph_iri, stated_version
 from hodo.engine import virtuoso
 from hodo.engine.lexer import lexemes
 from hodo.engine.query import QueryError, ResultTooLarge
-from hodo.engine.store import Release, ReleaseError, check_release_file
+from hodo.engine.store import Release, check_release_file
 
 #: HODO's named graphs: the union default graph, and the only graphs ``GRAPH ?g`` sees.
 HODO_GRAPHS = tuple(str(graph_iri(name)) for name in GRAPH_NAMES)
@@ -549,7 +549,7 @@ def open_remote_release(url: str, dist: Path | None = None, *, timeout: float,
         ReleaseError: the server does not answer, holds no HODO release, or another version.
     """
     path = (dist or paths.dist_dir()) / DATASET_FILE
-    local = local_version(path)
+    local = stated_version(path)
     check_release_file(path)  # its downloads come from here
     try:
         store = RemoteStore(url, timeout=timeout, max_bytes=max_bytes)
@@ -570,28 +570,6 @@ def open_remote_release(url: str, dist: Path | None = None, *, timeout: float,
                            f"local release {path} is {local}; publish this release to it, "
                            "or serve the release it holds")
     return Release(store, local, path)  # type: ignore[arg-type]
-
-
-def local_version(path: Path) -> str:
-    """The version of the release file, read from its one version statement, not the whole file.
-
-    Raises:
-        ReleaseError: the file is missing, unreadable, or states no version.
-    """
-    subject = "<https://w3id.org/hodo/dataset> <http://purl.org/dc/terms/hasVersion> "
-    try:
-        with path.open(encoding="utf-8") as lines:
-            line = next((line for line in lines if line.startswith(subject)), None)
-    except OSError as error:
-        raise ReleaseError(f"{path}: release file not found or unreadable ({error.strerror}); "
-                           "run `hodo build` first") from None
-    if line is None:
-        raise ReleaseError(f"{path}: not a HODO release (no dataset version)")
-    try:
-        quad = next(iter(ox.parse(line, format=ox.RdfFormat.N_QUADS)))
-    except (SyntaxError, StopIteration):
-        raise ReleaseError(f"{path}: unreadable dataset version: {line.strip()}") from None
-    return str(quad.object.value)
 
 
 @dataclass(frozen=True)

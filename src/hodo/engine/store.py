@@ -33,15 +33,18 @@ from urllib.parse import quote
 import pyoxigraph as ox
 
 from hodo.core import paths
-from hodo.core.errors import HodoError, NotAvailable
+from hodo.core.errors import HodoError
 from hodo.core.obo import convert
 from hodo.core.rdfinput import _OX_POSITION, InputError, _base, check_xml_prolog
-from hodo.core.release import CHECKSUMS_FILE, DATASET_FILE, GRAPH_NAMES, graph_iri, read_checksums
+from hodo.core.release import (
+    CHECKSUMS_FILE,
+    DATASET_FILE,
+    GRAPH_NAMES,
+    ReleaseError,
+    graph_iri,
+    read_checksums,
+)
 from hodo.engine.workers import keep_store_files
-
-
-class ReleaseError(NotAvailable):
-    """The release is missing or unreadable; the message names the file."""
 
 
 class LoadError(HodoError):

@@ -75,9 +75,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, release: Release | No
     app.register_blueprint(pages.bp)
     app.register_blueprint(search.bp)
     app.register_blueprint(graphs.bp)
-    app.register_blueprint(docs.bp)
+    docs.init_app(app)
     app.register_blueprint(openapi.bp)
-    app.register_blueprint(nanopubs.bp)
+    nanopubs.init_app(app)
     # last: its catch-all route answers every path the others do not
     app.register_blueprint(deref.bp)
     # below Flask, from the inside out: queries answered without Flask's machinery, then

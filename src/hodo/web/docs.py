@@ -6,12 +6,11 @@ rendering (which depends on the page language) happens per request.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from flask import (
     Blueprint,
+    Flask,
     Response,
     abort,
     g,
@@ -27,7 +26,7 @@ from hodo.core.release import (
     CHANGELOG_FILE,
     SHAPES_PREFIX,
     EarlierRelease,
-    earlier_releases,
+    verified_releases,
     version_iri,
 )
 from hodo.pipeline.diff import KINDS
@@ -141,17 +140,22 @@ def _helpers(data: dict[str, Any], lang: str) -> dict[str, Any]:
             "version_iri": version_iri, "version_path": version_path}
 
 
+def init_app(app: Flask) -> None:
+    """Read and verify the earlier releases (``HODO_RELEASES``) once, before the server forks:
+    one that cannot be verified stops the server at start-up, not a visitor's request.
+
+    Raises:
+        ReleaseError: an earlier release is misnamed or its files are not those it lists.
+    """
+    app_state(app).earlier = verified_releases(app_state(app).settings.releases)
+    app.register_blueprint(bp)
+
+
 def held_releases() -> list[EarlierRelease]:
     """The earlier releases this server holds (``HODO_RELEASES``), newest first, without the
     release it serves as the current one."""
     served = get_release().version
-    return [r for r in _held(app_state().settings.releases) if r.version != served]
-
-
-@lru_cache(maxsize=4)
-def _held(folder: Path | None) -> tuple[EarlierRelease, ...]:
-    """The releases in ``folder``, read once: a release never changes once published."""
-    return tuple(earlier_releases(folder))
+    return [r for r in app_state().earlier if r.version != served]
 
 
 def change_summary(release: EarlierRelease, lang: str) -> str:

@@ -5,7 +5,8 @@ integrator who meets that IRI (in a nanopublication server's index, in the KGX e
 to answer. RDF clients get the nanopublication's head, assertion, provenance and publication-info
 graphs in TriG (the guidelines' format), N-Quads or JSON-LD, by ``Accept`` or by an extension
 (``.trig``, ``.nq``, ``.jsonld``); a browser is sent to the finding's page, which shows the same
-claim and provenance. The release file is read once per process, into a store of its own.
+claim and provenance. The release file is read once, at start-up, into a store of its own: a
+file that cannot be read stops the server then, not a visitor's request.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from functools import lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, abort, current_app, redirect, request, url_for
+from flask import Blueprint, Flask, Response, abort, current_app, redirect, request, url_for
 
 from hodo.core.formats import BY_NAME, Format, negotiate, parse_accept, quality
+from hodo.core.release import ReleaseError
 from hodo.pipeline.nanopubs import NANOPUBS_FILE
 from hodo.web.state import get_release
+from hodo.web.state import state as app_state
 
 bp = Blueprint("nanopubs", __name__)
 
@@ -34,6 +37,30 @@ HTML = "text/html"
 LOCAL_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
+def init_app(app: Flask) -> None:
+    """Read the release's nanopublications before the server forks (a release without the
+    file offers none).
+
+    Raises:
+        ReleaseError: the file is there but cannot be read as TriG.
+    """
+    app_state(app).nanopubs = _read(app_state(app).release.path.parent / NANOPUBS_FILE)
+    app.register_blueprint(bp)
+
+
+@lru_cache(maxsize=4)
+def _read(path: Path) -> ox.Store:
+    """The nanopublications of the release file ``path``, read once per process: a release
+    never changes once built, and tests make many apps over one."""
+    store = ox.Store()
+    if path.is_file():
+        try:
+            store.bulk_load(path=str(path), format=ox.RdfFormat.TRIG)
+        except (OSError, SyntaxError, ValueError) as error:
+            raise ReleaseError(f"{path}: cannot read the nanopublications: {error}") from None
+    return store
+
+
 @bp.route("/np/<local>")
 def nanopub(local: str) -> Response:
     """One nanopublication, or a browser's way to its finding."""
@@ -43,7 +70,7 @@ def nanopub(local: str) -> Response:
     if dot and extension not in EXTENSIONS:
         abort(404, description=f"no representation .{extension}; try .trig, .nq or .jsonld")
     iri = current_app.config["HODO_BASE"] + "np/" + stem
-    quads = _quads(_release_file(), iri)
+    quads = _quads(iri)
     if not quads:
         abort(404, description=f"HODO has no nanopublication <{iri}>")
     chosen = EXTENSIONS[extension] if dot else _negotiate()
@@ -86,25 +113,19 @@ def _release_file() -> Path:
     return get_release().path.parent / NANOPUBS_FILE
 
 
-@lru_cache(maxsize=4)
-def _store(path: Path) -> ox.Store:
-    """The release's nanopublications, read once (a release never changes once loaded)."""
-    store = ox.Store()
-    if path.is_file():
-        store.bulk_load(path=str(path), format=ox.RdfFormat.TRIG)
-    return store
-
-
-def _quads(path: Path, iri: str) -> list[ox.Quad]:
-    store = _store(path)
+def _quads(iri: str) -> list[ox.Quad]:
+    store = app_state().nanopubs
+    assert store is not None, "nanopubs.init_app has not run"
     return [quad for part in PARTS
             for quad in store.quads_for_pattern(None, None, None, ox.NamedNode(f"{iri}#{part}"))]
 
 
 @lru_cache(maxsize=1024)
 def _serialized(path: Path, iri: str, format_name: str) -> bytes:
+    """The nanopublication ``iri`` as written once; ``path`` (the release file) keys the
+    cache, so that apps over different releases never share an answer."""
     chosen = BY_NAME[format_name]
-    return ox.serialize(_quads(path, iri), format=chosen.oxigraph,  # type: ignore[arg-type,return-value]
+    return ox.serialize(_quads(iri), format=chosen.oxigraph,  # type: ignore[arg-type,return-value]
                         prefixes=_prefixes(iri) if chosen.name == "trig" else None)
 
 

@@ -18,8 +18,10 @@ from hodo.core.settings import Settings
 from hodo.engine.store import Release
 
 if TYPE_CHECKING:  # the types of the parts' own state; each part imports this module
+    import pyoxigraph as ox
     from rdflib import Graph
 
+    from hodo.core.release import EarlierRelease
     from hodo.site.search import SearchIndex
     from hodo.web.caching import CachingState
     from hodo.web.ops import OpsState
@@ -50,6 +52,10 @@ class AppState:
     validate_base: Graph | None = None
     #: the validation service's limits and its slot table, shared by all web workers
     validation: ValidationState | None = None
+    #: the earlier releases it holds, verified at start-up (``docs``)
+    earlier: tuple[EarlierRelease, ...] = ()
+    #: the release's nanopublications, read at start-up (``nanopubs``); None: not loaded
+    nanopubs: ox.Store | None = None
     #: the graphs a query's FROM may name (``sparql``)
     served_graphs: list[str] | None = None
     #: one write at a time to the store (curator mode)
