@@ -90,21 +90,25 @@ def sequential(targets: list[Target], query: Query, pool: Pool, regime: str, n: 
 
     ``regime`` "warm" repeats request 0; "distinct" uses request numbers ``first``,
     ``first + 1``, ... so no two requests (and no earlier phase) share a query text; both
-    targets are sent the same texts. With ``budget_s``, stops early once that many seconds
-    have gone (slow queries at scale).
+    targets are sent the same texts. With ``budget_s``, a target is sent no more once its
+    requests have taken that many seconds (slow queries at scale): each its own budget, so
+    the first to take its turn cannot spend the other's.
     """
     clients = {t.name: Client(t) for t in targets}
-    stop = time.perf_counter() + budget_s if budget_s else math.inf
+    budget = budget_s or math.inf
+    spent = {t.name: 0.0 for t in targets}
     times: dict[str, list[float]] = {t.name: [] for t in targets}
     errors: dict[str, dict[str, int]] = {t.name: {} for t in targets}
     try:
         for block, numbers in enumerate(_blocks(n, BLOCKS)):
             for t in targets if block % 2 == 0 else targets[::-1]:
                 for k in numbers:
-                    if time.perf_counter() > stop:
+                    if spent[t.name] > budget:
                         break
                     i = 0 if regime == "warm" else first + k
+                    started = time.perf_counter()
                     reply = clients[t.name].get(query.path(t.name, pool, i), query.accept)
+                    spent[t.name] += time.perf_counter() - started
                     if reply.status == 200:
                         times[t.name].append(reply.seconds)
                     else:

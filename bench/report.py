@@ -276,8 +276,9 @@ def _scale_section(scale: dict[str, Any]) -> str:
             "(`hodo serve --store DIR` against `oxigraph serve`); the same mix, with answers "
             "capped at 1,000 rows, in fresh variants, for at most "
             f"{_n(scale.get('budget_s'), 0)} s per query and server. Memory is PSS after the "
-            "queries; latency is the geometric mean of the queries' p50; \"within 1 s\" counts the "
-            "queries whose first fresh request was answered (200) within a second.\n\n"
+            "queries; latency is the geometric mean of the p50 of the queries both servers "
+            "answered; \"within 1 s\" counts the queries whose first fresh request was answered "
+            "(200) within a second.\n\n"
             + "\n".join(lines)
             + (f"\n\nHow cost grows with the number of triples N (least-squares slope on the "
                f"generated data, log-log): {growth}." if growth else "")

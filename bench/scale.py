@@ -110,10 +110,18 @@ def _query(row: dict[str, Any], running: list[servers.Server], pool: Pool, setti
         per_query[query.name] = {"answers": check, "within_1s": within, "latency": latency}
     row["queries"] = per_query
     names = [t.name for t in targets]
-    for name in names:
-        p50s = [q["latency"][name].get("p50_ms") for q in per_query.values()]
-        row[name]["p50_geomean_ms"] = geomean(p50s)
+    for name, value in common_geomeans(per_query, names).items():
+        row[name]["p50_geomean_ms"] = value
         row[name]["within_1s"] = {q: v["within_1s"][name] for q, v in per_query.items()}
+
+
+def common_geomeans(per_query: dict[str, Any], names: list[str]) -> dict[str, float | None]:
+    """Each server's geometric mean of p50 over the queries every server answered: a query one
+    of them refused (its deadline) or never got to would make the two means of different
+    queries."""
+    shared = [q["latency"] for q in per_query.values()
+              if all(q["latency"][name].get("p50_ms") is not None for name in names)]
+    return {name: geomean([latency[name]["p50_ms"] for latency in shared]) for name in names}
 
 
 def _within_1s(target: Target, query: Query, pool: Pool, number: int) -> bool:

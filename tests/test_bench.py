@@ -10,6 +10,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -214,3 +215,34 @@ def test_each_server_gets_runs_of_requests_taking_turns(
     assert texts == [path.split("?", 1)[1] for path in per_server["oxigraph"]], \
         "both servers are sent the same texts"
     assert len(set(texts)) == (1 if regime == "warm" else 10)
+
+
+class _SlowRecorder(_Recorder):
+    """Like ``_Recorder``, but each answer takes 20 ms."""
+
+    def get(self, path: str, accept: str) -> Any:
+        time.sleep(0.02)
+        return super().get(path, accept)
+
+
+def test_each_server_has_a_budget_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow query at scale: the server that takes the first turn must not spend the time the
+    other has, or the other is never measured."""
+    monkeypatch.setattr(client, "Client", _SlowRecorder)
+    monkeypatch.setattr(_Recorder, "sent", [])
+    query = next(q for q in sparql_mix() if q.both)
+    targets = [client.Target("hodo", 1), client.Target("oxigraph", 2)]
+    pool = Pool(("http://example.org/a",), ("a",), ("甲",), ("w",))
+    latency = client.sequential(targets, query, pool, "distinct", 40, 0, budget_s=0.05)
+    counts = {name: row["n"] for name, row in latency.items()}
+    assert 3 <= counts["hodo"] <= 5 and 3 <= counts["oxigraph"] <= 5, counts
+
+
+def test_scale_latency_compares_the_queries_both_answered() -> None:
+    from bench.scale import common_geomeans
+
+    per_query = {"cheap": {"latency": {"hodo": {"p50_ms": 2.0}, "oxigraph": {"p50_ms": 1.0}}},
+                 "refused": {"latency": {"hodo": {}, "oxigraph": {"p50_ms": 900.0}}},
+                 "also": {"latency": {"hodo": {"p50_ms": 8.0}, "oxigraph": {"p50_ms": 4.0}}}}
+    assert common_geomeans(per_query, ["hodo", "oxigraph"]) == {"hodo": 4.0, "oxigraph": 2.0}
+    assert common_geomeans(per_query, ["oxigraph"]) == {"oxigraph": 15.326}
