@@ -391,7 +391,8 @@ RELEASE_FAULTS: dict[str, tuple[Callable[[Path], None], bool, str, str]] = {
     "garbled": (_garble, True, "hodo.nq", "does not match its SHA-256"),
     "emptied": (_empty, True, "hodo.nq", "does not match its SHA-256"),
     # without SHA256SUMS the parser or the version check still refuses it
-    "cut-in-half-unchecked": (_cut_in_half, False, "hodo.nq", "Unexpected end of file"),
+    # the parser says "Unexpected end" or "Unexpected end of file", by where the cut falls
+    "cut-in-half-unchecked": (_cut_in_half, False, "hodo.nq", "Unexpected end"),
     "garbled-unchecked": (_garble, False, "hodo.nq", "Invalid UTF-8"),
     "emptied-unchecked": (_empty, False, "hodo.nq", "not a HODO release"),
 }
