@@ -25,7 +25,7 @@ UNCITED = sorted(f for f in FINDINGS if set(CONTENT.objects(f, DCTERMS.source))
 CITED = sorted(set(FINDINGS) - set(UNCITED))
 SPECIES = URIRef("https://w3id.org/biolink/vocab/species_context_qualifier")
 WITH_SPECIES = sorted({f for f in FINDINGS if (f, SPECIES, None) in CONTENT})
-UNCITED_WORDS = {"en": "No citation in the article", "zh": "原文未标注引用"}
+UNCITED_WORDS = {"en": "No citation in its source", "zh": "原文未标注引用"}
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from rdflib import Graph
 
 from hodo import cli
 from hodo.core import paths
+from hodo.core.i18n import translate
 from hodo.core.namespaces import HODO
 from hodo.engine.store import Release, load_release
 from hodo.pipeline.build import BuildReport, build
@@ -134,6 +135,31 @@ def test_article_pages_unchanged(release: Release, extended_release: Release, pa
             pages.append(answer.get_data(as_text=True))
     assert pages[0] == pages[1]
 
+
+@pytest.mark.parametrize(("finding", "publication", "words"), [
+    ("finding-2001", "second-source", {"en": "Fixture note: bone density in primary biliary "
+                                             "cirrhosis (a test fixture)",
+                                       "zh": "测试样例：原发性胆汁性肝硬化的骨密度"}),
+    ("finding-0322", "article", None)])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_finding_page_names_its_own_publication(extended_release: Release, finding: str,
+                                                  publication: str, words: dict[str, str] | None,
+                                                  lang: str) -> None:
+    """With two sources a finding's page says which one it is from, linked, in the page's
+    language; and the words around it take no one source for granted."""
+    with create_app({"TESTING": True}, release=extended_release).test_client() as client:
+        page = client.get(f"/{finding}?lang={lang}", headers={"Accept": "text/html"})
+    text = page.get_data(as_text=True)
+    heading = {"en": "<th>Publication</th>", "zh": "<th>来源文献</th>"}[lang]
+    row = text[text.index(heading):].split("</tr>", 1)[0]
+    assert f'href="/{publication}?lang={lang}"' in row, row
+    if words:
+        assert words[lang] in row
+    assert translate("page_derived_from", lang) in text
+    # the words HODO's pages put around a finding name no one source
+    for key in ("page_negated", "page_reference_number", "page_article", "page_uncited",
+                "page_derived_from", "page_article_sentence"):
+        assert "the article" not in translate(key, "en").lower(), key
 
 def test_the_diff_shows_the_new_source_and_one_change_to_the_article(
         release_dir: Path, extended: BuildReport) -> None:

@@ -39,6 +39,15 @@ class PageTables:
         found = self.sections.get(iri)
         return found if found is not None else views.sections(store, iri)
 
+    def publication_of(self, section: views.Value | None) -> views.Value | None:
+        """The article a section belongs to, at whatever depth: the publication a finding
+        from that section comes from (HODO holds more than one once a curator adds one)."""
+        if section is None or section.iri is None:
+            return None
+        article = next((iri for iri, parts in self.sections.items()
+                        if any(part.iri == section.iri for part in parts)), None)
+        return views.Value(article, labels=self.labels.get(article, ())) if article else None
+
 
 def build(store: ox.Store) -> PageTables:
     """Read every table from ``store``: a handful of scans and queries, once."""

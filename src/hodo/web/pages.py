@@ -60,8 +60,8 @@ add_messages({
     "page_notes": {"en": "Curation notes", "zh": "管理注释"},
     "page_none": {"en": "None.", "zh": "无。"},
     "page_claim": {"en": "Claim", "zh": "陈述"},
-    "page_negated": {"en": "Negative result: the article reports no such relation",
-                     "zh": "阴性结果：文章报告不存在该关系"},
+    "page_negated": {"en": "Negative result: its source reports no such relation",
+                     "zh": "阴性结果：来源文献报告不存在该关系"},
     "page_not": {"en": "not", "zh": "并非"},
     "page_hedged": {"en": "Hedged: stated tentatively", "zh": "推测性陈述"},
     "page_values": {"en": "Values", "zh": "数值"},
@@ -82,11 +82,13 @@ add_messages({
     "page_relation": {"en": "relation", "zh": "关系"},
     "page_finding": {"en": "Finding", "zh": "研究发现"},
     "page_reference": {"en": "Bibliography entry", "zh": "参考文献条目"},
-    "page_reference_number": {"en": "Number in the article", "zh": "在文章中的编号"},
+    "page_reference_number": {"en": "Number in the citing publication",
+                              "zh": "在引用文献中的编号"},
     "page_cited_in": {"en": "Cited in sections", "zh": "被引用的章节"},
     "page_citing_findings": {"en": "Findings that cite it", "zh": "引用它的研究发现"},
     "page_cited_by": {"en": "Also named by", "zh": "亦被引用于"},
-    "page_article": {"en": "The article", "zh": "原文"},
+    "page_article": {"en": "Article", "zh": "文献"},
+    "page_publication": {"en": "Publication", "zh": "来源文献"},
     "page_metadata": {"en": "Bibliographic data", "zh": "书目信息"},
     "page_sections": {"en": "Sections and their findings", "zh": "章节及其研究发现"},
     "page_subsections": {"en": "Subsections", "zh": "小节"},
@@ -95,17 +97,17 @@ add_messages({
     "page_section_terms": {"en": "Terms this section introduces", "zh": "本节引入的术语"},
     "page_statements": {"en": "Statements", "zh": "陈述"},
     "page_no_findings": {"en": "No findings recorded.", "zh": "未记录研究发现。"},
-    "page_uncited": {"en": "No citation in the article", "zh": "原文未标注引用"},
+    "page_uncited": {"en": "No citation in its source", "zh": "原文未标注引用"},
     "page_context": {"en": "Population and context", "zh": "人群与背景"},
     "page_population_of": {"en": "Population with", "zh": "研究人群所患疾病"},
     "page_compared_with": {"en": "Compared with", "zh": "比较对象"},
     "page_species": {"en": "Species", "zh": "物种"},
     "page_subject_change": {"en": "Change in the subject", "zh": "主体的变化"},
     "page_object_change": {"en": "Change in the object", "zh": "客体的变化"},
-    "page_derived_from": {"en": "Sentence of the article", "zh": "原文中的句子"},
+    "page_derived_from": {"en": "Sentence of its source", "zh": "原文中的句子"},
     "page_ledger": {"en": "The section sentence by sentence", "zh": "本节逐句"},
     "page_restates": {"en": "restates", "zh": "复述"},
-    "page_article_sentence": {"en": "Sentence of the article", "zh": "文章句子"},
+    "page_article_sentence": {"en": "Sentence of a publication", "zh": "文献中的句子"},
     "change_increased": {"en": "increased", "zh": "升高"},
     "change_decreased": {"en": "decreased", "zh": "降低"},
     "aspect_level": {"en": "level", "zh": "水平"},
@@ -183,7 +185,8 @@ def _finding(store: Any, found: views.Resource, lang: str) -> str:
     one = tables.page_tables().findings_for("one", found.iri)
     if not one:
         return _generic(store, found, lang)
-    return _page("finding.html", found, lang, finding=one[0])
+    return _page("finding.html", found, lang, finding=one[0],
+                 publication=tables.page_tables().publication_of(one[0].section))
 
 
 def _reference(store: Any, found: views.Resource, lang: str) -> str:
