@@ -15,7 +15,7 @@ from rdflib.namespace import OWL
 from hodo.core.paths import SHAPES_DIR
 from hodo.core.release import (
     ARTIFACTS,
-    CHANGELOG_FILE,
+    CHANGELOG_FILES,
     CHANGELOG_JSON,
     CHECKSUMS_FILE,
     CONTEXT_FILE,
@@ -79,7 +79,7 @@ def test_checksums_match_the_files(release_dir: Path) -> None:
     assert shapes, "the release carries the shapes"
     assert {line.split("  ")[1] for line in lines} == {
         *ARTIFACTS, DATASET_FILE, OBO_FILE, CONTEXT_FILE, MAPPINGS_FILE, *EXPORT_FILES, *shapes,
-        CHANGELOG_FILE, CHANGELOG_JSON}
+        *CHANGELOG_FILES.values(), CHANGELOG_JSON}
     for line in lines:
         digest, name = line.split("  ")
         assert hashlib.sha256((release_dir / name).read_bytes()).hexdigest() == digest

@@ -23,9 +23,11 @@ from hodo.cli import main
 from hodo.core import paths
 from hodo.core.release import (
     CHANGELOG_FILE,
+    CHANGELOG_FILES,
     CHANGELOG_JSON,
     CHECKSUMS_FILE,
     ONTOLOGY_IRI,
+    EarlierRelease,
     ReleaseError,
     earlier_releases,
     read_checksums,
@@ -34,6 +36,7 @@ from hodo.core.release import (
 from hodo.pipeline.build import build, previous_release
 from hodo.pipeline.sources import InputError
 from hodo.web import create_app
+from hodo.web.docs import changelog_file
 from tests.support.net import free_port
 
 FIRST, SECOND = "0.1.0", "0.9.0"
@@ -80,6 +83,7 @@ pytestmark = pytest.mark.slow
 def test_first_release_says_it_is_the_first(history: History) -> None:
     first = history.releases / FIRST
     assert "This is the first release of HODO" in (first / CHANGELOG_FILE).read_text("utf-8")
+    assert "这是 HODO 的首个发布版本" in (first / CHANGELOG_FILES["zh"]).read_text("utf-8")
     data = json.loads((first / CHANGELOG_JSON).read_text(encoding="utf-8"))
     assert data["first"] is True and data["changes"] == []
     assert {CHANGELOG_FILE, CHANGELOG_JSON} <= set(read_checksums(first))
@@ -98,6 +102,17 @@ def test_changelog_lists_exactly_the_edit(history: History) -> None:
                      "biological mechanism"]
     # the newest release first, then the history the previous changelog carried
     assert text.index(f"## HODO {SECOND} (2026-12-06)") < text.index(f"## HODO {FIRST}")
+
+
+def test_the_chinese_changelog_lists_the_edit_in_chinese(history: History) -> None:
+    text = (history.dist / CHANGELOG_FILES["zh"]).read_text(encoding="utf-8")
+    assert text.startswith("# 更新日志\n")
+    assert "### 从 0.1.0 (2026-12-05) 到 0.9.0 (2026-12-06) 的变更" in text
+    items = [line for line in text.splitlines() if line.startswith("- ")]
+    assert len(items) == 1 and items[0].startswith("- ~ hodo:HODO_0000100 ")
+    assert items[0].endswith(": \\[en\\] mechanism → biological mechanism")
+    assert text.index(f"## HODO {SECOND} (2026-12-06)") < text.index(f"## HODO {FIRST}")
+    assert "这是 HODO 的首个发布版本" in text  # the first release's section, in Chinese too
 
 
 def test_second_release_names_its_prior_version(history: History) -> None:
@@ -166,7 +181,7 @@ def test_downloads_lists_the_earlier_release(client: FlaskClient, lang: str,
     text = client.get(f"/downloads?lang={lang}").get_data(as_text=True)
     assert f'id="release-{FIRST}"' in text and f'id="release-{SECOND}"' not in text
     assert '<time datetime="2026-12-05">2026-12-05</time>' in text
-    assert f'href="/releases/{FIRST}/{CHANGELOG_FILE}"' in text
+    assert f'href="/releases/{FIRST}/{CHANGELOG_FILES[lang]}"' in text
     assert f"https://w3id.org/hodo/releases/{FIRST}/hodo.owl" in text
     assert words[0] in text
     # the current release's own changelog is one of its files
@@ -181,6 +196,19 @@ def test_downloads_json_lists_the_earlier_release(client: FlaskClient) -> None:
     assert earlier["first"] is True
     assert earlier["versionIRI"] == f"https://w3id.org/hodo/releases/{FIRST}/hodo.owl"
     assert earlier["changelog"].endswith(f"/releases/{FIRST}/{CHANGELOG_FILE}")
+    assert {lang: url.rsplit("/", 1)[1] for lang, url in earlier["changelogs"].items()} == \
+        CHANGELOG_FILES
+
+
+@pytest.mark.parametrize(("files", "lang", "shown"), [
+    ({"CHANGELOG.md", "CHANGELOG.zh.md"}, "zh", "CHANGELOG.zh.md"),
+    ({"CHANGELOG.md", "CHANGELOG.zh.md"}, "en", "CHANGELOG.md"),
+    ({"CHANGELOG.md"}, "zh", "CHANGELOG.md"),  # built before HODO wrote it in Chinese
+    (set(), "zh", None)])
+def test_the_downloads_page_links_the_changelog_in_its_language(
+        files: set[str], lang: str, shown: str | None) -> None:
+    release = EarlierRelease("0.1.0", Path("releases/0.1.0"), files=frozenset(files))
+    assert changelog_file(release, lang) == shown
 
 
 def test_earlier_releases_newest_first(history: History) -> None:

@@ -87,6 +87,8 @@ def graph_iri(name: str) -> URIRef:
 #: What changed since the previous release, for people (Markdown) and programs (JSON); the
 #: build writes both into every release.
 CHANGELOG_FILE = "CHANGELOG.md"
+#: The changelog for people in each language HODO speaks, English first.
+CHANGELOG_FILES = {"en": CHANGELOG_FILE, "zh": "CHANGELOG.zh.md"}
 CHANGELOG_JSON = "changelog.json"
 
 

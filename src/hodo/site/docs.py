@@ -381,6 +381,8 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
     "CHANGELOG.md": {"en": "What changed since the previous release, and in the releases "
                            "before it (Markdown)",
                      "zh": "自上一版本以来以及更早各版本的变更（Markdown 格式）"},
+    "CHANGELOG.zh.md": {"en": "The same changelog in Chinese (Markdown)",
+                        "zh": "同一更新日志的中文版（Markdown 格式）"},
     "changelog.json": {"en": "What changed since the previous release, for programs (JSON)",
                        "zh": "自上一版本以来的变更，供程序读取（JSON 格式）"},
     "hodo-zh.babelon.tsv": {"en": "The Chinese labels, definitions and synonyms as a Babelon "

@@ -24,6 +24,7 @@ from hodo.core.i18n import add_messages, pick_label, translate
 from hodo.core.namespaces import shorten
 from hodo.core.release import (
     CHANGELOG_FILE,
+    CHANGELOG_FILES,
     SHAPES_PREFIX,
     EarlierRelease,
     verified_releases,
@@ -137,6 +138,7 @@ def _helpers(data: dict[str, Any], lang: str) -> dict[str, Any]:
     return {"label": label, "text": text, "curie": shorten,
             "definition": lambda iri: text(data["definitions"].get(iri, {})),
             "changes": lambda release: change_summary(release, lang),
+            "changelog": lambda release: changelog_file(release, lang),
             "version_iri": version_iri, "version_path": version_path}
 
 
@@ -165,6 +167,15 @@ def change_summary(release: EarlierRelease, lang: str) -> str:
     parts = [f"{translate('diff_' + kind.key, lang)}: {release.counts[kind.key]}"
              for kind in KINDS if release.counts.get(kind.key)]
     return "; ".join(parts) or translate("docs_no_changes", lang)
+
+
+def changelog_file(release: EarlierRelease, lang: str) -> str | None:
+    """The release's changelog in ``lang``, else its English one (a release built before
+    HODO wrote its changelog in Chinese has that alone); None: it has none."""
+    for name in (CHANGELOG_FILES.get(lang), CHANGELOG_FILES["en"]):
+        if name and name in release.files:
+            return name
+    return None
 
 
 def version_path(version: str, name: str) -> str:
@@ -203,6 +214,10 @@ def downloads_json() -> Response:
                 "changelog": url_for("deref.resource",
                                      local=f"releases/{r.version}/{CHANGELOG_FILE}",
                                      _external=True),
+                "changelogs": {lang: url_for("deref.resource",
+                                             local=f"releases/{r.version}/{name}",
+                                             _external=True)
+                               for lang, name in CHANGELOG_FILES.items() if name in r.files},
                 "first": r.first, "changes": r.counts}
                for r in data["earlier"]]
     return jsonify({"version": head.version, "versionIRI": head.version_iri,
