@@ -25,6 +25,7 @@ from click.testing import CliRunner
 
 from hodo.cli import _LoadMeter, main
 from hodo.core import obo
+from hodo.engine import store as store_module
 from hodo.engine import workers
 from hodo.engine.store import (
     EXTERNAL_GRAPHS,
@@ -168,6 +169,22 @@ def test_manifest_records_files_graphs_and_release(
 
 def test_no_temporary_folder_is_left(loaded: tuple[Path, LoadSummary, list[int]]) -> None:
     assert _leftovers(loaded[0].parent) == []
+
+
+def test_a_store_is_compacted_once_loaded_whole(release_dir: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bulk load leaves files a query must each search; the load compacts the store once
+    everything is in it (the scale table of `make bench` measures what that saves)."""
+    sizes: list[int] = []
+
+    def compact(store: ox.Store) -> None:
+        sizes.append(len(store))
+        real(store)
+
+    real = store_module._compact
+    monkeypatch.setattr(store_module, "_compact", compact)
+    load_files([DATA / "plain.nt"], tmp_path / "store", dist=release_dir)
+    assert sizes == [len(ox.Store.read_only(str(tmp_path / "store")))]
 
 
 # --------------------------------------------------------------------------------------------
