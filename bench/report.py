@@ -275,10 +275,11 @@ def _scale_section(scale: dict[str, Any]) -> str:
             "release (`hodo load FILE --store DIR` against `oxigraph load`) and served "
             "(`hodo serve --store DIR` against `oxigraph serve`); the same mix, with answers "
             "capped at 1,000 rows, in fresh variants, for at most "
-            f"{_n(scale.get('budget_s'), 0)} s per query and server. Memory is PSS after the "
-            "queries; latency is the geometric mean of the p50 of the queries both servers "
-            "answered; \"within 1 s\" counts the queries whose first fresh request was answered "
-            "(200) within a second.\n\n"
+            f"{_n(scale.get('budget_s'), 0)} s per query and server. Disk is the store as "
+            "served (`hodo load` compacts the store it makes; the Oxigraph server compacts its "
+            "store as it opens it); memory is PSS after the queries; latency is the geometric "
+            "mean of the p50 of the queries both servers answered; \"within 1 s\" counts the "
+            "queries whose first fresh request was answered (200) within a second.\n\n"
             + "\n".join(lines)
             + (f"\n\nHow cost grows with the number of triples N (least-squares slope on the "
                f"generated data, log-log): {growth}." if growth else "")
