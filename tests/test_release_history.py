@@ -241,6 +241,14 @@ def _missing(first: Path) -> str:
     return "hodo.obo: listed in SHA256SUMS but not in the release"
 
 
+def _linked(first: Path) -> str:
+    """The listed bytes, but through a link: what a link names may change after the check."""
+    real = first.parent.parent / "hodo.obo"
+    (first / "hodo.obo").rename(real)
+    (first / "hodo.obo").symlink_to(real)
+    return "hodo.obo: listed in SHA256SUMS but not in the release"
+
+
 def _outside(first: Path) -> str:
     secret = first.parent.parent / "secret.txt"
     secret.write_text("not a release file", encoding="utf-8")
@@ -260,7 +268,7 @@ def _unreadable_sums(first: Path) -> str:
     return "SHA256SUMS: cannot be read: line 1"
 
 
-@pytest.mark.parametrize("spoil", [_misnamed, _changed, _missing, _outside, _unversioned,
+@pytest.mark.parametrize("spoil", [_misnamed, _changed, _missing, _linked, _outside, _unversioned,
                                    _unreadable_sums], ids=lambda spoil: spoil.__name__[1:])
 def test_an_earlier_release_that_cannot_be_verified_stops_the_server(
         history: History, tmp_path: Path, spoil: Callable[[Path], str]) -> None:

@@ -41,8 +41,10 @@ from hodo.core.release import (
     DATASET_FILE,
     GRAPH_NAMES,
     ReleaseError,
+    digest_of,
     graph_iri,
     read_checksums,
+    sha256_regular,
 )
 from hodo.engine.workers import keep_store_files
 
@@ -148,7 +150,7 @@ def check_release_file(path: Path) -> None:
     if listed is None:
         return
     try:
-        actual = _sha256_regular(path)
+        actual = sha256_regular(path)
     except OSError as error:
         raise ReleaseError(f"{path}: cannot read the release: {one_line(error)}") from None
     if actual != listed:
@@ -175,7 +177,7 @@ def check_release(dist: Path) -> None:
                                "folder; run `hodo build` again")
         path = dist / name
         try:
-            actual = _sha256_regular(path)
+            actual = sha256_regular(path)
         except FileNotFoundError:
             raise ReleaseError(f"{path}: listed in {CHECKSUMS_FILE} but missing; build the "
                                "release again or restore the file") from None
@@ -215,32 +217,6 @@ def _mismatch(path: Path) -> ReleaseError:
 #: Digests this process has computed, by file identity (device, inode, size, change times):
 #: start-up checks ``hodo.nq`` before loading it and then every file ``SHA256SUMS``
 #: lists, and a file unchanged since is not read a second time.
-_DIGESTS: dict[tuple[int, int, int, int, int], str] = {}
-
-
-def _sha256_regular(path: Path) -> str | None:
-    """The file's SHA-256, or None when it is not a regular file. Opened without following a
-    symbolic link and without blocking on a FIFO, and checked on the open descriptor, so
-    nothing swapped in between the check and the read is read."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as error:
-        if error.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO):
-            return None
-        raise
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        return None
-    identity = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-    with os.fdopen(fd, "rb") as file:
-        if identity not in _DIGESTS:
-            if len(_DIGESTS) >= 256:
-                _DIGESTS.clear()
-            _DIGESTS[identity] = _digest(file)
-        return _DIGESTS[identity]
-
-
 def _kind(path: Path) -> str:
     """What stands at ``path`` instead of a regular file, in a word or two."""
     mode = os.lstat(path).st_mode
@@ -671,15 +647,7 @@ def _fsync_folder(folder: Path) -> None:
 
 def _sha256(path: Path) -> str:
     with path.open("rb") as file:
-        return _digest(file)
-
-
-def _digest(file: IO[bytes]) -> str:
-    """SHA-256 of what is left to read in ``file``, a megabyte at a time (releases are large)."""
-    digest = hashlib.sha256()
-    while chunk := file.read(1 << 20):
-        digest.update(chunk)
-    return digest.hexdigest()
+        return digest_of(file)
 
 
 def _disk_bytes(folder: Path) -> int:
